@@ -1,0 +1,164 @@
+"""Named benchmarks, and how a dataset reference becomes a list of Problems.
+
+A reference is a known name (`minif2f`, `proofnet`, `minif2f-few-shot`) or a path to a
+`.jsonl` or `.lean` file. A known name resolves, in order, to: an explicit path; the folder
+in `data.data_dir`; the folder in `$PROVER_DATA_DIR`; the local cache; a download (pinned
+to one upstream commit and checked against its sha256) into the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from data.config import DataConfig
+from data.errors import DataError
+from data.jsonl import load_jsonl
+from data.lean_file import load_lean_file
+from data.problem import Problem
+from data.problem_ids import find_problem
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR_VARIABLE = "PROVER_DATA_DIR"
+_UPSTREAM = "https://raw.githubusercontent.com/deepseek-ai/DeepSeek-Prover-V1.5/2c4ba9119eef74d0d611f494261b2c5bae98c69a/datasets"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    filename: str
+    url: str
+    sha256: str
+    description: str
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            "minif2f",
+            "minif2f.jsonl",
+            f"{_UPSTREAM}/minif2f.jsonl",
+            "d6654c88476ff14db19d57dea25bd955a240525fb52171e460f89d98f83d7dd5",
+            "miniF2F in Lean 4 (Mathlib header): 244 valid + 244 test competition problems",
+        ),
+        DatasetSpec(
+            "proofnet",
+            "proofnet.jsonl",
+            f"{_UPSTREAM}/proofnet.jsonl",
+            "4a4d4fd69f45d6180830f12a73adb8a7e04915f651f3fa44a2877082fe252132",
+            "ProofNet in Lean 4: 185 valid + 186 test undergraduate textbook exercises",
+        ),
+        DatasetSpec(
+            "minif2f-few-shot",
+            "minif2f_valid_few_shot.jsonl",
+            f"{_UPSTREAM}/minif2f_valid_few_shot.jsonl",
+            "f66abb94408b27352403b3a0cd9bf4c0b8a87e8d1827af191f613e44383633b1",
+            "67 miniF2F valid problems with proofs, for few-shot prompts",
+        ),
+    )
+}
+
+FILE_SUFFIXES = (".jsonl", ".lean")
+
+
+def is_file_reference(reference: str) -> bool:
+    return reference.endswith(FILE_SUFFIXES) or Path(reference).is_file()
+
+
+def load_problems(
+    reference: str,
+    config: DataConfig,
+    path: Path | None = None,
+    split: str | None = None,
+) -> list[Problem]:
+    """All problems of a dataset (optionally one split). Raises DataError."""
+    if reference in DATASETS or path is not None:
+        file = path if path is not None else resolve_dataset_file(DATASETS[reference], config)
+        problems = _load_file(file, source=reference, skip_bad=config.skip_bad)
+    elif is_file_reference(reference):
+        problems = _load_file(Path(reference), source=reference, skip_bad=config.skip_bad)
+    else:
+        known = ", ".join(DATASETS)
+        raise DataError(
+            f"unknown dataset {reference!r}; known datasets: {known}; or give the path of a .jsonl or .lean file"
+        )
+    if split is None:
+        return problems
+    splits = Counter(p.split for p in problems)
+    if split not in splits:
+        have = ", ".join(sorted(s or "(none)" for s in splits))
+        raise DataError(f"{reference} has no split {split!r}; its splits: {have}")
+    return [p for p in problems if p.split == split]
+
+
+def _load_file(path: Path, source: str, skip_bad: bool) -> list[Problem]:
+    if path.suffix == ".lean":
+        return load_lean_file(path)
+    return load_jsonl(path, source=source, skip_bad=skip_bad)
+
+
+def load_problem(reference: str, config: DataConfig, path: Path | None = None) -> Problem:
+    """One problem from `DATASET:ID`, e.g. `minif2f:mathd_algebra_478` or `file.lean:my_lemma`."""
+    dataset, separator, key = reference.rpartition(":")
+    if not separator or not dataset or not key:
+        raise DataError(f"{reference!r}: name a problem as DATASET:NAME, e.g. minif2f:mathd_algebra_478")
+    return find_problem(load_problems(dataset, config, path=path), key, source=dataset)
+
+
+def local_candidates(spec: DatasetSpec, config: DataConfig) -> list[Path]:
+    """Where a known dataset's file may already be, in the order they are tried."""
+    folders = [config.data_dir, Path(os.environ[DATA_DIR_VARIABLE]) if os.environ.get(DATA_DIR_VARIABLE) else None]
+    return [folder / spec.filename for folder in folders if folder is not None] + [config.cache_dir / spec.filename]
+
+
+def find_local_file(spec: DatasetSpec, config: DataConfig) -> Path | None:
+    return next((c for c in local_candidates(spec, config) if c.is_file()), None)
+
+
+def resolve_dataset_file(spec: DatasetSpec, config: DataConfig) -> Path:
+    """The local file of a known dataset, downloading it into the cache if allowed."""
+    found = find_local_file(spec, config)
+    if found is not None:
+        logger.debug("dataset %s from %s", spec.name, found)
+        return found
+    if not config.download:
+        looked = ", ".join(str(c) for c in local_candidates(spec, config))
+        raise DataError(
+            f"dataset {spec.name} not found (looked in {looked}); pass --path, set ${DATA_DIR_VARIABLE}, "
+            "or allow the download (data.download = true)"
+        )
+    cached = config.cache_dir / spec.filename
+    download(spec, cached)
+    return cached
+
+
+def download(spec: DatasetSpec, destination: Path) -> None:
+    """Fetch a dataset file, check its sha256, and move it into place atomically."""
+    logger.info("downloading %s from %s", spec.name, spec.url)
+    try:
+        with urllib.request.urlopen(spec.url, timeout=60) as response:
+            content: bytes = response.read()
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise DataError(
+            f"dataset {spec.name}: download from {spec.url} failed ({error}); "
+            f"offline, put {spec.filename} in a folder and pass it with ${DATA_DIR_VARIABLE} or --path"
+        ) from error
+    digest = hashlib.sha256(content).hexdigest()
+    if digest != spec.sha256:
+        raise DataError(
+            f"dataset {spec.name}: the file at {spec.url} has sha256 {digest}, expected {spec.sha256}; "
+            "refusing a changed benchmark"
+        )
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False, suffix=".part") as handle:
+        handle.write(content)
+    os.replace(handle.name, destination)

@@ -1,0 +1,68 @@
+"""Problems from JSONL in the schema of DeepSeek-Prover-V1.5's `datasets/*.jsonl`.
+
+One JSON object a line with `name`, `split`, `informal_prefix`, `formal_statement`, `goal`,
+`header`. `name` and `formal_statement` are required; the others default to empty.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from data.errors import DataError
+from data.problem import Problem
+from data.problem_ids import assign_ids
+from data.text_files import read_bytes
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_FIELDS = ("name", "formal_statement")
+OPTIONAL_FIELDS = ("split", "header", "informal_prefix", "goal")
+
+
+def load_jsonl(path: Path, source: str | None = None, skip_bad: bool = False) -> list[Problem]:
+    """Read every problem of a JSONL file, byte-identical to its text.
+
+    A bad line raises DataError naming the file and line, or, with `skip_bad`, is logged
+    and skipped so that the good lines still load.
+    """
+    source = source or str(path)
+    problems = []
+    for number, raw_line in enumerate(read_bytes(path).split(b"\n"), start=1):
+        if not raw_line.strip():
+            continue
+        try:
+            problems.append(parse_line(raw_line, source))
+        except DataError as error:
+            message = f"{path}:{number}: {error}"
+            if not skip_bad:
+                raise DataError(f"{message}; fix the line, or pass --skip-bad to skip bad lines") from error
+            logger.warning("skipped %s", message)
+    return assign_ids(problems)
+
+
+def parse_line(raw_line: bytes, source: str) -> Problem:
+    try:
+        record = json.loads(raw_line.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise DataError(f"not UTF-8 (byte {error.start} of the line)") from error
+    except json.JSONDecodeError as error:
+        raise DataError(f"not valid JSON ({error.msg} at column {error.colno})") from error
+    if not isinstance(record, dict):
+        raise DataError(f"expected a JSON object, found {type(record).__name__}")
+    missing = [field for field in REQUIRED_FIELDS if field not in record]
+    if missing:
+        raise DataError(f"missing field {', '.join(repr(f) for f in missing)}")
+    for field in REQUIRED_FIELDS + OPTIONAL_FIELDS:
+        if field in record and not isinstance(record[field], str):
+            raise DataError(f"field {field!r} must be a string, found {type(record[field]).__name__}")
+    return Problem(
+        name=record["name"],
+        split=record.get("split", ""),
+        header=record.get("header", ""),
+        informal_prefix=record.get("informal_prefix", ""),
+        formal_statement=record["formal_statement"],
+        goal=record.get("goal", ""),
+        source=source,
+    )

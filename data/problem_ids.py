@@ -1,0 +1,38 @@
+"""Unique ids for problems whose names repeat (ProofNet reuses exercise numbers across books)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+from data.errors import DataError
+from data.problem import Problem
+
+
+def assign_ids(problems: list[Problem]) -> list[Problem]:
+    """Give each problem the id `name`, or `name#k` (k = 1, 2, ... in source order) when its
+    name occurs more than once in the list."""
+    counts = Counter(p.name for p in problems)
+    seen: Counter[str] = Counter()
+    result = []
+    for problem in problems:
+        if counts[problem.name] == 1:
+            result.append(replace(problem, id=problem.name))
+        else:
+            seen[problem.name] += 1
+            result.append(replace(problem, id=f"{problem.name}#{seen[problem.name]}"))
+    return result
+
+
+def find_problem(problems: list[Problem], key: str, source: str) -> Problem:
+    """The problem whose id (or unambiguous name) is `key`. Raises DataError naming the choices."""
+    for problem in problems:
+        if problem.id == key:
+            return problem
+    named = [p for p in problems if p.name == key]
+    if len(named) == 1:
+        return named[0]
+    if named:
+        choices = ", ".join(f"{p.id} ({p.split or p.source})" for p in named)
+        raise DataError(f"{source} has {len(named)} problems named {key!r}: {choices}; pick one by its id")
+    raise DataError(f"{source} has no problem {key!r}; `prover data stats {source}` lists what it has")

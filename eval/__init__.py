@@ -1,0 +1,1 @@
+"""Benchmark runs, pass@k, and reports."""

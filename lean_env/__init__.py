@@ -1,0 +1,1 @@
+"""The boundary to Lean: workspaces, REPL processes, verification."""

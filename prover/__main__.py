@@ -1,0 +1,3 @@
+from prover.cli.app import main
+
+main()

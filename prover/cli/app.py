@@ -1,0 +1,89 @@
+"""The `prover` command: the composition root, the only place that wires all packages together.
+
+Errors caused by the user's input (a missing file, a bad config) end the command with one
+line on stderr and exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from data.errors import DataError
+from lean_env.workspace import WorkspaceError
+from prover import __version__
+from prover.cli import data_commands
+from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
+from prover.cli.doctor import Status, run_checks
+
+USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, WorkspaceError)
+EXIT_BAD_INPUT = 2
+
+app = typer.Typer(
+    name="prover",
+    help="A Lean 4 theorem prover: an LLM policy, Lean REPL verification, RMaxTS search, and RL from Lean's verdicts.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data_commands.app, name="data")
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"prover {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="A TOML or YAML config file."),
+    overrides: list[str] = typer.Option(
+        [], "--set", "-s", metavar="SECTION.FIELD=VALUE", help="Override one config field (repeatable)."
+    ),
+    log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Options here apply to every sub-command: `prover --config run.toml data stats minif2f`."""
+    if log_level is not None:
+        overrides = [*overrides, f"log.level={log_level}"]
+    resolved = load_config(config, overrides)
+    configure_logging(resolved.log.level)
+    ctx.obj = resolved
+
+
+@config_app.command("show")
+def config_show(ctx: typer.Context) -> None:
+    """Print the resolved configuration as TOML (a starting point for --config)."""
+    typer.echo(to_toml(ctx.obj))
+
+
+@app.command()
+def doctor(ctx: typer.Context) -> None:
+    """Check Python, torch, GPU, vLLM, Ray, TRL, the default model and Lean; say what to fix."""
+    checks = run_checks(ctx.obj.lean)
+    width = max(len(c.name) for c in checks)
+    for check in checks:
+        line = f"{check.status.value:>7}  {check.name:<{width}}  {check.detail}"
+        if check.status is not Status.OK and check.hint:
+            line += f"\n{'':>7}  {'':<{width}}  -> {check.hint}"
+        typer.echo(line)
+    if any(c.status is Status.FAILED for c in checks):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the `prover` script."""
+    try:
+        app()
+    except USER_ERRORS as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_BAD_INPUT)

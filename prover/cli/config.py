@@ -1,0 +1,181 @@
+"""The whole configuration: one typed section per component, from a file and `--set` flags.
+
+Each section is a dataclass owned by its package; its field defaults are the only place a
+default is written. A TOML or YAML file sets any fields (`[data]\ncache_dir = "..."`), and
+`--set data.cache_dir=...` on the command line overrides file and defaults alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import sys
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from data.config import DataConfig, StoreConfig
+from lean_env.config import LeanConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A config file or `--set` flag that cannot be used; the message says which and why."""
+
+
+@dataclass
+class LogConfig:
+    level: str = field(default="INFO", metadata={"help": f"Log level: one of {', '.join(LOG_LEVELS)}."})
+
+    def __post_init__(self) -> None:
+        self.level = self.level.upper()
+        if self.level not in LOG_LEVELS:
+            raise ConfigError(f"log.level {self.level!r} is not one of {', '.join(LOG_LEVELS)}")
+
+
+@dataclass
+class Config:
+    log: LogConfig = field(default_factory=LogConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    lean: LeanConfig = field(default_factory=LeanConfig)
+
+
+def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Defaults, then the file at `path`, then each `section.field=value` override."""
+    values: dict[str, Any] = _read_file(path) if path is not None else {}
+    where = str(path) if path is not None else "config"
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: expected a table of sections such as [data]")
+    for override in overrides or []:
+        key, separator, raw = override.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not separator or not dot:
+            raise ConfigError(f"--set {override!r}: write SECTION.FIELD=VALUE, e.g. data.skip_bad=true")
+        values.setdefault(section, {})[name] = raw
+    return _build(Config, values, where)
+
+
+def _read_file(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise ConfigError(f"{path}: no such config file") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error})") from error
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            return yaml.safe_load(text) or {}
+        if path.suffix == ".toml":
+            return tomllib.loads(text)
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as error:
+        first_line = str(error).splitlines()[0]
+        raise ConfigError(f"{path}: not valid {path.suffix[1:].upper()} ({first_line})") from error
+    raise ConfigError(f"{path}: a config file must end in .toml, .yaml or .yml")
+
+
+T = typing.TypeVar("T")
+
+
+def _build(cls: type[T], values: dict[str, Any], where: str, prefix: str = "") -> T:
+    """Make a `cls` from nested `values`, converting and checking each field by its type."""
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown setting {prefix}{unknown[0]}; known in this section: {', '.join(fields)}"
+        )
+    arguments: dict[str, Any] = {}
+    for name, value in values.items():
+        kind = hints[name]
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: [{prefix}{name}] must be a section of settings")
+            arguments[name] = _build(kind, value, where, prefix=f"{prefix}{name}.")
+        else:
+            arguments[name] = _convert(value, kind, f"{prefix}{name}", where)
+    return cls(**arguments)
+
+
+def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
+    optional = typing.get_origin(kind) in (Union, types.UnionType) and type(None) in typing.get_args(kind)
+    if optional:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null")):
+            return None
+        kind = next(a for a in typing.get_args(kind) if a is not type(None))
+    try:
+        if kind is bool:
+            return _to_bool(value)
+        if kind in (int, float):
+            if isinstance(value, bool):
+                raise ValueError("a number, not true/false")
+            return kind(value)
+        if kind is Path:
+            return Path(value).expanduser()
+        if kind is str:
+            if not isinstance(value, (str, int, float)):
+                raise ValueError("a string")
+            return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{where}: {key} = {value!r} is not valid ({error})") from error
+    raise ConfigError(f"{where}: {key} has a type this loader cannot read ({kind})")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+def to_toml(config: Config) -> str:
+    """The config as a TOML file, each field with its help text; unset fields commented out."""
+    lines: list[str] = []
+    for section in dataclasses.fields(config):
+        lines.append(f"[{section.name}]")
+        part = getattr(config, section.name)
+        for item in dataclasses.fields(part):
+            help_text = item.metadata.get("help")
+            if help_text:
+                lines.append(f"# {help_text}")
+            value = getattr(part, item.name)
+            if value is None:
+                lines.append(f"# {item.name} =")
+            elif isinstance(value, bool):
+                lines.append(f"{item.name} = {'true' if value else 'false'}")
+            elif isinstance(value, (int, float)):
+                lines.append(f"{item.name} = {value}")
+            else:
+                escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+                lines.append(f'{item.name} = "{escaped}"')
+        lines.append("")
+    return "\n".join(lines)
+
+
+PACKAGE_LOGGERS = ("prover", "search", "lean_env", "data", "eval")
+
+
+def configure_logging(level: str) -> None:
+    """One stderr handler for each of our packages' loggers, at `level`."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    for name in PACKAGE_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(level)
+        logger.handlers = [handler]
+        logger.propagate = False

@@ -1,0 +1,99 @@
+"""`prover data ...`: look at benchmarks and problem files, and export the proof store."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from data.datasets import DATASETS, find_local_file, load_problem, load_problems
+from data.store import ProofStore
+from prover.cli.config import Config
+
+app = typer.Typer(help="Benchmarks, problem files, and the proof store.", no_args_is_help=True)
+console = Console()
+
+PathOption = typer.Option(None, "--path", help="Read the dataset from this .jsonl or .lean file.")
+SkipBadOption = typer.Option(False, "--skip-bad", help="Skip (and log) malformed JSONL lines.")
+
+
+def _config(ctx: typer.Context, skip_bad: bool = False) -> Config:
+    config: Config = ctx.obj
+    if skip_bad:
+        config.data.skip_bad = True
+    return config
+
+
+@app.command("list")
+def list_datasets(ctx: typer.Context) -> None:
+    """Known datasets and where each one is found (nothing is downloaded)."""
+    config = _config(ctx)
+    table = Table("dataset", "description", "file")
+    for spec in DATASETS.values():
+        found = find_local_file(spec, config.data)
+        where = str(found) if found else ("downloads on first use" if config.data.download else "not on disk")
+        table.add_row(spec.name, spec.description, where)
+    console.print(table)
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478 or file.lean:my_lemma."),
+    path: Optional[Path] = PathOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the problem as one JSON object."),
+    skip_bad: bool = SkipBadOption,
+) -> None:
+    """One problem: its Lean text exactly as in the source, and its goal."""
+    problem = load_problem(reference, _config(ctx, skip_bad).data, path=path)
+    if as_json:
+        typer.echo(json.dumps(asdict(problem), ensure_ascii=False))
+        return
+    typer.echo(f"-- {problem.id}  split={problem.split or '-'}  source={problem.source}")
+    typer.echo(problem.header + problem.context + problem.informal_prefix + problem.formal_statement, nl=False)
+    if problem.goal:
+        typer.echo("\n-- goal:\n" + "\n".join(f"-- {line}" for line in problem.goal.splitlines()))
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    dataset: str = typer.Argument(..., help="A dataset name (see `prover data list`) or a .jsonl/.lean path."),
+    path: Optional[Path] = PathOption,
+    skip_bad: bool = SkipBadOption,
+) -> None:
+    """How many problems a dataset has, per split."""
+    problems = load_problems(dataset, _config(ctx, skip_bad).data, path=path)
+    counts = Counter(p.split or "(none)" for p in problems)
+    table = Table("split", "problems", title=dataset)
+    for split in sorted(counts):
+        table.add_row(split, str(counts[split]))
+    table.add_row("total", str(len(problems)))
+    console.print(table)
+
+
+@app.command("export-proofs")
+def export_proofs(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="The JSONL file to write."),
+    dataset: Optional[str] = typer.Option(None, help="Only proofs of this dataset."),
+    model: Optional[str] = typer.Option(None, help="Only proofs found by this model."),
+    problem: Optional[str] = typer.Option(None, help="Only proofs of this problem name."),
+    hf_dir: Optional[Path] = typer.Option(
+        None, "--hf-dir", help="Also save a Hugging Face dataset here (needs `datasets`)."
+    ),
+) -> None:
+    """Write verified proofs from the proof store as JSONL (and optionally a HF dataset)."""
+    config = _config(ctx)
+    filters = {"dataset": dataset, "model": model, "problem_name": problem}
+    with ProofStore(config.store.path) as store:
+        written = store.export_jsonl(out, **filters)
+        if hf_dir is not None:
+            store.to_hf_dataset(**filters).save_to_disk(str(hf_dir))
+    typer.echo(f"wrote {written} proofs to {out}", err=True)

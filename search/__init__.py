@@ -1,0 +1,1 @@
+"""Search algorithms that turn a policy and a verifier into proofs."""

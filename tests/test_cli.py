@@ -1,0 +1,115 @@
+"""The `prover` command as a user runs it: real entry point, real subprocess."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
+    return {
+        "PROVER_DATA_DIR": str(shared_data),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_DATA_HOME": str(tmp_path / "share"),
+    }
+
+
+def test_help_lists_the_sub_commands() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("doctor", "data", "config"):
+        assert command in result.stdout
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("prover ")
+
+
+def test_doctor_reports_every_part(env: dict[str, str]) -> None:
+    result = run_cli("doctor", env=env)
+    assert result.returncode == 0, result.stderr
+    for name in ("python", "torch", "cuda", "vllm", "ray", "trl", "default model", "lean", "lean workspace"):
+        assert f"  {name} " in result.stdout
+    assert "-> run `prover setup`" in result.stdout
+
+
+def test_doctor_shows_a_workspace_pins(env: dict[str, str], tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    manifest = {"packages": [{"name": "mathlib", "rev": "deadbeef"}, {"name": "REPL", "rev": "cafe"}]}
+    (workspace / "lake-manifest.json").write_text(json.dumps(manifest))
+    result = run_cli("--set", f"lean.workspace={workspace}", "doctor", env=env)
+    assert "leanprover/lean4:v4.15.0, Mathlib deadbeef, REPL cafe" in result.stdout
+
+
+def test_data_stats_and_show(env: dict[str, str]) -> None:
+    stats = run_cli("data", "stats", "proofnet", env=env)
+    assert stats.returncode == 0
+    assert "185" in stats.stdout and "186" in stats.stdout
+    shown = run_cli("data", "show", "minif2f:mathd_algebra_478", "--json", env=env)
+    assert shown.returncode == 0
+    problem = json.loads(shown.stdout)
+    assert problem["split"] == "test" and problem["formal_statement"].startswith("theorem mathd_algebra_478")
+
+
+def test_data_show_a_lean_file(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "mine.lean"
+    path.write_text("import Mathlib\n\ntheorem mine : 2 + 2 = 4 := by\n  sorry\n", encoding="utf-8")
+    result = run_cli("data", "show", f"{path}:mine", env=env)
+    assert result.returncode == 0
+    assert "import Mathlib\n\ntheorem mine : 2 + 2 = 4 := by\n" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["data", "stats", "minif3f"], "unknown dataset 'minif3f'"),
+        (["data", "show", "minif2f:no_such_problem"], "no problem 'no_such_problem'"),
+        (["data", "stats", "missing.jsonl"], "missing.jsonl: no such file"),
+        (["--set", "data.nope=1", "data", "list"], "unknown setting data.nope"),
+        (["--config", "absent.toml", "data", "list"], "absent.toml: no such config file"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(env: dict[str, str], tmp_path: Path, args: list[str], message: str) -> None:
+    result = run_cli(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_skip_bad_flag(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "mixed.jsonl"
+    path.write_text('{"name": "a", "formal_statement": "x"}\nnot json\n', encoding="utf-8")
+    assert run_cli("data", "stats", str(path), env=env).returncode == 2
+    result = run_cli("data", "stats", str(path), "--skip-bad", env=env)
+    assert result.returncode == 0 and "mixed.jsonl:2" in result.stderr
+
+
+def test_bad_flag_exits_2(env: dict[str, str]) -> None:
+    assert run_cli("data", "stats", "--no-such-flag", env=env).returncode == 2
+
+
+def test_export_proofs(env: dict[str, str], tmp_path: Path) -> None:
+    problem = Problem("t", "valid", "", "", "theorem t : True := by\n", "", "minif2f")
+    store_path = tmp_path / "share" / "lean-prover" / "proofs.sqlite"
+    found_by = dict(model="m", algorithm="a", sample_cost=1, wall_time_s=0.1, lean_version="v", mathlib_version="w")
+    with ProofStore(store_path) as store:
+        store.add(ProofRecord.for_problem(problem, "  trivial", **found_by))
+    out = tmp_path / "proofs.jsonl"
+    result = run_cli("data", "export-proofs", "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["proof"] == "  trivial"
+
+
+def test_config_show_prints_toml(env: dict[str, str]) -> None:
+    result = run_cli("--set", "data.skip_bad=true", "config", "show", env=env)
+    assert result.returncode == 0 and "skip_bad = true" in result.stdout

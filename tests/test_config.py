@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prover.cli.config import Config, ConfigError, load_config, to_toml
+
+
+def test_defaults_come_from_the_dataclasses() -> None:
+    config = load_config()
+    assert config == Config()
+    assert config.data.download is True and config.lean.workspace is None
+
+
+def test_toml_then_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text('[data]\nskip_bad = true\ndata_dir = "~/bench"\n[log]\nlevel = "debug"\n', encoding="utf-8")
+    config = load_config(path, ["data.skip_bad=false", "lean.workspace=/opt/ws"])
+    assert config.data.skip_bad is False  # the flag wins over the file
+    assert config.data.data_dir == Path("~/bench").expanduser()
+    assert config.log.level == "DEBUG"
+    assert config.lean.workspace == Path("/opt/ws")
+
+
+def test_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "run.yaml"
+    path.write_text("data:\n  download: false\nstore:\n  path: /tmp/p.sqlite\n", encoding="utf-8")
+    config = load_config(path)
+    assert config.data.download is False and config.store.path == Path("/tmp/p.sqlite")
+
+
+def test_shown_config_loads_back_unchanged(tmp_path: Path) -> None:
+    original = load_config(None, ["data.data_dir=/x/y", "log.level=ERROR"])
+    path = tmp_path / "shown.toml"
+    path.write_text(to_toml(original), encoding="utf-8")
+    assert load_config(path) == original
+
+
+@pytest.mark.parametrize(
+    "file_text, overrides, message",
+    [
+        ("", ["data.nope=1"], "unknown setting data.nope"),
+        ("", ["nosection.x=1"], "unknown setting nosection"),
+        ("", ["data.skip_bad=maybe"], "data.skip_bad = 'maybe' is not valid"),
+        ("", ["log.level=LOUD"], "log.level 'LOUD' is not one of"),
+        ("", ["skip_bad=true"], "write SECTION.FIELD=VALUE"),
+        ("[data\n", [], "not valid TOML"),
+        ("data = 3\n", [], r"\[data\] must be a section"),
+    ],
+)
+def test_bad_config_is_a_clear_error(tmp_path: Path, file_text: str, overrides: list[str], message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(file_text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, overrides)
+
+
+def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must end in .toml, .yaml or .yml"):
+        (tmp_path / "c.ini").write_text("")
+        load_config(tmp_path / "c.ini")
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_config(tmp_path / "absent.toml")

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data.errors import DataError
+from data.lean_file import find_sorry_theorems, load_lean_file
+
+HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat\n\n"
+BODY = '''/-- The first one. -/
+theorem first (a b : ℕ) (h : a = b) : b = a := by
+  sorry
+
+def double (n : ℕ) : ℕ := 2 * n
+
+-- A proved lemma is not a problem, even though this comment says sorry.
+lemma proved : double 1 = 2 := by
+  rfl
+
+@[simp] private lemma second : double 2 = 4 := sorry
+
+theorem partial_proof (x : ℕ) : x + 0 = x := by
+  simp
+  sorry
+
+theorem third {f : ℕ → ℕ} (hf : ∀ x, f x = x) :
+    f (f 3) = 3 := by sorry
+'''
+
+
+@pytest.fixture
+def three_sorries(tmp_path: Path) -> Path:
+    path = tmp_path / "three.lean"
+    path.write_text(HEADER + BODY, encoding="utf-8")
+    return path
+
+
+def test_three_sorry_theorems_become_three_problems(three_sorries: Path) -> None:
+    problems = load_lean_file(three_sorries)
+    assert [p.name for p in problems] == ["first", "second", "third"]
+    assert all(p.header == HEADER for p in problems)
+    first, second, third = problems
+    assert first.informal_prefix == "/-- The first one. -/\n"
+    assert first.formal_statement == "theorem first (a b : ℕ) (h : a = b) : b = a := by\n"
+    assert first.context == ""
+    # Attributes and modifiers belong to the statement; term-mode `:= sorry` is found too.
+    assert second.formal_statement == "@[simp] private lemma second : double 2 = 4 :="
+    # Later theorems carry the definitions before them as context.
+    assert "def double" in second.context and "def double" in third.context
+    assert third.formal_statement == "theorem third {f : ℕ → ℕ} (hf : ∀ x, f x = x) :\n    f (f 3) = 3 := by"
+    assert third.source == f"{three_sorries}:24"  # 7 header lines + 17
+
+
+def test_pieces_reassemble_the_file_byte_for_byte(three_sorries: Path) -> None:
+    text = three_sorries.read_text(encoding="utf-8")
+    for theorem in find_sorry_theorems(three_sorries):
+        p = theorem.problem
+        start, end = theorem.proof_span
+        assert p.header + p.context + p.informal_prefix + p.formal_statement + text[start:end] == text[:end]
+        assert text[start:end].strip() in ("sorry", "by sorry")
+
+
+def test_open_in_is_not_part_of_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "open_in.lean"
+    path.write_text("import Mathlib\nopen Nat in\ntheorem t : 1 = 1 := by sorry\n", encoding="utf-8")
+    (problem,) = load_lean_file(path)
+    assert problem.header == "import Mathlib\n"
+    assert problem.context == "open Nat in\n"
+
+
+def test_repeated_names_get_distinct_ids(tmp_path: Path) -> None:
+    path = tmp_path / "namespaces.lean"
+    path.write_text(
+        "namespace A\ntheorem t : True := by sorry\nend A\nnamespace B\ntheorem t : True := by sorry\nend B\n",
+        encoding="utf-8",
+    )
+    assert [p.id for p in load_lean_file(path)] == ["t#1", "t#2"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"theorem t : True := by\n  trivial\n", "no theorem or lemma whose proof is `sorry`"),
+        (b"-- only sorry in a comment\n", "no theorem or lemma whose proof is `sorry`"),
+        (b"theorem t : True := by sorry\n\xff\xfe\n", ":2: not UTF-8"),
+        (b"/- unclosed\ntheorem t : True := by sorry\n", ":1: cannot read this Lean file"),
+    ],
+)
+def test_bad_files_raise_one_line_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "bad.lean"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as error:
+        load_lean_file(path)
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no such file"):
+        load_lean_file(tmp_path / "absent.lean")

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from data.errors import DataError
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+
+PROBLEM = Problem(
+    name="t",
+    split="valid",
+    header="import Mathlib\n",
+    informal_prefix="",
+    formal_statement="theorem t : 1 + 1 = 2 := by\n",
+    goal="⊢ 1 + 1 = 2",
+    source="minif2f",
+)
+FOUND_BY = dict(
+    model="smollm2",
+    algorithm="sample",
+    sample_cost=3,
+    wall_time_s=1.5,
+    lean_version="v4.15.0",
+    mathlib_version="abc123",
+)
+
+
+def record(proof: str = "  norm_num", **changes: object) -> ProofRecord:
+    return replace(ProofRecord.for_problem(PROBLEM, proof, **FOUND_BY), **changes)
+
+
+def test_same_proof_twice_is_one_row(tmp_path: Path) -> None:
+    with ProofStore(tmp_path / "p.sqlite") as store:
+        assert store.add(record()) is True
+        # Same statement and proof from another model: still the same proof.
+        assert store.add(record(model="other")) is False
+        assert store.add(record("  simp")) is True
+        assert store.count() == 2
+
+
+def test_queries_filter_by_problem_dataset_and_model(tmp_path: Path) -> None:
+    with ProofStore(tmp_path / "p.sqlite") as store:
+        store.add_many([
+            record("  a"),
+            record("  b", model="m2"),
+            record("  c", problem_name="u", statement_sha256="u" * 64, dataset="proofnet"),
+        ])
+        assert [r.proof for r in store.query(model="m2")] == ["  b"]
+        assert [r.proof for r in store.query(dataset="minif2f")] == ["  a", "  b"]
+        assert [r.proof for r in store.query(problem_name="u", dataset="proofnet")] == ["  c"]
+        assert store.query(model="nobody") == []
+        (first,) = store.query(problem_name="t", model="smollm2")
+        assert first.created_at and first.lean_version == "v4.15.0"
+
+
+def test_export_jsonl_and_hf_dataset(tmp_path: Path) -> None:
+    with ProofStore(tmp_path / "p.sqlite") as store:
+        store.add_many([record("  a"), record("  b", model="m2")])
+        assert store.export_jsonl(tmp_path / "out" / "all.jsonl") == 2
+        rows = [json.loads(line) for line in (tmp_path / "out" / "all.jsonl").read_text().splitlines()]
+        assert [r["proof"] for r in rows] == ["  a", "  b"]
+        assert rows[0]["formal_statement"] == PROBLEM.formal_statement
+        pytest.importorskip("datasets")
+        dataset = store.to_hf_dataset(model="m2")
+        assert dataset.num_rows == 1 and dataset[0]["proof"] == "  b"
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DataError, match="not a usable proof store"):
+        ProofStore(path)
+
+
+WRITER = """
+import sys
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+problem = Problem("t", "valid", "", "", "theorem t : True := by\\n", "", "minif2f")
+found_by = dict(model="m", algorithm="a", sample_cost=1, wall_time_s=0.1, lean_version="v", mathlib_version="w")
+with ProofStore(sys.argv[1]) as store:
+    for i in range(100000):
+        store.add(ProofRecord.for_problem(problem, f"  trivial -- {i}", **found_by))
+        print(i + 1, flush=True)
+"""
+
+
+def test_survives_a_writer_killed_mid_insert(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None
+    committed = 0
+    for line in writer.stdout:
+        committed = int(line)
+        if committed >= 200:
+            break
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with ProofStore(path) as store:
+        # Every insert the writer saw committed is there; at most the one in flight is not.
+        assert store.count() >= committed
+        assert store.add(record("  after the crash"))
