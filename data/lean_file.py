@@ -1,4 +1,4 @@
-"""Problems from a `.lean` file: every `theorem`/`lemma` whose whole proof is `sorry`.
+"""Theorems of a `.lean` file; those whose whole proof is `sorry` are problems to prove.
 
 The file is cut into byte-exact pieces so that, for each such theorem,
 `header + context + informal_prefix + formal_statement + source[proof_span]` is the file
@@ -24,12 +24,17 @@ MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec", "unsaf
 
 
 @dataclass(frozen=True)
-class SorryTheorem:
-    """A theorem of a `.lean` file whose proof is `sorry`, and where that proof sits."""
+class SourceTheorem:
+    """A `theorem`/`lemma` of a `.lean` file, and where its proof sits."""
 
     problem: Problem
     proof_span: tuple[int, int]
-    """Character offsets of the proof (`sorry` or `by sorry` and what surrounds it on its line)."""
+    """Character offsets of the proof: from the end of `formal_statement` to the last token
+    before the next command."""
+    after_assign: str
+    """The source text after the statement's `:=` up to the end of the proof (`by ...` or a term)."""
+    is_sorry: bool
+    """The whole proof is `sorry` (or `by sorry`)."""
 
 
 def load_lean_file(path: Path) -> list[Problem]:
@@ -37,31 +42,37 @@ def load_lean_file(path: Path) -> list[Problem]:
     return [theorem.problem for theorem in find_sorry_theorems(path)]
 
 
-def find_sorry_theorems(path: Path) -> list[SorryTheorem]:
-    text = read_text(path)
-    try:
-        tokens = tokenize(text)
-    except LexError as error:
-        raise DataError(f"{path}:{error.line}: cannot read this Lean file: {error.args[0]}") from error
-    theorems = parse_sorry_theorems(text, tokens, source=str(path))
+def find_sorry_theorems(path: Path) -> list[SourceTheorem]:
+    theorems = [t for t in read_theorems(path) if t.is_sorry]
     if not theorems:
         raise DataError(
             f"{path}: no theorem or lemma whose proof is `sorry`; "
             "write `:= by sorry` as the proof of each theorem to prove"
         )
-    return theorems
+    return _with_unique_ids(theorems)
 
 
-def parse_sorry_theorems(text: str, tokens: list[Token], source: str) -> list[SorryTheorem]:
+def read_theorems(path: Path) -> list[SourceTheorem]:
+    """Every theorem and lemma of a `.lean` file, proved or not."""
+    text = read_text(path)
+    try:
+        return parse_theorems(text, source=str(path))
+    except LexError as error:
+        raise DataError(f"{path}:{error.line}: cannot read this Lean file: {error.args[0]}") from error
+
+
+def parse_theorems(text: str, source: str) -> list[SourceTheorem]:
+    """Every theorem and lemma in Lean source text. Raises LexError."""
+    tokens = tokenize(text)
     header_end = _header_end(tokens)
     significant = [t for t in tokens if not t.is_trivia]
-    found: list[SorryTheorem] = []
+    found: list[SourceTheorem] = []
     for index, token in enumerate(significant):
         if token.kind is Kind.IDENT and token.text in DECLARATION_KEYWORDS:
-            theorem = _sorry_theorem_at(text, tokens, significant, index, header_end, source)
+            theorem = _theorem_at(text, tokens, significant, index, header_end, source)
             if theorem is not None:
                 found.append(theorem)
-    return _with_unique_ids(found)
+    return found
 
 
 def _header_end(tokens: list[Token]) -> int:
@@ -119,34 +130,31 @@ def _attribute_opener(significant: list[Token], close_index: int) -> int | None:
     return None
 
 
-def _sorry_theorem_at(
+def _theorem_at(
     text: str,
     tokens: list[Token],
     significant: list[Token],
     keyword_index: int,
     header_end: int,
     source: str,
-) -> SorryTheorem | None:
+) -> SourceTheorem | None:
     if keyword_index + 1 >= len(significant) or significant[keyword_index + 1].kind is not Kind.IDENT:
         return None
     name = significant[keyword_index + 1].text
     assign = _find_assign(significant, keyword_index + 2)
     if assign is None:
         return None
-    after = significant[assign + 1 : assign + 4]
-    if len(after) >= 2 and after[0].text == "by" and after[1].text == "sorry":
-        statement_last, sorry_token, rest = after[0], after[1], after[2:]
-    elif after and after[0].text == "sorry":
-        statement_last, sorry_token, rest = significant[assign], after[0], after[1:]
-    else:
-        return None
-    # The proof must be `sorry` alone: the next thing in the file starts a new command.
-    if rest and rest[0].column != 0:
-        return None
-
+    # The proof runs to the last token before the next command (a token in column 0).
+    last = assign
+    while last + 1 < len(significant) and significant[last + 1].column != 0:
+        last += 1
+    body = significant[assign + 1 : last + 1]
+    statement_last = body[0] if body and body[0].text == "by" else significant[assign]
+    proof_tokens = [t.text for t in body if t is not statement_last]
     first = significant[_declaration_start(significant, keyword_index)]
     doc = _doc_comment_before(tokens, first)
     statement_end = _end_of_line_if_blank(text, statement_last.end)
+    proof_end = max(significant[last].end, statement_end)
     prefix_start = doc.start if doc is not None else first.start
     problem = Problem(
         name=name,
@@ -158,7 +166,12 @@ def _sorry_theorem_at(
         source=f"{source}:{first.line}",
         context=text[header_end:prefix_start] if prefix_start > header_end else "",
     )
-    return SorryTheorem(problem=problem, proof_span=(statement_end, sorry_token.end))
+    return SourceTheorem(
+        problem=problem,
+        proof_span=(statement_end, proof_end),
+        after_assign=text[significant[assign].end : proof_end],
+        is_sorry=proof_tokens == ["sorry"],
+    )
 
 
 def _find_assign(significant: list[Token], start: int) -> int | None:
@@ -196,6 +209,6 @@ def _end_of_line_if_blank(text: str, offset: int) -> int:
     return offset
 
 
-def _with_unique_ids(theorems: list[SorryTheorem]) -> list[SorryTheorem]:
+def _with_unique_ids(theorems: list[SourceTheorem]) -> list[SourceTheorem]:
     problems = assign_ids([t.problem for t in theorems])
     return [replace(t, problem=p) for t, p in zip(theorems, problems)]

@@ -1,9 +1,12 @@
-"""Settings of the Lean side."""
+"""Settings of the Lean side: where Lean is, how REPLs run, and what the guard allows."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 
 @dataclass
@@ -12,3 +15,36 @@ class LeanConfig:
         default=None,
         metadata={"help": "A Lake project with Mathlib and the REPL (made by `prover setup`, or your own)."},
     )
+    repl_command: str = field(
+        default="lake exe repl",
+        metadata={"help": "The command that starts one REPL, run in the workspace (e.g. a path to your own build)."},
+    )
+    workers: int = field(
+        default=0,
+        metadata={"help": "REPL processes in the pool; 0 picks one per CPU core, at most one per 6 GiB of memory."},
+    )
+    timeout_s: float = field(default=120.0, metadata={"help": "Time limit of one proof check, in seconds."})
+    header_timeout_s: float = field(
+        default=600.0,
+        metadata={"help": "Time limit of running a header (e.g. `import Mathlib`) in a fresh REPL, in seconds."},
+    )
+    memory_limit_mb: int = field(
+        default=32768,
+        metadata={"help": "Address-space cap of each REPL process tree (RLIMIT_AS), in MiB; 0 for none."},
+    )
+    recycle_after: int = field(
+        default=2000, metadata={"help": "Restart a REPL after this many requests (Lean's memory grows)."}
+    )
+    recycle_memory_mb: int = field(
+        default=12288, metadata={"help": "Restart a REPL whose resident memory exceeds this, in MiB."}
+    )
+    allow_native_decide: bool = field(
+        default=False,
+        metadata={"help": "Accept proofs that use native_decide (trusts the compiler: axiom Lean.ofReduceBool)."},
+    )
+
+    def pool_size(self) -> int:
+        if self.workers > 0:
+            return self.workers
+        memory_gib = psutil.virtual_memory().total / 2**30
+        return max(1, min(os.cpu_count() or 1, int(memory_gib // 6)))

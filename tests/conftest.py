@@ -40,3 +40,36 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd,
         timeout=120,
     )
+
+
+TRANSCRIPTS = SHARED / "lean-repl-transcripts"
+FAKE_REPL = REPO_ROOT / "tests" / "doubles" / "fake_repl.py"
+
+
+def transcript_pairs() -> list[tuple[Path, Path]]:
+    """Every recorded (requests, answers) pair; inputs recorded without answers are left out."""
+    inputs = sorted(TRANSCRIPTS.glob("*.in")) + sorted(TRANSCRIPTS.glob("mathlib/*.in"))
+    return [(i, i.with_name(i.name[: -len(".in")] + ".expected.out")) for i in inputs
+            if i.with_name(i.name[: -len(".in")] + ".expected.out").is_file()]
+
+
+def scripted_settings(**overrides: object):
+    """ReplSettings that start the scripted fake REPL."""
+    from lean_env.repl import ReplSettings
+
+    values: dict = {"command": (sys.executable, str(FAKE_REPL), "scripted"), "timeout_s": 5.0, "header_timeout_s": 5.0}
+    values.update(overrides)
+    return ReplSettings(**values)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `lean` need a real Lean: `lake` on PATH and $PROVER_LEAN_WORKSPACE."""
+    import shutil
+
+    workspace = os.environ.get("PROVER_LEAN_WORKSPACE")
+    if shutil.which("lake") and workspace:
+        return
+    reason = "needs a real Lean: `lake` on PATH and $PROVER_LEAN_WORKSPACE set to a workspace (`prover setup`)"
+    for item in items:
+        if "lean" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=reason))

@@ -13,13 +13,13 @@ from typing import Optional
 import typer
 
 from data.errors import DataError
-from lean_env.workspace import WorkspaceError
+from lean_env.errors import LeanEnvError
 from prover import __version__
 from prover.cli import data_commands
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
 
-USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, WorkspaceError)
+USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, LeanEnvError)
 EXIT_BAD_INPUT = 2
 
 app = typer.Typer(

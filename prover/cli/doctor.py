@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lean_env.config import LeanConfig
-from lean_env.workspace import WorkspaceError, read_pins
+from lean_env.errors import WorkspaceError
+from lean_env.workspace import read_pins
 from prover.model_files import find_smollm2_gguf
 
 MINIMUM_PYTHON = (3, 10)

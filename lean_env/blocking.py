@@ -1,0 +1,63 @@
+"""A thin synchronous front to the asyncio Verifier, for scripts and the CLI.
+
+One event loop runs in a background thread and owns the REPL processes; calls from other
+threads wait for their result. Leaving the `with` block (normally, on an error, or on
+Ctrl-C) kills every REPL process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any, Coroutine, TypeVar
+
+from data.problem import Problem
+from lean_env.config import LeanConfig
+from lean_env.pool import PoolCounters
+from lean_env.verdict import Verdict
+from lean_env.verifier import Verifier
+
+T = TypeVar("T")
+
+
+class BlockingVerifier:
+    def __init__(self, verifier: Verifier | None = None, config: LeanConfig | None = None) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="lean-verifier", daemon=True)
+        self._thread.start()
+        self._verifier = verifier if verifier is not None else Verifier.from_config(config or LeanConfig())
+        self._closed = False
+
+    def __enter__(self) -> BlockingVerifier:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def counters(self) -> PoolCounters:
+        return self._verifier.pool.counters
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+        return self._call(self._verifier.verify(problem, proof, restated_statement))
+
+    def verify_many(self, items: list[tuple[Problem, str]]) -> list[Verdict]:
+        """Check many proofs at once, as many in parallel as the pool has workers."""
+
+        async def run_all() -> list[Verdict]:
+            return list(await asyncio.gather(*(self._verifier.verify(p, proof) for p, proof in items)))
+
+        return self._call(run_all())
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._call(self._verifier.close())
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)

@@ -1,0 +1,269 @@
+"""One Lean REPL process, driven over its JSON protocol with asyncio.
+
+The process runs in its own session (so its whole tree is one process group and a Ctrl-C in
+the terminal does not reach it), under an address-space cap, and dies with its parent. Every
+request has a timeout. On a timeout, an exit, or an answer that is not the protocol, the group
+is killed and reaped and a typed ReplError (with the tail of stderr) is raised: the process is
+then closed, and its owner starts another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ctypes
+import json
+import logging
+import os
+import resource
+import shlex
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from lean_env.errors import (
+    ReplCrashedError,
+    ReplError,
+    ReplMemoryError,
+    ReplProtocolError,
+    ReplStartError,
+    ReplTimeoutError,
+)
+from lean_env.protocol import (
+    CommandRequest,
+    CommandResponse,
+    ErrorResponse,
+    ProtocolError,
+    Request,
+    Response,
+    encode_request,
+    parse_response,
+)
+
+logger = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+_STDERR_TAIL_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ReplSettings:
+    command: tuple[str, ...]
+    cwd: Path | None = None
+    timeout_s: float = 120.0
+    header_timeout_s: float = 600.0
+    memory_limit_mb: int = 0
+    """RLIMIT_AS of the process tree; 0 for no cap."""
+    recycle_after: int = 2000
+    recycle_memory_mb: int = 0
+    """Resident memory above which the process should be recycled; 0 to never check."""
+    max_answer_bytes: int = 256 * 1024 * 1024
+    """An answer larger than this is a protocol error (a flood), not something to buffer."""
+
+    @classmethod
+    def from_command_line(cls, command: str, **settings: object) -> ReplSettings:
+        return cls(command=tuple(shlex.split(command)), **settings)  # type: ignore[arg-type]
+
+
+def _limit_child(memory_limit_mb: int) -> Callable[[], None]:
+    """Runs in the child between fork and exec: cap memory, die with the parent."""
+
+    def prepare() -> None:
+        if memory_limit_mb > 0:
+            limit = memory_limit_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):  # not Linux: the pool's close() still kills the group
+            pass
+
+    return prepare
+
+
+class ReplProcess:
+    """A running REPL. Not safe for concurrent requests: the pool hands it to one user at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process, settings: ReplSettings) -> None:
+        self._process = process
+        self.settings = settings
+        self.requests_served = 0
+        self.header_imports = 0
+        self._header_envs: dict[str, CommandResponse] = {}
+        self._stderr_tail: collections.deque[bytes] = collections.deque()
+        self._stderr_size = 0
+        self._stderr_task = asyncio.ensure_future(self._drain_stderr())
+        self._closed = False
+
+    @classmethod
+    async def start(cls, settings: ReplSettings) -> ReplProcess:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *settings.command,
+                cwd=settings.cwd,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                preexec_fn=_limit_child(settings.memory_limit_mb),
+                limit=settings.max_answer_bytes,
+            )
+        except (OSError, ValueError) as error:
+            raise ReplStartError(f"cannot start the REPL `{shlex.join(settings.command)}`: {error}") from error
+        logger.debug("started REPL pid %d: %s", process.pid, shlex.join(settings.command))
+        return cls(process, settings)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def needs_recycle(self) -> bool:
+        """True once the process has served its quota of requests or grown too large."""
+        if self.requests_served >= self.settings.recycle_after:
+            return True
+        if self.settings.recycle_memory_mb > 0:
+            return self.resident_memory_mb() > self.settings.recycle_memory_mb
+        return False
+
+    def resident_memory_mb(self) -> float:
+        try:
+            root = psutil.Process(self.pid)
+            tree = [root, *root.children(recursive=True)]
+            return sum(p.memory_info().rss for p in tree) / 2**20
+        except psutil.Error:
+            return 0.0
+
+    async def send(self, request: Request, timeout_s: float | None = None) -> Response:
+        """Send one request and return its answer. Raises ReplError (and closes the process)."""
+        if self._closed:
+            raise ReplCrashedError("the REPL process is closed")
+        timeout = self.settings.timeout_s if timeout_s is None else timeout_s
+        try:
+            data = await asyncio.wait_for(self._exchange(request), timeout)
+        except asyncio.TimeoutError as error:
+            await self.close()
+            raise ReplTimeoutError(f"the REPL did not answer within {timeout:g} s", self.stderr_tail()) from error
+        except ReplError as error:
+            await self.close()
+            error.stderr = self.stderr_tail()
+            raise
+        except asyncio.CancelledError:
+            await self.close()  # a half-finished exchange leaves the stream out of step
+            raise
+        self.requests_served += 1
+        return data
+
+    async def header_env(self, header: str) -> CommandResponse | ErrorResponse:
+        """Run `header` (imports and options) once per process; later calls reuse its env."""
+        cached = self._header_envs.get(header)
+        if cached is not None:
+            return cached
+        answer = await self.send(CommandRequest(cmd=header), timeout_s=self.settings.header_timeout_s)
+        self.header_imports += 1
+        if isinstance(answer, CommandResponse) and not answer.errors:
+            self._header_envs[header] = answer
+        if isinstance(answer, (CommandResponse, ErrorResponse)):
+            return answer
+        raise ReplProtocolError(f"a command was answered with a proof state: {answer!r}")
+
+    async def _exchange(self, request: Request) -> Response:
+        stdin = self._process.stdin
+        assert stdin is not None
+        try:
+            stdin.write(encode_request(request).encode("utf-8"))
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError) as error:
+            raise await self._exited("the REPL closed its input") from error
+        raw = await self._read_answer()
+        try:
+            return parse_response(json.loads(raw))
+        except (json.JSONDecodeError, UnicodeDecodeError, ProtocolError) as error:
+            raise ReplProtocolError(f"the REPL answered something that is not the protocol: {raw[:200]!r}") from error
+
+    async def _read_answer(self) -> bytes:
+        """Lines up to the blank line that ends an answer."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        lines: list[bytes] = []
+        size = 0
+        while True:
+            try:
+                line = await stdout.readline()
+            except (ValueError, asyncio.LimitOverrunError) as error:
+                raise ReplProtocolError(
+                    f"the REPL sent a line over {self.settings.max_answer_bytes} bytes"
+                ) from error
+            if not line:
+                raise await self._exited("the REPL exited before answering")
+            if not line.strip():
+                if lines:
+                    return b"".join(lines)
+                continue
+            size += len(line)
+            if size > self.settings.max_answer_bytes:
+                raise ReplProtocolError(f"the REPL's answer exceeds {self.settings.max_answer_bytes} bytes")
+            lines.append(line)
+
+    async def _exited(self, what: str) -> ReplCrashedError:
+        try:
+            code = await asyncio.wait_for(self._process.wait(), 2.0)
+        except asyncio.TimeoutError:
+            code = None
+        await asyncio.sleep(0)  # let the stderr reader catch the last lines
+        tail = self.stderr_tail()
+        detail = f"{what} (exit code {code})"
+        if "out of memory" in tail.lower() or "std::bad_alloc" in tail:
+            return ReplMemoryError(f"{detail}: out of memory under the {self.settings.memory_limit_mb} MiB cap", tail)
+        return ReplCrashedError(detail, tail)
+
+    async def _drain_stderr(self) -> None:
+        """Keep the last few KiB of stderr, so that a chatty process never blocks on a full pipe."""
+        stream = self._process.stderr
+        assert stream is not None
+        while chunk := await stream.read(4096):
+            self._stderr_tail.append(chunk)
+            self._stderr_size += len(chunk)
+            while self._stderr_size > _STDERR_TAIL_BYTES and len(self._stderr_tail) > 1:
+                self._stderr_size -= len(self._stderr_tail.popleft())
+
+    def stderr_tail(self) -> str:
+        return b"".join(self._stderr_tail).decode("utf-8", errors="replace")
+
+    async def close(self) -> None:
+        """Kill the whole process group and reap it. Safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        kill_process_tree(self._process.pid)
+        try:
+            await asyncio.wait_for(self._process.wait(), 10.0)
+        except asyncio.TimeoutError:
+            logger.error("REPL pid %d did not exit after SIGKILL", self._process.pid)
+        try:
+            await asyncio.wait_for(self._stderr_task, 1.0)
+        except (asyncio.TimeoutError, asyncio.CancelledError):
+            self._stderr_task.cancel()
+        logger.debug("closed REPL pid %d after %d requests", self._process.pid, self.requests_served)
+
+
+def kill_process_tree(pid: int) -> None:
+    """SIGKILL the process group led by `pid`, and any descendant that left it."""
+    try:
+        descendants = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        descendants = []
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for child in descendants:
+        try:
+            child.kill()
+        except psutil.Error:
+            pass

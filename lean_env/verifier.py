@@ -1,0 +1,189 @@
+"""`verify(problem, proof) -> Verdict`: the one place where a proof becomes a Lean verdict.
+
+Order of work: the static guard (no Lean time for obvious cheats); the problem's header, run
+once per REPL process and reused; the proof, checked as `context + statement + proof` with
+the tactic trace; and, only for an accepted proof, the checks inside Lean (layer 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from data.problem import Problem
+from lean_env.checks import MISMATCH_MARKER, axioms_in, reference_check_command, theorem_name
+from lean_env.config import LeanConfig
+from lean_env.errors import ReplError, ReplTimeoutError, WorkspaceError
+from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_proof, check_statement
+from lean_env.pool import ReplPool
+from lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
+from lean_env.repl import ReplProcess, ReplSettings
+from lean_env.tactic_mode import TacticSession
+from lean_env.verdict import (
+    Crashed,
+    GuardRejected,
+    Incomplete,
+    LeanErrors,
+    LeanRun,
+    Proved,
+    TimedOut,
+    Verdict,
+    trace_steps,
+)
+from lean_env.workspace import Pins, read_pins
+
+logger = logging.getLogger(__name__)
+
+NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+
+
+def repl_settings(config: LeanConfig) -> ReplSettings:
+    """How to start a REPL under `config`. Raises WorkspaceError when Lean is not set up."""
+    default_command = next(f.default for f in dataclasses.fields(LeanConfig) if f.name == "repl_command")
+    if config.workspace is None and config.repl_command == default_command:
+        raise WorkspaceError(
+            "Lean is not set up: run `prover setup`, or pass --lean-workspace PATH (a Lake project with the REPL)"
+        )
+    settings = ReplSettings.from_command_line(
+        config.repl_command,
+        cwd=config.workspace,
+        timeout_s=config.timeout_s,
+        header_timeout_s=config.header_timeout_s,
+        memory_limit_mb=config.memory_limit_mb,
+        recycle_after=config.recycle_after,
+        recycle_memory_mb=config.recycle_memory_mb,
+    )
+    if not settings.command or shutil.which(settings.command[0], path=None) is None and not Path(settings.command[0]).exists():
+        missing = settings.command[0] if settings.command else "(empty)"
+        raise WorkspaceError(
+            f"`{missing}` is not on PATH: install Lean with elan (https://github.com/leanprover/elan) "
+            "or set lean.repl_command"
+        )
+    return settings
+
+
+class Verifier:
+    """Checks proofs on a pool of REPLs. Use `async with Verifier.from_config(...)`."""
+
+    def __init__(self, pool: ReplPool, pins: Pins, policy: GuardPolicy = GuardPolicy()) -> None:
+        self.pool = pool
+        self.pins = pins
+        self.policy = policy
+
+    @classmethod
+    def from_config(cls, config: LeanConfig) -> Verifier:
+        settings = repl_settings(config)
+        pins = read_pins(config.workspace) if config.workspace is not None else Pins.unknown()
+        pool = ReplPool(settings, config.pool_size(), starter=ReplProcess.start)
+        return cls(pool, pins, GuardPolicy(allow_native_decide=config.allow_native_decide))
+
+    async def __aenter__(self) -> Verifier:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+        """Check `proof` (the text after `problem.formal_statement`) against the untouched statement.
+
+        `restated_statement` is the statement as the policy wrote it, when it wrote one (chat
+        formats restate the theorem); it must equal the reference token for token.
+        """
+        violations = check_proof(proof, self.policy)
+        if restated_statement is not None:
+            violations += check_statement(problem.formal_statement, restated_statement)
+        name = theorem_name(problem.formal_statement)
+        if name is None:
+            violations.append(Violation("unnamed", "the statement declares no named theorem to check"))
+        if violations:
+            return GuardRejected(tuple(violations))
+        assert name is not None
+        prefix = problem.context + problem.formal_statement
+        started = time.monotonic()
+        try:
+            async with self.pool.acquire() as repl:
+                header = await repl.header_env(problem.header)
+                if not isinstance(header, CommandResponse) or header.errors:
+                    return self._rejected(header, prefix, started, where="header")
+                answer = await repl.send(CommandRequest(cmd=prefix + proof, env=header.env, all_tactics=True))
+                if not isinstance(answer, CommandResponse) or answer.errors:
+                    return self._rejected(answer, prefix + proof, started, offset_base=len(prefix))
+                run = self._run(answer, started, proved=not _uses_sorry(answer))
+                if _uses_sorry(answer):
+                    return Incomplete(run)
+                check = await repl.send(
+                    CommandRequest(cmd=reference_check_command(problem.formal_statement, name), env=answer.env)
+                )
+                return self._judge_layer_two(check, name, dataclasses.replace(run, lean_seconds=time.monotonic() - started))
+        except ReplTimeoutError as error:
+            return TimedOut(time.monotonic() - started, error.stderr)
+        except ReplError as error:
+            return Crashed(str(error), error.stderr)
+
+    @asynccontextmanager
+    async def tactic_session(self, problem: Problem) -> AsyncIterator[TacticSession]:
+        """A REPL held for step-level search on `problem` (proof states live in one process)."""
+        async with self.pool.acquire() as repl:
+            yield TacticSession(repl, problem, self.policy)
+
+    def _run(self, answer: CommandResponse, started: float, proved: bool) -> LeanRun:
+        return LeanRun(
+            messages=tuple(answer.messages),
+            sorries=tuple(answer.sorries),
+            tactics=trace_steps(answer.tactics or [], proved=proved),
+            lean_seconds=time.monotonic() - started,
+            pins=self.pins,
+        )
+
+    def _rejected(
+        self, answer: Response, text: str, started: float, offset_base: int = 0, where: str = "proof"
+    ) -> LeanErrors:
+        if isinstance(answer, CommandResponse):
+            first = min(answer.errors, key=lambda m: (m.pos.line, m.pos.column))
+            run = self._run(answer, started, proved=False)
+            if where == "header":
+                return LeanErrors(run, first, None)
+            return LeanErrors(run, first, _offset(text, first.pos) - offset_base if first.pos.line > 0 else None)
+        detail = answer.message if isinstance(answer, ErrorResponse) else f"unexpected answer {answer!r}"
+        message = Message(severity="error", pos=Pos(line=0, column=0), data=f"{where}: {detail}")
+        return LeanErrors(LeanRun(lean_seconds=time.monotonic() - started, pins=self.pins), message, None)
+
+    def _judge_layer_two(self, check: Response, name: str, run: LeanRun) -> Verdict:
+        if not isinstance(check, CommandResponse):
+            detail = check.message if isinstance(check, ErrorResponse) else repr(check)
+            return GuardRejected((Violation("lean-check", f"the check inside Lean failed: {detail}"),), run)
+        errors = check.errors
+        if errors:
+            rule = "statement-changed" if any(MISMATCH_MARKER in e.data for e in errors) else "lean-check"
+            return GuardRejected((Violation(rule, f"the check inside Lean failed: {errors[0].data}"),), run)
+        axioms = axioms_in(check.messages, name)
+        if axioms is None:
+            return GuardRejected((Violation("lean-check", "`#print axioms` gave no answer"),), run)
+        allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if self.policy.allow_native_decide else frozenset())
+        extra = [a for a in axioms if a not in allowed]
+        if extra:
+            return GuardRejected(
+                (Violation("axioms", f"the proof depends on non-standard axioms: {', '.join(extra)}"),), run
+            )
+        return Proved(run, tuple(axioms))
+
+
+def _uses_sorry(answer: CommandResponse) -> bool:
+    return bool(answer.sorries) or any(
+        m.severity == "warning" and "declaration uses 'sorry'" in m.data.replace("`", "'") for m in answer.messages
+    )
+
+
+def _offset(text: str, pos: Pos) -> int:
+    """Character offset of a Lean position (1-based line, code-point column) in `text`."""
+    lines = text.split("\n")
+    line = min(max(pos.line, 1), len(lines))
+    return sum(len(l) + 1 for l in lines[: line - 1]) + min(pos.column, len(lines[line - 1]))

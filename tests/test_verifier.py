@@ -1,0 +1,153 @@
+"""verify() and tactic mode, through the real client and pool, against the scripted REPL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Awaitable, Callable, TypeVar
+
+import pytest
+
+from data.problem import Problem
+from lean_env.config import LeanConfig
+from lean_env.errors import WorkspaceError
+from lean_env.guard import GuardPolicy
+from lean_env.pool import ReplPool
+from lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed
+from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, TimedOut
+from lean_env.verifier import Verifier, repl_settings
+from lean_env.workspace import Pins
+from tests.conftest import scripted_settings
+
+T = TypeVar("T")
+PINS = Pins("leanprover/lean4:v4.15.0", "mathlib-rev", "repl-rev")
+PROBLEM = Problem(
+    name="amc_demo",
+    split="valid",
+    header="import Mathlib\n",
+    informal_prefix="",
+    formal_statement="theorem amc_demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
+    goal="",
+    source="test",
+)
+
+
+def with_verifier(body: Callable[[Verifier], Awaitable[T]], size: int = 1, **settings: Any) -> tuple[T, Verifier]:
+    """Run `body` with a Verifier over the scripted REPL; return its result and the verifier."""
+    verifier = Verifier(ReplPool(scripted_settings(**settings), size), PINS, GuardPolicy())
+
+    async def run() -> T:
+        async with verifier:
+            return await body(verifier)
+
+    return asyncio.run(run()), verifier
+
+
+def test_a_proof_is_proved_with_its_trace_and_pins() -> None:
+    proof = "  subst h\n  norm_num\n"
+    verdict, _ = with_verifier(lambda v: v.verify(PROBLEM, proof))
+    assert isinstance(verdict, Proved)
+    assert verdict.axioms == ("propext", "Classical.choice", "Quot.sound")
+    assert verdict.run.pins == PINS
+    steps = verdict.run.tactics
+    assert [s.tactic for s in steps] == ["subst h", "norm_num"]
+    assert steps[0].goals_before == "⊢ before subst h"
+    assert steps[0].goals_after == "⊢ before norm_num"  # the state before the next tactic
+    assert steps[1].goals_after == ""  # the proof is finished
+
+
+def test_lean_errors_give_the_first_error_offset_in_the_proof() -> None:
+    proof = "  subst h\n  FAIL\n"
+    verdict, _ = with_verifier(lambda v: v.verify(PROBLEM, proof))
+    assert isinstance(verdict, LeanErrors)
+    assert verdict.first_error.data == "unknown tactic FAIL"
+    assert verdict.first_error_offset == proof.index("FAIL")
+
+
+def test_sorry_reached_through_the_context_is_incomplete() -> None:
+    problem = Problem(**{**PROBLEM.__dict__, "context": "theorem helper : True := sorry\n"})
+    verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))
+    assert isinstance(verdict, Incomplete) and verdict.run.sorries
+
+
+@pytest.mark.parametrize(
+    "proof, rule",
+    [
+        ("  trivial -- CHEAT_AXIOM\n", "axioms"),  # a lemma that leans on an extra axiom
+        ("  trivial -- WRONG_TYPE\n", "statement-changed"),  # Lean sees a different statement
+    ],
+)
+def test_checks_inside_lean_reject(proof: str, rule: str) -> None:
+    verdict, _ = with_verifier(lambda v: v.verify(PROBLEM, proof))
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == rule
+    assert verdict.run is not None
+
+
+def test_static_rejections_cost_no_lean_time() -> None:
+    async def both(v: Verifier) -> list:
+        return [
+            await v.verify(PROBLEM, "  sorry\n"),
+            await v.verify(PROBLEM, "  norm_num\n", restated_statement=PROBLEM.formal_statement.replace("4", "5")),
+        ]
+
+    verdicts, verifier = with_verifier(both)
+    assert all(isinstance(v, GuardRejected) for v in verdicts)
+    assert verdicts[1].violations[0].rule == "statement-changed"
+    assert verifier.pool.counters.processes_started == 0
+
+
+def test_a_broken_header_is_a_lean_error() -> None:
+    problem = Problem(**{**PROBLEM.__dict__, "header": "import BROKEN_HEADER\n"})
+    verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))
+    assert isinstance(verdict, LeanErrors) and verdict.first_error.data == "unknown module"
+
+
+def test_timeout_and_crash_are_verdicts_and_the_pool_recovers() -> None:
+    async def three(v: Verifier) -> list:
+        return [
+            await v.verify(PROBLEM, "  trivial -- HANG\n"),
+            await v.verify(PROBLEM, "  trivial -- DIE_MID_ANSWER\n"),
+            await v.verify(PROBLEM, "  trivial\n"),
+        ]
+
+    (hung, died, fine), verifier = with_verifier(three, timeout_s=1.0)
+    assert isinstance(hung, TimedOut) and 1.0 <= hung.seconds < 4.0
+    assert isinstance(died, Crashed) and "exited" in died.reason
+    assert isinstance(fine, Proved)
+    assert verifier.pool.counters.restarts == 2
+
+
+def test_the_header_runs_once_per_process() -> None:
+    async def many(v: Verifier) -> list:
+        return list(await asyncio.gather(*(v.verify(PROBLEM, "  trivial\n") for _ in range(10))))
+
+    verdicts, verifier = with_verifier(many, size=2)
+    assert all(isinstance(v, Proved) for v in verdicts)
+    assert verifier.pool.counters.header_imports == verifier.pool.counters.processes_started == 2
+
+
+def test_tactic_mode() -> None:
+    async def session(v: Verifier) -> list:
+        async with v.tactic_session(PROBLEM) as tactics:
+            start = await tactics.start()
+            assert isinstance(start, GoalState)
+            step = await tactics.run_tactic(start, "subst h")
+            assert isinstance(step, GoalState)
+            return [
+                step,
+                await tactics.run_tactic(step, "FAIL"),
+                await tactics.run_tactic(step, "sorry"),
+                await tactics.run_tactic(step, "done"),
+            ]
+
+    (step, failed, cheat, finished), _ = with_verifier(session)
+    assert step.goals == ("⊢ after subst h",)
+    assert isinstance(failed, TacticFailed) and failed.reason == "unknown tactic"
+    assert isinstance(cheat, TacticFailed) and cheat.violations[0].rule == "sorry"
+    assert isinstance(finished, ProofFinished)
+
+
+def test_without_lean_the_error_says_what_to_do() -> None:
+    with pytest.raises(WorkspaceError, match="run `prover setup`, or pass --lean-workspace"):
+        repl_settings(LeanConfig())
+    with pytest.raises(WorkspaceError, match="`no-such-repl` is not on PATH"):
+        repl_settings(LeanConfig(repl_command="no-such-repl --flag"))
