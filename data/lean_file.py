@@ -49,7 +49,7 @@ def find_sorry_theorems(path: Path) -> list[SourceTheorem]:
             f"{path}: no theorem or lemma whose proof is `sorry`; "
             "write `:= by sorry` as the proof of each theorem to prove"
         )
-    return _with_unique_ids(theorems)
+    return with_unique_ids(theorems)
 
 
 def read_theorems(path: Path) -> list[SourceTheorem]:
@@ -209,6 +209,6 @@ def _end_of_line_if_blank(text: str, offset: int) -> int:
     return offset
 
 
-def _with_unique_ids(theorems: list[SourceTheorem]) -> list[SourceTheorem]:
+def with_unique_ids(theorems: list[SourceTheorem]) -> list[SourceTheorem]:
     problems = assign_ids([t.problem for t in theorems])
     return [replace(t, problem=p) for t, p in zip(theorems, problems)]

@@ -9,10 +9,15 @@ from pathlib import Path
 import psutil
 
 
+def default_workspace() -> Path:
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share")
+    return base / "lean-prover" / "lean-workspace"
+
+
 @dataclass
 class LeanConfig:
-    workspace: Path | None = field(
-        default=None,
+    workspace: Path = field(
+        default_factory=default_workspace,
         metadata={"help": "A Lake project with Mathlib and the REPL (made by `prover setup`, or your own)."},
     )
     repl_command: str = field(

@@ -45,20 +45,21 @@ NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 def repl_settings(config: LeanConfig) -> ReplSettings:
     """How to start a REPL under `config`. Raises WorkspaceError when Lean is not set up."""
     default_command = next(f.default for f in dataclasses.fields(LeanConfig) if f.name == "repl_command")
-    if config.workspace is None and config.repl_command == default_command:
+    if config.repl_command == default_command and not (config.workspace / "lean-toolchain").is_file():
         raise WorkspaceError(
-            "Lean is not set up: run `prover setup`, or pass --lean-workspace PATH (a Lake project with the REPL)"
+            f"Lean is not set up (no workspace at {config.workspace}): run `prover setup`, "
+            "or pass --lean-workspace PATH (a Lake project with the REPL)"
         )
     settings = ReplSettings.from_command_line(
         config.repl_command,
-        cwd=config.workspace,
+        cwd=config.workspace if config.workspace.is_dir() else None,
         timeout_s=config.timeout_s,
         header_timeout_s=config.header_timeout_s,
         memory_limit_mb=config.memory_limit_mb,
         recycle_after=config.recycle_after,
         recycle_memory_mb=config.recycle_memory_mb,
     )
-    if not settings.command or shutil.which(settings.command[0], path=None) is None and not Path(settings.command[0]).exists():
+    if not settings.command or (shutil.which(settings.command[0]) is None and not Path(settings.command[0]).exists()):
         missing = settings.command[0] if settings.command else "(empty)"
         raise WorkspaceError(
             f"`{missing}` is not on PATH: install Lean with elan (https://github.com/leanprover/elan) "
@@ -78,7 +79,7 @@ class Verifier:
     @classmethod
     def from_config(cls, config: LeanConfig) -> Verifier:
         settings = repl_settings(config)
-        pins = read_pins(config.workspace) if config.workspace is not None else Pins.unknown()
+        pins = read_pins(config.workspace) if config.workspace.is_dir() else Pins.unknown()
         pool = ReplPool(settings, config.pool_size(), starter=ReplProcess.start)
         return cls(pool, pins, GuardPolicy(allow_native_decide=config.allow_native_decide))
 

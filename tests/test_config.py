@@ -10,7 +10,7 @@ from prover.cli.config import Config, ConfigError, load_config, to_toml
 def test_defaults_come_from_the_dataclasses() -> None:
     config = load_config()
     assert config == Config()
-    assert config.data.download is True and config.lean.workspace is None
+    assert config.data.download is True and config.lean.workspace.name == "lean-workspace"
 
 
 def test_toml_then_overrides(tmp_path: Path) -> None:

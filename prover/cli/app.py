@@ -15,7 +15,7 @@ import typer
 from data.errors import DataError
 from lean_env.errors import LeanEnvError
 from prover import __version__
-from prover.cli import data_commands
+from prover.cli import data_commands, lean_commands
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
 
@@ -32,6 +32,8 @@ app = typer.Typer(
 app.add_typer(data_commands.app, name="data")
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.command()(lean_commands.setup)
+app.command()(lean_commands.check)
 
 
 def _print_version(value: bool) -> None:
@@ -48,6 +50,9 @@ def root(
         [], "--set", "-s", metavar="SECTION.FIELD=VALUE", help="Override one config field (repeatable)."
     ),
     log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
+    lean_workspace: Optional[Path] = typer.Option(
+        None, "--lean-workspace", help="A Lake project with Mathlib and the REPL (same as --set lean.workspace=...)."
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
     ),
@@ -55,6 +60,8 @@ def root(
     """Options here apply to every sub-command: `prover --config run.toml data stats minif2f`."""
     if log_level is not None:
         overrides = [*overrides, f"log.level={log_level}"]
+    if lean_workspace is not None:
+        overrides = [*overrides, f"lean.workspace={lean_workspace}"]
     resolved = load_config(config, overrides)
     configure_logging(resolved.log.level)
     ctx.obj = resolved

@@ -114,13 +114,13 @@ def check_tool(tool: str) -> Check:
     return Check(tool, Status.OK, output.splitlines()[0] if output else path)
 
 
-def check_workspace(workspace: Path | None) -> Check:
-    if workspace is None:
+def check_workspace(workspace: Path) -> Check:
+    if not workspace.exists():
         return Check(
             "lean workspace",
             Status.MISSING,
-            "none configured",
-            "run `prover setup`, or set lean.workspace to a Lake project with Mathlib and the REPL",
+            f"none at {workspace}",
+            "run `prover setup`, or pass --lean-workspace with a Lake project that has Mathlib and the REPL",
         )
     try:
         pins = read_pins(workspace)

@@ -1,0 +1,121 @@
+"""Check every theorem of a `.lean` file, optionally against the statements of a reference file.
+
+With a reference, each theorem of the file must restate the reference theorem of the same name
+token for token, and its proof is checked under the reference's header and statement; a
+reference theorem missing from the file fails. Without one, each theorem is checked as written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from data.errors import DataError
+from data.lean_file import read_theorems, with_unique_ids
+from data.problem import Problem
+from lean_env.checks import attach_proof
+from lean_env.guard import GuardPolicy, Violation, check_proof, check_statement
+from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, TimedOut, Verdict
+from lean_env.verifier import Verifier
+
+
+@dataclass(frozen=True)
+class PlannedCheck:
+    """One theorem to check: the reference problem, the proof, and the restated statement."""
+
+    id: str
+    problem: Problem | None
+    proof: str
+    restated_statement: str | None
+    missing: str | None = None
+    """Why there is nothing to check (a theorem absent from one of the files)."""
+
+
+@dataclass(frozen=True)
+class TheoremReport:
+    id: str
+    source: str
+    passed: bool
+    outcome: str
+    """proved, static-ok, guard-rejected, lean-errors, incomplete, timeout, crashed, missing."""
+    details: list[str] = field(default_factory=list)
+
+
+def plan_checks(file: Path, reference: Path | None) -> list[PlannedCheck]:
+    """Pair each theorem of `file` with what it must prove. Raises DataError."""
+    theorems = with_unique_ids(read_theorems(file))
+    if not theorems:
+        raise DataError(f"{file}: no theorem or lemma to check")
+    if reference is None:
+        return [
+            PlannedCheck(t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None)
+            for t in theorems
+        ]
+    references = {t.problem.id: t for t in with_unique_ids(read_theorems(reference))}
+    if not references:
+        raise DataError(f"{reference}: no theorem or lemma to check against")
+    found = {t.problem.id: t for t in theorems}
+    plans = []
+    for key, expected in references.items():
+        candidate = found.get(key)
+        if candidate is None:
+            plans.append(PlannedCheck(key, expected.problem, "", None, missing=f"{key} is in {reference} but not in {file}"))
+            continue
+        statement = expected.problem.formal_statement
+        proof = attach_proof(statement, candidate.after_assign)
+        plans.append(PlannedCheck(key, expected.problem, proof, candidate.problem.formal_statement))
+    for key in found.keys() - references.keys():
+        plans.append(PlannedCheck(key, found[key].problem, "", None, missing=f"{key} is not in {reference}"))
+    return plans
+
+
+def check_statically(plans: list[PlannedCheck], policy: GuardPolicy) -> list[TheoremReport]:
+    """Layer 1 only: no Lean needed."""
+    reports = []
+    for plan in plans:
+        if plan.missing is not None or plan.problem is None:
+            reports.append(_missing(plan))
+            continue
+        violations = check_proof(plan.proof, policy)
+        if plan.restated_statement is not None:
+            violations += check_statement(plan.problem.formal_statement, plan.restated_statement)
+        outcome = "static-ok" if not violations else "guard-rejected"
+        reports.append(TheoremReport(plan.id, plan.problem.source, not violations, outcome, _describe(violations)))
+    return reports
+
+
+async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list[TheoremReport]:
+    """Both layers, every theorem in parallel on the verifier's pool."""
+
+    async def one(plan: PlannedCheck) -> TheoremReport:
+        if plan.missing is not None or plan.problem is None:
+            return _missing(plan)
+        verdict = await verifier.verify(plan.problem, plan.proof, plan.restated_statement)
+        return report_verdict(plan.id, plan.problem.source, verdict)
+
+    return list(await asyncio.gather(*(one(plan) for plan in plans)))
+
+
+def report_verdict(key: str, line: str, verdict: Verdict) -> TheoremReport:
+    if isinstance(verdict, Proved):
+        return TheoremReport(key, line, True, "proved", [f"axioms: {', '.join(verdict.axioms) or 'none'}"])
+    if isinstance(verdict, GuardRejected):
+        return TheoremReport(key, line, False, "guard-rejected", _describe(list(verdict.violations)))
+    if isinstance(verdict, LeanErrors):
+        error = verdict.first_error
+        return TheoremReport(key, line, False, "lean-errors", [f"line {error.pos.line}: {error.data}"])
+    if isinstance(verdict, Incomplete):
+        return TheoremReport(key, line, False, "incomplete", [f"sorry: {s.goal}" for s in verdict.run.sorries])
+    if isinstance(verdict, TimedOut):
+        return TheoremReport(key, line, False, "timeout", [f"no answer within {verdict.seconds:.0f} s"])
+    assert isinstance(verdict, Crashed)
+    return TheoremReport(key, line, False, "crashed", [verdict.reason])
+
+
+def _missing(plan: PlannedCheck) -> TheoremReport:
+    return TheoremReport(plan.id, plan.problem.source if plan.problem else "", False, "missing", [plan.missing or ""])
+
+
+def _describe(violations: list[Violation]) -> list[str]:
+    return [f"{v.rule}: {v.message}" + (f" (line {v.line} of the proof)" if v.line else "") for v in violations]

@@ -1,0 +1,77 @@
+"""`prover setup` and `prover check`: the Lean workspace, and checking proofs in a file."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
+from lean_env.guard import GuardPolicy
+from lean_env.setup import setup_workspace
+from lean_env.verifier import Verifier
+from prover.cli.config import Config
+
+EXIT_SOME_FAILED = 1
+
+
+def setup(
+    ctx: typer.Context,
+    directory: Optional[Path] = typer.Option(
+        None, "--dir", help="Where to create the workspace (default: lean.workspace)."
+    ),
+) -> None:
+    """Create or update a Lean workspace with Mathlib and the REPL at pinned versions (needs elan and internet)."""
+    config: Config = ctx.obj
+    target = directory or config.lean.workspace
+    pins = setup_workspace(target)
+    typer.echo(f"Lean workspace ready at {target}: {pins.lean_toolchain}, Mathlib {pins.mathlib_rev}, REPL {pins.repl_rev}")
+    if directory is not None and directory != config.lean.workspace:
+        typer.echo(f"use it with: prover --lean-workspace {target} ...  (or lean.workspace in your config)")
+
+
+def check(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A .lean file whose theorems to check."),
+    reference: Optional[Path] = typer.Option(
+        None, "--reference", help="A .lean file with the statements the theorems must prove (e.g. the sorry file)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one machine-readable report."),
+    static: bool = typer.Option(False, "--static", help="Only the static guard (layer 1); needs no Lean."),
+) -> None:
+    """Check every theorem of FILE with the soundness guard and Lean. Exit 0: all pass; 1: some fail; 2: bad input."""
+    config: Config = ctx.obj
+    plans = plan_checks(file, reference)
+    policy = GuardPolicy(allow_native_decide=config.lean.allow_native_decide)
+    if static:
+        reports = check_statically(plans, policy)
+    else:
+        verifier = Verifier.from_config(config.lean)
+
+        async def run() -> list[TheoremReport]:
+            async with verifier:
+                return await check_with_lean(plans, verifier)
+
+        reports = asyncio.run(run())
+    passed = all(r.passed for r in reports)
+    if as_json:
+        report = {
+            "file": str(file),
+            "reference": str(reference) if reference else None,
+            "mode": "static" if static else "lean",
+            "passed": passed,
+            "theorems": [dataclasses.asdict(r) for r in reports],
+        }
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        for r in reports:
+            typer.echo(f"{'pass' if r.passed else 'FAIL'}  {r.id}  {r.outcome}")
+            for detail in r.details:
+                typer.echo(f"      {detail}")
+        typer.echo(f"{sum(r.passed for r in reports)}/{len(reports)} theorems pass")
+    if not passed:
+        raise typer.Exit(EXIT_SOME_FAILED)

@@ -1,0 +1,88 @@
+"""Against a real Lean REPL. Skipped unless `lake` is on PATH and $PROVER_LEAN_WORKSPACE names a
+workspace made by `prover setup` (Mathlib and the REPL); they run unchanged where that holds."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Awaitable, Callable, TypeVar
+
+import pytest
+
+from data.lean_file import parse_theorems
+from data.problem import Problem
+from lean_env.checks import attach_proof
+from lean_env.config import LeanConfig
+from lean_env.tactic_mode import GoalState, ProofFinished
+from lean_env.verdict import GuardRejected, LeanErrors, Proved
+from lean_env.verifier import Verifier
+
+pytestmark = pytest.mark.lean
+T = TypeVar("T")
+
+
+def run(body: Callable[[Verifier], Awaitable[T]], **settings: object) -> T:
+    config = LeanConfig(workspace=Path(os.environ.get("PROVER_LEAN_WORKSPACE", ".")), workers=1, **settings)
+
+    async def scenario() -> T:
+        async with Verifier.from_config(config) as verifier:
+            return await body(verifier)
+
+    return asyncio.run(scenario())
+
+
+def problem(statement: str, header: str = "", context: str = "") -> Problem:
+    return Problem("t", "", header, "", statement, "", "test", context=context)
+
+
+def test_a_kernel_checked_proof() -> None:
+    verdict = run(lambda v: v.verify(problem("theorem t (n : Nat) : n + 0 = n := by\n"), "  rfl\n"))
+    assert isinstance(verdict, Proved) and set(verdict.axioms) <= {"propext", "Classical.choice", "Quot.sound"}
+    assert verdict.run.pins.lean_toolchain.startswith("leanprover/lean4:")
+
+
+def test_a_wrong_proof_reports_the_first_error() -> None:
+    proof = "  skip\n  exact Nat.succ_ne_zero 0\n"
+    verdict = run(lambda v: v.verify(problem("theorem t (n : Nat) : n + 0 = n := by\n"), proof))
+    assert isinstance(verdict, LeanErrors) and verdict.first_error_offset is not None
+    assert verdict.first_error_offset >= proof.index("exact")
+
+
+def test_an_axiom_reached_through_the_context_is_caught_inside_lean() -> None:
+    # The static layer sees only the proof; `#print axioms` sees the axiom behind it.
+    context = "axiom cheat : False\n\n"
+    verdict = run(lambda v: v.verify(problem("theorem t : 1 = 2 := by\n", context=context), "  exact cheat.elim\n"))
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "axioms"
+
+
+def test_native_decide_only_when_allowed() -> None:
+    statement = problem("theorem t : 2 ^ 10 = 1024 := by\n")
+    assert isinstance(run(lambda v: v.verify(statement, "  native_decide\n")), GuardRejected)
+    verdict = run(lambda v: v.verify(statement, "  native_decide\n"), allow_native_decide=True)
+    assert isinstance(verdict, Proved) and "Lean.ofReduceBool" in verdict.axioms
+
+
+def test_tactic_mode() -> None:
+    async def steps(verifier: Verifier) -> object:
+        async with verifier.tactic_session(problem("theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n")) as s:
+            state = await s.start()
+            assert isinstance(state, GoalState)
+            state = await s.run_tactic(state, "constructor")
+            assert isinstance(state, GoalState) and len(state.goals) == 2
+            state = await s.run_tactic(state, "exact hp")
+            assert isinstance(state, GoalState)
+            return await s.run_tactic(state, "exact hq")
+
+    assert isinstance(run(steps), ProofFinished)
+
+
+def test_a_deepseek_v2_proof_of_minif2f(shared_data: Path) -> None:
+    name = "mathd_algebra_10"
+    record = next(json.loads(l) for l in (shared_data / "minif2f.jsonl").open(encoding="utf-8") if f'"{name}"' in l)
+    file = shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid" / f"{name}.lean"
+    (theorem,) = [t for t in parse_theorems(file.read_text(encoding="utf-8"), str(file)) if t.problem.name == name]
+    reference = Problem(name, "valid", record["header"], "", record["formal_statement"], record["goal"], "minif2f")
+    verdict = run(lambda v: v.verify(reference, attach_proof(reference.formal_statement, theorem.after_assign)))
+    assert isinstance(verdict, Proved)
