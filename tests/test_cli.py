@@ -113,3 +113,37 @@ def test_export_proofs(env: dict[str, str], tmp_path: Path) -> None:
 def test_config_show_prints_toml(env: dict[str, str]) -> None:
     result = run_cli("--set", "data.skip_bad=true", "config", "show", env=env)
     assert result.returncode == 0 and "skip_bad = true" in result.stdout
+
+
+def test_prompt_prints_the_exact_prompt(env: dict[str, str]) -> None:
+    result = run_cli("prompt", "minif2f:mathd_algebra_478", "--format", "cot", env=env)
+    assert result.returncode == 0
+    assert result.stdout.startswith("Complete the following Lean 4 code with explanatory comments")
+    assert result.stdout.endswith(":= by\n")
+    chat = run_cli("prompt", "minif2f:mathd_algebra_478", "--format", "deepseek-v2", env=env)
+    assert json.loads(chat.stdout)[0]["role"] == "user"
+
+
+@pytest.mark.slow
+def test_sample_with_the_offline_model(env: dict[str, str], smollm2: object, model_cache: Path) -> None:
+    result = run_cli("--set", f"policy.cache_dir={model_cache}", "sample", "minif2f:mathd_algebra_478",
+                     "-n", "2", "--max-new-tokens", "8", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("--- sample") == 2
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--set", "policy.model=no-such-org/no-such-model", "sample", "minif2f:mathd_algebra_478"],
+         "model 'no-such-org/no-such-model' not found"),
+        (["--set", "policy.backend=tpu", "sample", "minif2f:mathd_algebra_478"], "unknown policy backend 'tpu'"),
+        (["prompt", "minif2f:mathd_algebra_478", "--format", "v9"], "unknown prompt format 'v9'"),
+        (["--set", "policy.backend=openai", "--set", "policy.base_url=http://127.0.0.1:9/v1", "--set",
+          "policy.retries=0", "sample", "minif2f:mathd_algebra_478", "-n", "1"], "did not answer after 1 tries"),
+    ],
+)
+def test_policy_bad_input_is_one_line_and_exit_2(env: dict[str, str], args: list[str], message: str) -> None:
+    result = run_cli(*args, env=env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -15,11 +15,13 @@ import typer
 from data.errors import DataError
 from lean_env.errors import LeanEnvError
 from prover import __version__
-from prover.cli import data_commands, lean_commands
+from prover.policy.base import PolicyError
+from prover.prompts import PromptError
+from prover.cli import data_commands, lean_commands, policy_commands
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
 
-USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, LeanEnvError)
+USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, LeanEnvError, PolicyError, PromptError)
 EXIT_BAD_INPUT = 2
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(config_app, name="config")
 app.command()(lean_commands.setup)
 app.command()(lean_commands.check)
+app.command()(policy_commands.prompt)
+app.command()(policy_commands.sample)
 
 
 def _print_version(value: bool) -> None:

@@ -20,6 +20,7 @@ import yaml
 
 from data.config import DataConfig, StoreConfig
 from lean_env.config import LeanConfig
+from prover.policy.config import PolicyConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,6 +50,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     lean: LeanConfig = field(default_factory=LeanConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -1,0 +1,126 @@
+"""The agent's front door: a policy, a prompt format and a verifier, tied together.
+
+Search algorithms talk to a `Prover` only: they ask it for proposals (prompt, sample,
+extract) and verdicts, and never import a backend or the REPL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass
+
+from data.datasets import DATASETS, resolve_dataset_file
+from data.config import DataConfig
+from data.jsonl import SolvedExample, load_solved_examples
+from data.problem import Problem
+from lean_env.config import LeanConfig
+from lean_env.guard import Violation
+from lean_env.verdict import GuardRejected, Verdict
+from lean_env.verifier import Verifier
+from prover.extraction import FENCE, Extraction, extract
+from prover.policy.base import Completion, GenerationRequest, Policy, Prompt
+from prover.policy.config import PolicyConfig
+from prover.policy.factory import build_policy
+from prover.prompts import Resume, build_prompt, get_format
+
+FEW_SHOT_DATASET = "minif2f-few-shot"
+
+
+def load_few_shot_examples(data: DataConfig, count: int) -> list[SolvedExample]:
+    """The first `count` solved miniF2F valid problems (DeepSeek-Prover-V1.5's few-shot set)."""
+    if count <= 0:
+        return []
+    path = resolve_dataset_file(DATASETS[FEW_SHOT_DATASET], data)
+    return load_solved_examples(path, source=FEW_SHOT_DATASET)[:count]
+
+
+@dataclass(frozen=True)
+class Proposal:
+    completion: Completion
+    extraction: Extraction
+
+
+@dataclass(frozen=True)
+class Attempt:
+    proposal: Proposal
+    verdict: Verdict
+
+
+class Prover:
+    def __init__(
+        self,
+        policy: Policy,
+        config: PolicyConfig,
+        verifier: Verifier | None = None,
+        examples: list[SolvedExample] | None = None,
+    ) -> None:
+        get_format(config.prompt_format)  # fail early on an unknown format
+        self.policy = policy
+        self.config = config
+        self.verifier = verifier
+        self.examples = examples or []
+        self._samples_drawn: dict[str, int] = {}
+
+    @classmethod
+    def from_config(
+        cls, policy_config: PolicyConfig, lean: LeanConfig | None, data: DataConfig | None = None
+    ) -> Prover:
+        """Load the policy; with `lean`, also start a verifier (else proposals only)."""
+        examples = load_few_shot_examples(data or DataConfig(), policy_config.few_shot)
+        verifier = Verifier.from_config(lean) if lean is not None else None
+        return cls(build_policy(policy_config), policy_config, verifier, examples)
+
+    async def close(self) -> None:
+        await self.policy.close()
+        if self.verifier is not None:
+            await self.verifier.close()
+
+    def prompt(self, problem: Problem, resume: Resume | None = None) -> Prompt:
+        return build_prompt(problem, self.config.prompt_format, self.examples, resume)
+
+    def next_seed(self, problem: Problem) -> int:
+        """Seeds derived from the configured seed, the problem and a counter: a rerun draws the same."""
+        drawn = self._samples_drawn.get(problem.id, 0)
+        self._samples_drawn[problem.id] = drawn + 1
+        return zlib.crc32(f"{self.config.seed}:{problem.id}:{drawn}".encode())
+
+    async def propose(
+        self,
+        problem: Problem,
+        n: int,
+        resume: Resume | None = None,
+        seed: int | None = None,
+        logprobs: bool = False,
+    ) -> list[Proposal]:
+        """`n` samples for `problem` (continuing `resume` if given), each with its extracted proof."""
+        completion_format = get_format(self.config.prompt_format).kind == "completion"
+        request = GenerationRequest(
+            prompt=self.prompt(problem, resume),
+            n=n,
+            temperature=self.config.temperature,
+            top_p=self.config.top_p,
+            max_new_tokens=self.config.max_new_tokens,
+            stop=(FENCE,) if completion_format else (),
+            seed=self.next_seed(problem) if seed is None else seed,
+            logprobs=logprobs,
+        )
+        (completions,) = await self.policy.generate([request])
+        prefix = resume.proof_prefix if resume is not None else ""
+        return [
+            Proposal(c, extract(problem, self.config.prompt_format, c.text, proof_prefix=prefix)) for c in completions
+        ]
+
+    async def check(self, problem: Problem, extraction: Extraction) -> Verdict:
+        """Lean's verdict on an extracted proof (an output without a proof is rejected)."""
+        if extraction.proof is None:
+            return GuardRejected((Violation("no-proof", extraction.reason),))
+        if self.verifier is None:
+            raise RuntimeError("this Prover was built without a verifier")
+        return await self.verifier.verify(problem, extraction.proof, extraction.restated_statement)
+
+    async def attempt(self, problem: Problem, n: int, seed: int | None = None) -> list[Attempt]:
+        """Propose `n` proofs and check them all, in parallel on the verifier's pool."""
+        proposals = await self.propose(problem, n, seed=seed)
+        verdicts = await asyncio.gather(*(self.check(problem, p.extraction) for p in proposals))
+        return [Attempt(p, v) for p, v in zip(proposals, verdicts)]

