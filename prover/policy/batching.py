@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
+from typing import Any, Callable
 
-from prover.policy.base import Completion, GenerationRequest
+from prover.policy.base import Completion, GenerationRequest, Prompt
 
 BatchRunner = Callable[[list[GenerationRequest]], list[list[Completion]]]
 
@@ -53,3 +53,31 @@ class MicroBatcher:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+
+
+class LocalPolicy:
+    """Shared by the backends that run a model in this process (hf, vllm): concurrent
+    `generate` calls go through a MicroBatcher to `_run_batch`, chat prompts through the
+    tokenizer's chat template."""
+
+    name: str
+    tokenizer: Any
+
+    def _start_batching(self, max_batch: int) -> None:
+        self._batcher = MicroBatcher(self._run_batch, max_batch)
+
+    def _run_batch(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
+        raise NotImplementedError
+
+    async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
+        return list(await asyncio.gather(*(self._batcher.submit(r) for r in requests)))
+
+    async def close(self) -> None:
+        self._batcher.close()
+
+    def render(self, prompt: Prompt) -> str:
+        """The text the model sees: the prompt itself, or the chat template applied to messages."""
+        if isinstance(prompt, str):
+            return prompt
+        messages = [{"role": m.role, "content": m.content} for m in prompt]
+        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from typing import Any
@@ -13,11 +12,10 @@ from prover.policy.base import (
     GenerationRequest,
     ModelLoadError,
     ModelNotFoundError,
-    Prompt,
     PromptTooLongError,
     cut_at_stop,
 )
-from prover.policy.batching import MicroBatcher
+from prover.policy.batching import LocalPolicy
 from prover.policy.config import PolicyConfig
 
 logger = logging.getLogger(__name__)
@@ -29,7 +27,7 @@ def _sampling_key(request: GenerationRequest) -> tuple[Any, ...]:
             request.logprobs)
 
 
-class HFPolicy:
+class HFPolicy(LocalPolicy):
     """A transformers causal LM. Loads on construction (raises ModelNotFoundError / ModelLoadError)."""
 
     def __init__(self, config: PolicyConfig) -> None:
@@ -62,20 +60,7 @@ class HFPolicy:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = device
         self.context_length = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
-        self._batcher = MicroBatcher(self._run_batch, config.max_batch)
-
-    async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
-        return list(await asyncio.gather(*(self._batcher.submit(r) for r in requests)))
-
-    async def close(self) -> None:
-        self._batcher.close()
-
-    def render(self, prompt: Prompt) -> str:
-        """The text the model sees: the prompt itself, or the chat template applied to messages."""
-        if isinstance(prompt, str):
-            return prompt
-        messages = [{"role": m.role, "content": m.content} for m in prompt]
-        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        self._start_batching(config.max_batch)
 
     def _run_batch(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)

@@ -6,7 +6,6 @@ reach the engine together. Needs the `gpu` extra and a CUDA GPU.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from prover.model_files import resolve_model
@@ -16,15 +15,14 @@ from prover.policy.base import (
     ModelLoadError,
     ModelNotFoundError,
     PolicyError,
-    Prompt,
     PromptTooLongError,
     cut_at_stop,
 )
-from prover.policy.batching import MicroBatcher
+from prover.policy.batching import LocalPolicy
 from prover.policy.config import PolicyConfig
 
 
-class VLLMPolicy:
+class VLLMPolicy(LocalPolicy):
     def __init__(self, config: PolicyConfig) -> None:
         try:
             from vllm import LLM
@@ -47,20 +45,7 @@ class VLLMPolicy:
         except (ValueError, RuntimeError) as error:
             raise ModelLoadError(f"model {config.model!r} does not load in vLLM: {str(error).splitlines()[0]}") from error
         self.tokenizer = self.engine.get_tokenizer()
-        self._batcher = MicroBatcher(self._run_batch, config.max_batch)
-
-    async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
-        return list(await asyncio.gather(*(self._batcher.submit(r) for r in requests)))
-
-    async def close(self) -> None:
-        self._batcher.close()
-
-    def render(self, prompt: Prompt) -> str:
-        if isinstance(prompt, str):
-            return prompt
-        messages = [{"role": m.role, "content": m.content} for m in prompt]
-        rendered: str = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return rendered
+        self._start_batching(config.max_batch)
 
     def _run_batch(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         from vllm import SamplingParams
