@@ -152,7 +152,7 @@ class Verifier:
             run = self._run(answer, started, proved=False)
             if where == "header":
                 return LeanErrors(run, first, None)
-            return LeanErrors(run, first, _offset(text, first.pos) - offset_base if first.pos.line > 0 else None)
+            return LeanErrors(run, first, position_offset(text, first.pos) - offset_base if first.pos.line > 0 else None)
         detail = answer.message if isinstance(answer, ErrorResponse) else f"unexpected answer {answer!r}"
         message = Message(severity="error", pos=Pos(line=0, column=0), data=f"{where}: {detail}")
         return LeanErrors(LeanRun(lean_seconds=time.monotonic() - started, pins=self.pins), message, None)
@@ -183,8 +183,21 @@ def _uses_sorry(answer: CommandResponse) -> bool:
     )
 
 
-def _offset(text: str, pos: Pos) -> int:
+def position_offset(text: str, pos: Pos) -> int:
     """Character offset of a Lean position (1-based line, code-point column) in `text`."""
-    lines = text.split("\n")
-    line = min(max(pos.line, 1), len(lines))
-    return sum(len(l) + 1 for l in lines[: line - 1]) + min(pos.column, len(lines[line - 1]))
+    return LineIndex(text).offset(pos)
+
+
+class LineIndex:
+    """Offsets of a text's lines, for converting many Lean positions in one text."""
+
+    def __init__(self, text: str) -> None:
+        self.starts = [0]
+        self.lengths = []
+        for line in text.split("\n"):
+            self.lengths.append(len(line))
+            self.starts.append(self.starts[-1] + len(line) + 1)
+
+    def offset(self, pos: Pos) -> int:
+        line = min(max(pos.line, 1), len(self.lengths)) - 1
+        return self.starts[line] + min(pos.column, self.lengths[line])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 from data.datasets import DATASETS, resolve_dataset_file
 from data.config import DataConfig
@@ -17,6 +19,7 @@ from data.problem import Problem
 from lean_env.config import LeanConfig
 from lean_env.guard import Violation
 from lean_env.verdict import GuardRejected, Verdict
+from lean_env.tactic_mode import TacticSession
 from lean_env.verifier import Verifier
 from prover.extraction import FENCE, Extraction, extract
 from prover.policy.base import Completion, GenerationRequest, Policy, Prompt
@@ -25,6 +28,16 @@ from prover.policy.factory import build_policy
 from prover.prompts import Resume, build_prompt, get_format
 
 FEW_SHOT_DATASET = "minif2f-few-shot"
+
+
+class ProofVerifier(Protocol):
+    """What a Prover needs of a verifier (`lean_env.verifier.Verifier`, or a test double)."""
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict: ...
+
+    def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticSession]: ...
+
+    async def close(self) -> None: ...
 
 
 def load_few_shot_examples(data: DataConfig, count: int) -> list[SolvedExample]:
@@ -52,7 +65,7 @@ class Prover:
         self,
         policy: Policy,
         config: PolicyConfig,
-        verifier: Verifier | None = None,
+        verifier: ProofVerifier | None = None,
         examples: list[SolvedExample] | None = None,
     ) -> None:
         get_format(config.prompt_format)  # fail early on an unknown format
@@ -79,11 +92,16 @@ class Prover:
     def prompt(self, problem: Problem, resume: Resume | None = None) -> Prompt:
         return build_prompt(problem, self.config.prompt_format, self.examples, resume)
 
+    def seed_for(self, problem: Problem, index: int) -> int:
+        """The seed of a problem's `index`-th sample: from the configured seed, the problem and
+        the index only, so that a rerun, or a resumed search, draws the same samples."""
+        return zlib.crc32(f"{self.config.seed}:{problem.id}:{index}".encode())
+
     def next_seed(self, problem: Problem) -> int:
-        """Seeds derived from the configured seed, the problem and a counter: a rerun draws the same."""
+        """`seed_for` the next index of a per-problem counter (for callers that keep no index)."""
         drawn = self._samples_drawn.get(problem.id, 0)
         self._samples_drawn[problem.id] = drawn + 1
-        return zlib.crc32(f"{self.config.seed}:{problem.id}:{drawn}".encode())
+        return self.seed_for(problem, drawn)
 
     async def propose(
         self,
@@ -92,16 +110,23 @@ class Prover:
         resume: Resume | None = None,
         seed: int | None = None,
         logprobs: bool = False,
+        stop: tuple[str, ...] | None = None,
+        prompt: Prompt | None = None,
     ) -> list[Proposal]:
-        """`n` samples for `problem` (continuing `resume` if given), each with its extracted proof."""
+        """`n` samples for `problem` (continuing `resume` if given), each with its extracted proof.
+
+        `stop` replaces the format's stop strings (e.g. a line break, for one tactic at a time);
+        `prompt` replaces the format's prompt (e.g. a revision request with Lean's errors).
+        """
         completion_format = get_format(self.config.prompt_format).kind == "completion"
+        default_stop = (FENCE,) if completion_format else ()
         request = GenerationRequest(
-            prompt=self.prompt(problem, resume),
+            prompt=prompt if prompt is not None else self.prompt(problem, resume),
             n=n,
             temperature=self.config.temperature,
             top_p=self.config.top_p,
             max_new_tokens=self.config.max_new_tokens,
-            stop=(FENCE,) if completion_format else (),
+            stop=default_stop if stop is None else stop,
             seed=self.next_seed(problem) if seed is None else seed,
             logprobs=logprobs,
         )

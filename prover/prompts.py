@@ -130,3 +130,23 @@ def _chat_prompt(problem: Problem, format_name: str) -> tuple[ChatMessage, ...]:
     if format_name == "chat":
         return (ChatMessage("system", CHAT_SYSTEM), user)
     return (user,)
+
+
+def revision_prompt(problem: Problem, format_name: str, previous: Prompt, answer: str, errors: list[str]) -> Prompt:
+    """Ask for a corrected proof, showing Lean's errors (self-correction, Goedel-Prover-V2 style).
+
+    Chat formats continue the conversation: the model's answer, then the errors as a new user
+    turn. Completion formats restate the failed code and the errors before the usual prompt.
+    """
+    report = "\n".join(errors) or "(no message)"
+    request = (
+        f"The proof above does not compile. Lean 4 reports:\n\n{report}\n\n"
+        "Revise the proof. Reply with the complete Lean 4 code in one ```lean4 code block."
+    )
+    if isinstance(previous, tuple):
+        return previous + (ChatMessage("assistant", answer), ChatMessage("user", request))
+    failed = theorem_with_sorry(problem).rsplit("sorry", 1)[0].rstrip() + answer
+    return (
+        f"The following Lean 4 proof does not compile:\n\n```lean4\n{failed.rstrip()}\n```\n\n"
+        f"Lean 4 reports:\n\n{report}\n\n" + str(build_prompt(problem, format_name))
+    )

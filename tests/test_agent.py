@@ -21,7 +21,7 @@ PROBLEM = Problem("demo", "test", "import Mathlib\n", "", "theorem demo (x : ℕ
 
 def prover_with(outputs: list[str], **settings: object) -> Prover:
     verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
-    return Prover(ScriptedPolicy(outputs), PolicyConfig(**settings), verifier)
+    return Prover(ScriptedPolicy(outputs, by_seed=False), PolicyConfig(**settings), verifier)
 
 
 def test_attempts_are_sampled_extracted_and_checked() -> None:

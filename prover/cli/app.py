@@ -17,11 +17,12 @@ from lean_env.errors import LeanEnvError
 from prover import __version__
 from prover.policy.base import PolicyError
 from prover.prompts import PromptError
-from prover.cli import data_commands, lean_commands, policy_commands
+from search.registry import UnknownAlgorithmError
+from prover.cli import data_commands, lean_commands, policy_commands, search_commands
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
 
-USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, LeanEnvError, PolicyError, PromptError)
+USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, LeanEnvError, PolicyError, PromptError, UnknownAlgorithmError)
 EXIT_BAD_INPUT = 2
 
 app = typer.Typer(
@@ -38,6 +39,8 @@ app.command()(lean_commands.setup)
 app.command()(lean_commands.check)
 app.command()(policy_commands.prompt)
 app.command()(policy_commands.sample)
+app.command()(search_commands.search)
+app.add_typer(search_commands.tree_app, name="tree")
 
 
 def _print_version(value: bool) -> None:

@@ -21,6 +21,7 @@ import yaml
 from data.config import DataConfig, StoreConfig
 from lean_env.config import LeanConfig
 from prover.policy.config import PolicyConfig
+from search.config import SearchConfig
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,6 +52,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     lean: LeanConfig = field(default_factory=LeanConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:

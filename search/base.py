@@ -1,0 +1,64 @@
+"""The protocol every search follows, and the loop that keeps K jobs in flight."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import AsyncIterator, Awaitable, Callable, Protocol, TypeVar
+
+from data.problem import Problem
+from lean_env.verdict import Proved, Verdict
+from prover.agent import Prover
+from search.budget import Budget
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SearchAttempt:
+    """One checked proof candidate."""
+
+    index: int
+    """1-based number of the sample that produced it, within the problem."""
+    proof: str | None
+    verdict: Verdict
+    tokens: int
+
+    @property
+    def proved(self) -> bool:
+        return isinstance(self.verdict, Proved)
+
+
+class SearchAlgorithm(Protocol):
+    name: str
+
+    def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+        """Check candidates until the budget is spent (or, if configured, the first proof)."""
+        ...
+
+
+async def keep_in_flight(
+    next_job: Callable[[], Callable[[], Awaitable[T]] | None],
+    concurrency: int,
+) -> AsyncIterator[T]:
+    """Run jobs `concurrency` at a time and yield each result as it comes.
+
+    `next_job()` returns the next job to start, or None when no more may start now (it is
+    asked again after every result). Jobs left running when the consumer stops are cancelled.
+    """
+    running: set[asyncio.Future[T]] = set()
+    try:
+        while True:
+            while len(running) < concurrency and (job := next_job()) is not None:
+                running.add(asyncio.ensure_future(job()))
+            if not running:
+                return
+            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+    finally:
+        for future in running:
+            future.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+

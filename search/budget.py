@@ -1,0 +1,47 @@
+"""What a search may spend: samples, generated tokens, wall time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Budget:
+    samples: int
+    tokens: int = 0
+    """0: no limit."""
+    wall_time_s: float = 0.0
+    """0: no limit."""
+
+
+@dataclass
+class Spending:
+    """Counters of one problem's search; saved with its tree, so a resumed search goes on from them."""
+
+    samples: int = 0
+    tokens: int = 0
+    wall_time_s: float = 0.0
+    _started: float = field(default_factory=time.monotonic, repr=False)
+
+    def charge(self, samples: int, tokens: int) -> None:
+        self.samples += samples
+        self.tokens += tokens
+
+    def elapsed(self) -> float:
+        return self.wall_time_s + time.monotonic() - self._started
+
+    def left(self, budget: Budget, in_flight: int = 0) -> bool:
+        """Whether another sample may start (counting the ones already running)."""
+        if self.samples + in_flight >= budget.samples:
+            return False
+        if budget.tokens and self.tokens >= budget.tokens:
+            return False
+        return not (budget.wall_time_s and self.elapsed() >= budget.wall_time_s)
+
+    def to_dict(self) -> dict[str, float]:
+        return {"samples": self.samples, "tokens": self.tokens, "wall_time_s": self.elapsed()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, float]) -> Spending:
+        return cls(samples=int(data["samples"]), tokens=int(data["tokens"]), wall_time_s=float(data["wall_time_s"]))

@@ -1,0 +1,26 @@
+"""Settings of the searches; defaults follow DeepSeek-Prover-V1.5's release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct")
+
+
+@dataclass
+class SearchConfig:
+    algorithm: str = field(default="rmaxts", metadata={"help": f"Search algorithm: one of {', '.join(ALGORITHMS)}."})
+    samples: int = field(default=3200, metadata={"help": "Budget: policy samples per problem (V1.5 RMaxTS: 3200 x 2 runs = 6400)."})
+    tokens: int = field(default=0, metadata={"help": "Budget: generated tokens per problem; 0 for no limit."})
+    wall_time_s: float = field(default=0.0, metadata={"help": "Budget: seconds per problem; 0 for no limit."})
+    concurrency: int = field(default=32, metadata={"help": "Jobs in flight per problem (V1.5: 32)."})
+    stop_at_first: bool = field(default=True, metadata={"help": "Stop a problem at its first verified proof."})
+    gamma: float = field(default=0.99, metadata={"help": "RMaxTS: discount of the UCB statistics (V1.5: 0.99)."})
+    tactic_state_comment: bool = field(
+        default=True, metadata={"help": "RMaxTS: resume with the tactic state as a comment (V1.5: on)."}
+    )
+    checkpoint_every: int = field(default=128, metadata={"help": "RMaxTS: save the tree every this many samples (V1.5: 128)."})
+    revision_rounds: int = field(default=2, metadata={"help": "self-correct: revisions of a failed proof."})
+    bfs_expansions: int = field(default=64, metadata={"help": "bfs: node budget (states expanded)."})
+    bfs_candidates: int = field(default=8, metadata={"help": "bfs: tactics sampled per expanded state."})
+    seed: int = field(default=0, metadata={"help": "Seed of the search's own choices (ties, code variants)."})

@@ -1,0 +1,29 @@
+"""The search named in the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from search.base import SearchAlgorithm
+from search.best_first import BestFirstSearch
+from search.config import ALGORITHMS, SearchConfig
+from search.rmaxts import RMaxTS
+from search.sampling import WholeProofSampling
+from search.self_correction import SelfCorrection
+
+
+class UnknownAlgorithmError(ValueError):
+    pass
+
+
+def build_search(config: SearchConfig, checkpoint: Path | None = None) -> SearchAlgorithm:
+    """A fresh search for one problem; RMaxTS saves its tree to (and resumes from) `checkpoint`."""
+    if config.algorithm == "rmaxts":
+        return RMaxTS(config, checkpoint)
+    if config.algorithm == "sample":
+        return WholeProofSampling(config)
+    if config.algorithm == "self-correct":
+        return SelfCorrection(config)
+    if config.algorithm == "bfs":
+        return BestFirstSearch(config)
+    raise UnknownAlgorithmError(f"unknown search algorithm {config.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")

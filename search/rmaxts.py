@@ -1,0 +1,118 @@
+"""RMaxTS, the Monte-Carlo tree search of DeepSeek-Prover-V1.5 (paper, section 3; code:
+`prover/algorithms/rmax_tree_search.py` of its repository).
+
+One sample is one job:
+1. Selection: walk the tree by discounted UCB (`SearchTree.select`), choosing at each node
+   between expanding it and descending into a child; running jobs count as virtual visits.
+2. Expansion: prompt the policy with the node's proof prefix (and its tactic state as a
+   `/- tactic state: -/` comment, with the `-state` prompt formats) and let it write the
+   rest of the proof in one go; Lean checks the whole proof.
+3. Merge: truncate the proof at its first error and cut it into tactic segments
+   (`search.segments`); each segment that leads to a tactic state not yet in the tree adds
+   a node.
+4. Backpropagation: the intrinsic reward (RMax) is 1 if the sample added at least one node,
+   else 0; it updates the expanded node and every ancestor's subtree statistics.
+The tree, the budget spent and any proof found are saved every `checkpoint_every` samples;
+a search started again with the same checkpoint goes on from there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from data.problem import Problem
+from lean_env.verdict import Proved, Verdict
+from prover.agent import Prover
+from prover.prompts import Resume
+from search.base import SearchAttempt, keep_in_flight
+from search.budget import Budget, Spending
+from search.config import SearchConfig
+from search.segments import segments_of
+from search.tree import SearchTree, write_json_atomically
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Expansion:
+    node: int
+    index: int
+    proof: str | None
+    verdict: Verdict
+    tokens: int
+
+
+@dataclass
+class RMaxTSState:
+    tree: SearchTree
+    spending: Spending
+    proofs: list[dict[str, Any]]
+    """Verified proofs so far, with the sample index that found each."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tree": self.tree.to_dict(), "spending": self.spending.to_dict(), "proofs": self.proofs}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RMaxTSState:
+        return cls(SearchTree.from_dict(data["tree"]), Spending.from_dict(data["spending"]), data["proofs"])
+
+
+class RMaxTS:
+    name = "rmaxts"
+
+    def __init__(self, config: SearchConfig, checkpoint: Path | None = None) -> None:
+        self.config = config
+        self.checkpoint = checkpoint
+        self.state: RMaxTSState | None = None
+
+    def _initial_state(self, problem: Problem) -> RMaxTSState:
+        if self.checkpoint is not None and self.checkpoint.is_file():
+            state = RMaxTSState.from_dict(json.loads(self.checkpoint.read_text(encoding="utf-8")))
+            logger.info("%s: resuming RMaxTS at sample %d, %d nodes", problem.id, state.spending.samples, len(state.tree))
+            return state
+        tree = SearchTree(problem.goal, gamma=self.config.gamma, seed=self.config.seed)
+        return RMaxTSState(tree, Spending(), [])
+
+    def save(self) -> None:
+        if self.checkpoint is not None and self.state is not None:
+            write_json_atomically(self.checkpoint, self.state.to_dict())
+
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+        state = self.state = self._initial_state(problem)
+        in_flight = 0
+
+        def next_job() -> Callable[[], Awaitable[_Expansion]] | None:
+            nonlocal in_flight
+            if (state.proofs and self.config.stop_at_first) or not state.spending.left(budget, in_flight):
+                return None
+            node = state.tree.select()
+            in_flight += 1
+            index = state.spending.samples + in_flight
+            return lambda: self._expand(problem, prover, state.tree, node, index)
+
+        try:
+            async for expansion in keep_in_flight(next_job, self.config.concurrency):
+                in_flight -= 1
+                state.spending.charge(1, expansion.tokens)
+                grew = False
+                if expansion.proof is not None:
+                    grew = state.tree.add_segments(segments_of(problem, expansion.proof, expansion.verdict))
+                state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
+                if isinstance(expansion.verdict, Proved):
+                    state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
+                if state.spending.samples % self.config.checkpoint_every == 0:
+                    self.save()
+                yield SearchAttempt(expansion.index, expansion.proof, expansion.verdict, expansion.tokens)
+        finally:
+            self.save()
+
+    async def _expand(self, problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int) -> _Expansion:
+        prefix, goal, indent = tree.resume_point(node)
+        resume = Resume(prefix, goal or None, indent)
+        (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
+        verdict = await prover.check(problem, proposal.extraction)
+        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count)

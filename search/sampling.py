@@ -1,0 +1,44 @@
+"""Whole-proof sampling (pass@k): independent samples, `concurrency` of them in flight."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator, Awaitable, Callable
+
+from data.problem import Problem
+from prover.agent import Prover
+from search.base import SearchAttempt, keep_in_flight
+from search.budget import Budget, Spending
+from search.config import SearchConfig
+
+
+class WholeProofSampling:
+    name = "sample"
+
+    def __init__(self, config: SearchConfig) -> None:
+        self.config = config
+        self.spending = Spending()
+
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+        spending = self.spending
+        in_flight = 0
+        proved = False
+
+        def next_job() -> Callable[[], Awaitable[SearchAttempt]] | None:
+            nonlocal in_flight
+            if (proved and self.config.stop_at_first) or not spending.left(budget, in_flight):
+                return None
+            in_flight += 1
+            index = spending.samples + in_flight
+            return lambda: self._sample(problem, prover, index)
+
+        async for attempt in keep_in_flight(next_job, self.config.concurrency):
+            in_flight -= 1
+            spending.charge(1, attempt.tokens)
+            proved = proved or attempt.proved
+            yield attempt
+
+    @staticmethod
+    async def _sample(problem: Problem, prover: Prover, index: int) -> SearchAttempt:
+        (proposal,) = await prover.propose(problem, 1, seed=prover.seed_for(problem, index))
+        verdict = await prover.check(problem, proposal.extraction)
+        return SearchAttempt(index, proposal.extraction.proof, verdict, proposal.completion.token_count)

@@ -1,0 +1,245 @@
+"""The RMaxTS tree: proof prefixes as nodes, tactic states as edges, with UCB statistics.
+
+Each node keeps two pairs of discounted sums (DeepSeek-Prover-V1.5, `TreeNode` in
+`prover/algorithms/rmax_tree_search.py`):
+- `rewards`/`visits`: samples expanded from this node itself (the choice "expand here");
+- `subtree_rewards`/`subtree_visits`: samples expanded anywhere in its subtree (the choice
+  "descend into this child").
+Every update multiplies the old sums by gamma before adding, so recent samples weigh more
+(discounted UCB: the RMax reward of a region fades once it stops producing new nodes).
+Jobs still running count as virtual visits with reward 0, so concurrent selections spread out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from search.segments import NO_GOALS, Segment
+
+ROOT = 0
+_MIN_VISITS = 1e-2
+STATISTICS = ("rewards", "visits", "subtree_rewards", "subtree_visits")
+
+
+@dataclass(frozen=True)
+class Choice:
+    """An option at a node during selection: expand the node itself (child None) or a child."""
+
+    score: float
+    child: int | None
+
+
+class SearchTree:
+    def __init__(self, root_goal: str, gamma: float = 0.99, seed: int = 0) -> None:
+        self.gamma = gamma
+        self.graph = nx.DiGraph()
+        """Structure, tactic states and code variants; the statistics are copied in by `to_dict`."""
+        self._child_by_goal: dict[tuple[int, str], int] = {}
+        # Selection runs once a sample over up to ~10^4 nodes: its numbers live in flat lists
+        # indexed by node id (ids are 0, 1, 2, ... in creation order).
+        self._parent: list[int | None] = []
+        self._children: list[list[int]] = []
+        self._stats: dict[str, list[float]] = {name: [] for name in STATISTICS}
+        self._running: list[int] = []
+        self._subtree_running: list[int] = []
+        self._rng = random.Random(seed)
+        self._add_node(ROOT, parent=None, goal=root_goal, depth=0)
+        self.node_attributes(ROOT)["codes"].append({"code": "", "indent": "  "})
+
+    # ------------------------------------------------------------ structure
+
+    def _add_node(self, node: int, parent: int | None, goal: str, depth: int) -> None:
+        self.graph.add_node(node, goal=goal, depth=depth, codes=[])
+        self._parent.append(parent)
+        self._children.append([])
+        for values in self._stats.values():
+            values.append(0.0)
+        self._running.append(0)
+        self._subtree_running.append(0)
+        if parent is not None:
+            self.graph.add_edge(parent, node)
+            self._children[parent].append(node)
+            self._child_by_goal[(parent, goal)] = node
+
+    def node_attributes(self, node: int) -> dict[str, Any]:
+        """The node's goal, depth and code variants (the graph's attributes)."""
+        attributes: dict[str, Any] = self.graph.nodes[node]
+        return attributes
+
+    def statistics(self, node: int) -> dict[str, float]:
+        return {name: values[node] for name, values in self._stats.items()}
+
+    def set_statistics(self, node: int, **values: float) -> None:
+        for name, value in values.items():
+            self._stats[name][node] = value
+
+    def __len__(self) -> int:
+        return int(self.graph.number_of_nodes())
+
+    def parent(self, node: int) -> int | None:
+        return self._parent[node]
+
+    def children(self, node: int) -> list[int]:
+        return self._children[node]
+
+    def add_segments(self, segments: list[Segment]) -> bool:
+        """Merge a sample's segments from the root; True when a new node was added (RMax reward).
+
+        A segment moves to a child only when it changes the tactic state; a segment that
+        leaves the state as it was (e.g. a `have` that Lean displays identically) just extends
+        the code of the current node's path.
+        """
+        before = len(self)
+        node = ROOT
+        previous_goal = self.node_attributes(ROOT)["goal"]
+        code = ""
+        for segment in segments:
+            code += segment.code
+            if segment.goal == previous_goal:
+                continue
+            child = self._child_by_goal.get((node, segment.goal))
+            if child is None:
+                child = len(self)
+                self._add_node(child, parent=node, goal=segment.goal, depth=self.node_attributes(node)["depth"] + 1)
+            variant = {"code": code, "indent": segment.indent}
+            if variant not in self.node_attributes(child)["codes"]:
+                self.node_attributes(child)["codes"].append(variant)
+            node, previous_goal = child, segment.goal
+        return len(self) > before
+
+    def resume_point(self, node: int) -> tuple[str, str, str]:
+        """A way to reach `node`: (proof prefix, tactic state, indentation); one of its code
+        variants, picked at random like V1.5 does."""
+        attributes = self.node_attributes(node)
+        variant = self._rng.choice(attributes["codes"])
+        return variant["code"], attributes["goal"], variant["indent"]
+
+    def solved_nodes(self) -> list[int]:
+        return [n for n, goal in self.graph.nodes(data="goal") if goal == NO_GOALS]
+
+    # ------------------------------------------------------------ statistics
+
+    def value(self, node: int) -> tuple[float, float]:
+        """(value, visits) of expanding `node` itself, running jobs counted as virtual visits."""
+        return self._discounted(self._stats["rewards"][node], self._stats["visits"][node], self._running[node])
+
+    def subtree_value(self, node: int) -> tuple[float, float]:
+        """(value, visits) of descending into `node`'s subtree."""
+        stats = self._stats
+        return self._discounted(stats["subtree_rewards"][node], stats["subtree_visits"][node], self._subtree_running[node])
+
+    def _discounted(self, rewards: float, visits: float, running: int) -> tuple[float, float]:
+        # k running jobs are k virtual visits with reward 0, each older one discounted once more:
+        # visits * g^k + (1 + g + ... + g^(k-1)).
+        if running == 0:
+            return rewards / max(visits, _MIN_VISITS), visits
+        decay = self.gamma**running
+        virtual = (1.0 - decay) / (1.0 - self.gamma) if self.gamma != 1.0 else float(running)
+        discounted_visits = visits * decay + virtual
+        return rewards * decay / max(discounted_visits, _MIN_VISITS), discounted_visits
+
+    def _scores(self, node: int) -> tuple[float, list[tuple[int, float]]]:
+        """UCB scores at `node`: of expanding it, and of descending into each child.
+
+        score = value + sqrt(2 ln(total visits) / visits) (the Hoeffding bonus), where the
+        total counts the node's own visits and its children's subtree visits.
+        """
+        value, visits = self.value(node)
+        children = self._children[node]
+        subtree = [self.subtree_value(c) for c in children]
+        log_total = 2.0 * math.log(max(visits + sum(v for _, v in subtree), 2.0))
+        own = value + math.sqrt(log_total / max(visits, _MIN_VISITS))
+        return own, [
+            (child, child_value + math.sqrt(log_total / max(child_visits, _MIN_VISITS)))
+            for child, (child_value, child_visits) in zip(children, subtree)
+        ]
+
+    def choices(self, node: int) -> list[Choice]:
+        own, children = self._scores(node)
+        return [Choice(own, None)] + [Choice(score, child) for child, score in children]
+
+    def select(self) -> int:
+        """Walk down from the root by UCB until "expand here" wins or a leaf is reached;
+        the chosen node's job starts running (virtual visit)."""
+        node = ROOT
+        while self._children[node]:
+            best = self._best_choice(node)
+            if best is None:
+                break
+            node = best
+        self._count_job(node, +1)
+        return node
+
+    def _best_choice(self, node: int) -> int | None:
+        """The child to descend into, or None to expand `node` itself. Ties go to expanding
+        the node, then to the older child (as V1.5's stable sort does)."""
+        best_score, children = self._scores(node)
+        best: int | None = None
+        for child, score in children:
+            if score > best_score:
+                best_score, best = score, child
+        return best
+
+    def complete(self, node: int, reward: float) -> None:
+        """Record a finished job: reward 1 if its sample grew the tree, else 0."""
+        self._count_job(node, -1)
+        g, stats = self.gamma, self._stats
+        stats["rewards"][node] = stats["rewards"][node] * g + reward
+        stats["visits"][node] = stats["visits"][node] * g + 1.0
+        walk: int | None = node
+        while walk is not None:
+            stats["subtree_rewards"][walk] = stats["subtree_rewards"][walk] * g + reward
+            stats["subtree_visits"][walk] = stats["subtree_visits"][walk] * g + 1.0
+            walk = self._parent[walk]
+
+    def _count_job(self, node: int, change: int) -> None:
+        self._running[node] += change
+        walk: int | None = node
+        while walk is not None:
+            self._subtree_running[walk] += change
+            walk = self._parent[walk]
+
+    # ------------------------------------------------------------ persistence
+
+    def to_dict(self) -> dict[str, Any]:
+        """The graph with each node's statistics, and the RNG's position (running jobs are not
+        saved: a saved search has none)."""
+        for node in self.graph.nodes:
+            self.graph.nodes[node].update(self.statistics(node))
+        return {"gamma": self.gamma, "graph": nx.node_link_data(self.graph, edges="edges"),
+                "rng": list(self._rng.getstate()[1]), "rng_version": self._rng.getstate()[0],
+                "rng_gauss": self._rng.getstate()[2]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SearchTree:
+        graph = nx.node_link_graph(data["graph"], edges="edges")
+        tree = cls(graph.nodes[ROOT]["goal"], data["gamma"])
+        parents = {child: parent for parent, child in graph.edges}
+        for node in sorted(graph.nodes)[1:]:  # ids follow creation order: parents come first
+            attributes = graph.nodes[node]
+            tree._add_node(node, parents[node], attributes["goal"], attributes["depth"])
+        for node in graph.nodes:
+            attributes = graph.nodes[node]
+            tree.set_statistics(node, **{name: attributes.get(name, 0.0) for name in STATISTICS})
+            tree.graph.nodes[node]["codes"] = attributes["codes"]
+        tree._rng.setstate((data["rng_version"], tuple(data["rng"]), data["rng_gauss"]))
+        return tree
+
+
+def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON so that a crash leaves either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part") as handle:
+        json.dump(data, handle, ensure_ascii=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(handle.name, path)

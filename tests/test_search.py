@@ -1,0 +1,152 @@
+"""The searches, driven through the real Prover by a scripted policy and a scripted verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from data.problem import Problem
+from lean_env.verdict import LeanErrors, Proved
+from prover.agent import Prover
+from prover.policy.config import PolicyConfig
+from search.base import SearchAttempt
+from search.best_first import BestFirstSearch
+from search.budget import Budget
+from search.config import SearchConfig
+from search.rmaxts import RMaxTS
+from search.sampling import WholeProofSampling
+from search.self_correction import SelfCorrection
+from tests.doubles.scripted_policy import Output, ScriptedPolicy
+from tests.doubles.scripted_verifier import START, ScriptedVerifier
+
+PROBLEM = Problem("p", "test", "", "", "theorem p : True := by\n", START, "test")
+# Completions that never finish the proof but keep finding new states.
+EXPLORING = ["  a\n  b\n  bad\n```", "  c\n```", "  same\n  d\n```", "  e\n  bad\n```", "  a\n  f\n```", "  g\n  h\n```"]
+
+
+def prover(outputs: list[Output], fmt: str = "non-cot-state", **verifier: Any) -> Prover:
+    return Prover(ScriptedPolicy(outputs), PolicyConfig(prompt_format=fmt), ScriptedVerifier(**verifier))
+
+
+def run(search: Any, the_prover: Prover, budget: Budget) -> list[SearchAttempt]:
+    async def collect() -> list[SearchAttempt]:
+        return [attempt async for attempt in search.run(PROBLEM, the_prover, budget)]
+
+    return asyncio.run(collect())
+
+
+def test_rmaxts_grows_the_tree_and_rewards_new_nodes() -> None:
+    search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False))
+    attempts = run(search, prover(EXPLORING), Budget(samples=12))
+    assert len(attempts) == 12 and [a.index for a in attempts] == list(range(1, 13))
+    assert search.state is not None
+    tree = search.state.tree
+    assert len(tree) > 5
+    rewarded = tree.statistics(0)["subtree_rewards"]
+    assert 0 < rewarded < 12  # some samples grew the tree, some did not
+
+
+def test_rmaxts_resumes_from_a_node_prefix_with_its_state() -> None:
+    the_prover = prover(EXPLORING)
+    run(RMaxTS(SearchConfig(concurrency=1, stop_at_first=False)), the_prover, Budget(samples=10))
+    prompts = [r.prompt for r in the_prover.policy.requests]  # type: ignore[attr-defined]
+    assert any("/- tactic state:" in p and f"{START}|a" in p for p in prompts if isinstance(p, str))
+
+
+def test_rmaxts_stops_at_the_first_proof() -> None:
+    outputs = EXPLORING[:2] + ["  a\n  done\n```"]
+    attempts = run(RMaxTS(SearchConfig(concurrency=1)), prover(outputs), Budget(samples=50))
+    assert isinstance(attempts[-1].verdict, Proved) and sum(a.proved for a in attempts) == 1
+    assert len(attempts) < 50
+
+
+def test_rmaxts_interrupted_and_resumed_ends_with_the_same_tree(tmp_path: Path) -> None:
+    config = SearchConfig(concurrency=1, stop_at_first=False, checkpoint_every=1, seed=5)
+    whole = RMaxTS(config, tmp_path / "whole.json")
+    run(whole, prover(EXPLORING), Budget(samples=10))
+    first = RMaxTS(config, tmp_path / "split.json")
+    run(first, prover(EXPLORING), Budget(samples=4))  # "interrupted" after 4 samples
+    second = RMaxTS(config, tmp_path / "split.json")  # a new process: only the checkpoint survives
+    attempts = run(second, prover(EXPLORING), Budget(samples=10))
+    assert [a.index for a in attempts] == list(range(5, 11))  # the budget counts on
+    saved = [json.loads((tmp_path / name).read_text()) for name in ("whole.json", "split.json")]
+    assert saved[0]["tree"] == saved[1]["tree"]
+    assert saved[0]["spending"]["samples"] == saved[1]["spending"]["samples"] == 10
+
+
+def test_rmaxts_checkpoint_survives_cancellation(tmp_path: Path) -> None:
+    search = RMaxTS(SearchConfig(concurrency=2, stop_at_first=False, checkpoint_every=1000), tmp_path / "t.json")
+
+    async def stop_early() -> None:
+        seen = 0
+        async for _ in search.run(PROBLEM, prover(EXPLORING), Budget(samples=100)):
+            seen += 1
+            if seen == 3:
+                break
+
+    asyncio.run(stop_early())
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert saved["spending"]["samples"] >= 3  # saved on the way out, though no checkpoint was due
+
+
+def test_sampling_keeps_k_in_flight_and_stops_at_the_first_proof() -> None:
+    outputs = ["  a\n```"] * 9 + ["  done\n```"]
+    the_prover = Prover(ScriptedPolicy(outputs, latency=0.02), PolicyConfig(), ScriptedVerifier())
+    search = WholeProofSampling(SearchConfig(concurrency=4))
+    attempts = run(search, the_prover, Budget(samples=200))
+    assert the_prover.policy.peak_in_flight == 4  # type: ignore[attr-defined]
+    assert any(a.proved for a in attempts)
+    assert len(attempts) < 200
+
+
+def test_sampling_spends_exactly_its_budget_without_stopping() -> None:
+    search = WholeProofSampling(SearchConfig(concurrency=3, stop_at_first=False))
+    attempts = run(search, prover(["  done\n```"]), Budget(samples=7))
+    assert len(attempts) == 7 and search.spending.samples == 7 and all(a.proved for a in attempts)
+
+
+def test_sampling_token_budget() -> None:
+    search = WholeProofSampling(SearchConfig(concurrency=1, stop_at_first=False))
+    attempts = run(search, prover(["  a b c d\n```"]), Budget(samples=100, tokens=10))
+    assert search.spending.tokens == 10 and len(attempts) == 2  # 5 tokens a sample (the fence too)
+
+
+def test_self_correction_revises_with_lean_errors_within_the_budget() -> None:
+    fixed = "```lean4\ntheorem p : True := by\n  done\n```"
+    broken = "```lean4\ntheorem p : True := by\n  bad_step\n```"
+    the_prover = Prover(ScriptedPolicy([broken, fixed], by_seed=False), PolicyConfig(prompt_format="chat"), ScriptedVerifier())
+    search = SelfCorrection(SearchConfig(concurrency=1, revision_rounds=2))
+    attempts = run(search, the_prover, Budget(samples=10))
+    assert [type(a.verdict) for a in attempts][:1] == [LeanErrors]
+    assert attempts[-1].proved and search.spending.samples == len(attempts)
+    revision = the_prover.policy.requests[1].prompt  # type: ignore[attr-defined]
+    assert isinstance(revision, tuple) and revision[-2].role == "assistant"
+    assert "tactic 'bad_step' failed" in revision[-1].content
+
+
+def test_self_correction_stops_revising_after_r_rounds() -> None:
+    broken = "```lean4\ntheorem p : True := by\n  bad_step\n```"
+    the_prover = Prover(ScriptedPolicy([broken], by_seed=False), PolicyConfig(prompt_format="chat"), ScriptedVerifier())
+    search = SelfCorrection(SearchConfig(concurrency=1, revision_rounds=2))
+    run(search, the_prover, Budget(samples=6))
+    requests = the_prover.policy.requests  # type: ignore[attr-defined]
+    depths = [len(r.prompt) for r in requests]  # 2 messages at first, +2 per revision
+    assert depths == [2, 4, 6, 2, 4, 6]
+
+
+def test_best_first_expands_in_log_probability_order_and_dedups_states() -> None:
+    # From the start, four candidates: two reach the same state x (seen once), `bad` fails.
+    outputs: list[Output] = [("t=x", -0.1), ("t=y", -2.0), ("t=x ", -0.5), ("bad", -0.05)]
+    the_prover = prover(outputs)
+    search = BestFirstSearch(SearchConfig(bfs_candidates=4, bfs_expansions=3, stop_at_first=False))
+    run(search, the_prover, Budget(samples=100))
+    assert search.expanded[:3] == [(), ("t=x",), ("t=y",)]  # x (-0.1) before y (-2.0)
+
+
+def test_best_first_finds_and_verifies_a_proof() -> None:
+    outputs: list[Output] = [("a", -1.0), ("done", -0.2)]
+    search = BestFirstSearch(SearchConfig(bfs_candidates=2, bfs_expansions=10))
+    attempts = run(search, prover(outputs), Budget(samples=100))
+    assert attempts and attempts[-1].proved and attempts[-1].proof == "  done\n"

@@ -1,0 +1,79 @@
+"""`prover tree show`, `prover search`, and the searches with the real SmolLM2 policy."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from data.config import DataConfig
+from data.datasets import load_problem
+from prover.agent import Prover
+from prover.policy.config import PolicyConfig
+from search.budget import Budget
+from search.config import SearchConfig
+from search.rmaxts import RMaxTS
+from search.sampling import WholeProofSampling
+from tests.conftest import run_cli
+from tests.doubles.scripted_verifier import ScriptedVerifier
+from tests.test_search import EXPLORING, PROBLEM, prover, run
+
+
+@pytest.fixture
+def saved_tree(tmp_path: Path) -> Path:
+    checkpoint = tmp_path / "run" / "p" / "tree.json"
+    outputs = EXPLORING + ["  a\n  b\n  done\n```"]
+    run(RMaxTS(SearchConfig(concurrency=1, stop_at_first=False), checkpoint), prover(outputs), Budget(samples=20))
+    return checkpoint
+
+
+def test_tree_show_writes_html_and_svg(saved_tree: Path) -> None:
+    result = run_cli("tree", "show", str(saved_tree.parent))
+    assert result.returncode == 0, result.stderr
+    page = (saved_tree.parent / "tree.html").read_text()
+    assert page.count("<circle") > 5 and "a proof was found" in page and "#d4a000" in page  # highlighted path
+    svg = saved_tree.parent / "tree.svg"
+    assert run_cli("tree", "show", str(saved_tree), "--out", str(svg)).returncode == 0
+    assert svg.read_text().startswith("<svg")
+
+
+def test_tree_show_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "junk.json").write_text("{}")
+    for target, message in ((tmp_path / "absent", "no such tree"), (tmp_path / "junk.json", "not a saved search tree")):
+        result = run_cli("tree", "show", str(target))
+        assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["search", "minif2f:mathd_algebra_478", "--algorithm", "dfs"], "unknown search algorithm 'dfs'"),
+        (["search", "minif2f:mathd_algebra_478"], "Lean is not set up"),
+    ],
+)
+def test_search_bad_input(shared_data: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    env = {"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path)}
+    result = run_cli(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mathd_algebra_478", "amc12a_2019_p21"])
+def test_sampling_and_rmaxts_with_the_real_policy(smollm2: object, data_config: DataConfig, name: str) -> None:
+    """SmolLM2 writes no Lean; this runs the whole pipeline (prompt, batched sampling, extraction,
+    verification, segmentation, tree) with a scripted verifier in place of Lean."""
+    problem = load_problem(f"minif2f:{name}", data_config)
+    config = PolicyConfig(prompt_format="non-cot-state", max_new_tokens=16)
+    the_prover = Prover(smollm2, config, ScriptedVerifier())  # type: ignore[arg-type]
+
+    async def both() -> tuple[list, list, RMaxTS]:
+        sampled = [a async for a in WholeProofSampling(SearchConfig(concurrency=2)).run(problem, the_prover, Budget(3))]
+        tree_search = RMaxTS(SearchConfig(concurrency=2, stop_at_first=False))
+        searched = [a async for a in tree_search.run(problem, the_prover, Budget(3))]
+        return sampled, searched, tree_search
+
+    sampled, searched, tree_search = asyncio.run(both())
+    assert len(sampled) == len(searched) == 3
+    assert all(a.tokens > 0 for a in sampled + searched)
+    assert tree_search.state is not None and tree_search.state.spending.samples == 3

@@ -1,0 +1,116 @@
+"""Segments, the RMaxTS tree's statistics, selection and persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+
+import pytest
+
+from data.problem import Problem
+from search.segments import NO_GOALS, segments_of
+from search.tree import ROOT, SearchTree
+from tests.doubles.scripted_verifier import START, ScriptedVerifier
+
+PROBLEM = Problem("p", "test", "", "", "theorem p : True := by\n", START, "test")
+
+
+def checked(proof: str) -> list:
+    verdict = asyncio.run(ScriptedVerifier().verify(PROBLEM, proof))
+    return segments_of(PROBLEM, proof, verdict)
+
+
+def test_truncation_at_the_first_real_error() -> None:
+    segments = checked("  a\n  b\n  bad1\n  c\n")
+    assert [s.code for s in segments] == ["  a\n", "  b\n"]
+    assert [s.goal for s in segments] == [f"{START}|a", f"{START}|a|b"]
+
+
+def test_unsolved_goals_do_not_truncate() -> None:
+    # The proof is unfinished: Lean says "unsolved goals" at the statement; every tactic is kept.
+    # The state after the last tactic comes from that error.
+    segments = checked("  a\n  b\n")
+    assert [(s.code, s.goal) for s in segments] == [("  a\n", f"{START}|a"), ("  b\n", f"{START}|a|b")]
+
+
+def test_a_finished_proof_ends_with_no_goals() -> None:
+    segments = checked("  a\n  -- a comment\n  done\n")
+    assert segments[-1].goal == NO_GOALS
+    assert "".join(s.code for s in segments) == "  a\n  -- a comment\n  done\n"
+    assert segments[0].state_comment == f"  /- tactic state:\n    {START}|a\n  -/\n"
+
+
+def test_rmax_reward_is_one_exactly_when_a_node_is_added() -> None:
+    tree = SearchTree(START)
+    assert tree.add_segments(checked("  a\n  b\n  bad\n")) is True  # new states a, a|b
+    assert len(tree) == 3
+    assert tree.add_segments(checked("  a\n  b\n  bad\n")) is False  # nothing new
+    assert tree.add_segments(checked("  a\n  same\n  bad\n")) is False  # `same` leaves the state
+    assert tree.add_segments(checked("  a\n  c\n")) is True  # branch a|c
+    assert len(tree) == 4
+    # Different code reaching the same state is one node with two code variants.
+    tree.add_segments(checked("  t=x\n"))
+    tree.add_segments(checked("  a\n  t=x\n"))
+    x_nodes = [n for n, goal in tree.graph.nodes(data="goal") if goal == "⊢ x"]
+    assert len(x_nodes) == 2  # under the root, and under `a`: the tree is over prefixes
+
+
+def test_selection_values_match_the_formula() -> None:
+    gamma = 0.9
+    tree = SearchTree(START, gamma=gamma)
+    tree.add_segments(checked("  a\n"))
+    tree.add_segments(checked("  b\n"))
+    a, b = tree.children(ROOT)
+    # Hand-set statistics: the root expanded 3 times, `a` 2 times (one reward), `b` once.
+    tree.set_statistics(ROOT, rewards=1.0, visits=3.0, subtree_rewards=2.0, subtree_visits=6.0)
+    tree.set_statistics(a, rewards=1.0, visits=2.0, subtree_rewards=1.0, subtree_visits=2.0)
+    tree.set_statistics(b, rewards=0.0, visits=1.0, subtree_rewards=0.0, subtree_visits=1.0)
+    total = 3.0 + 2.0 + 1.0
+    expected = [
+        1.0 / 3.0 + math.sqrt(2 * math.log(total) / 3.0),  # expand the root
+        1.0 / 2.0 + math.sqrt(2 * math.log(total) / 2.0),  # descend into a
+        0.0 + math.sqrt(2 * math.log(total) / 1.0),  # descend into b
+    ]
+    assert [c.score for c in tree.choices(ROOT)] == pytest.approx(expected)
+    assert tree.select() == b  # highest score, and a leaf
+    # One running job at b: one virtual visit with reward 0 (b's subtree: 1 * 0.9 + 1).
+    assert tree.subtree_value(b) == pytest.approx((0.0, 1.0 * gamma + 1.0))
+
+
+def test_backpropagation_discounts_and_reaches_the_root() -> None:
+    tree = SearchTree(START, gamma=0.5)
+    tree.add_segments(checked("  a\n"))
+    (a,) = tree.children(ROOT)
+    assert tree.select() == ROOT  # a tie between "expand here" and the child: expand here (V1.5)
+    tree.complete(ROOT, reward=1.0)
+    tree.set_statistics(a, rewards=1.0, visits=0.1, subtree_rewards=1.0, subtree_visits=0.1)
+    assert tree.select() == a  # rarely visited and rewarding: descend
+    tree.complete(a, reward=0.0)
+    assert (tree.statistics(a)["visits"], tree.statistics(a)["rewards"]) == pytest.approx((1.05, 0.5))
+    # The root's subtree saw both samples: 1 -> 1 * 0.5 + 1; rewards 1 -> 1 * 0.5 + 0.
+    root = tree.statistics(ROOT)
+    assert (root["subtree_visits"], root["subtree_rewards"]) == pytest.approx((1.5, 0.5))
+    assert (root["visits"], root["rewards"]) == pytest.approx((1.0, 1.0))  # expanded once itself
+
+
+def test_concurrent_selections_spread_by_virtual_visits() -> None:
+    tree = SearchTree(START)
+    for proof in ("  a\n", "  b\n", "  c\n"):
+        tree.add_segments(checked(proof))
+    for child in tree.children(ROOT):
+        tree.set_statistics(child, rewards=1.0, visits=1.0, subtree_rewards=1.0, subtree_visits=1.0)
+    tree.set_statistics(ROOT, rewards=1.0, visits=1.0, subtree_rewards=4.0, subtree_visits=4.0)
+    selected = [tree.select() for _ in range(4)]  # none completes: all still running
+    assert len(set(selected)) == 4
+
+
+def test_save_and_load_keep_everything() -> None:
+    tree = SearchTree(START, gamma=0.95, seed=3)
+    tree.add_segments(checked("  a\n  b\n  done\n"))
+    tree.complete(tree.select(), 1.0)
+    tree.resume_point(1)
+    copy = SearchTree.from_dict(json.loads(json.dumps(tree.to_dict())))
+    assert copy.to_dict() == tree.to_dict()
+    assert copy.solved_nodes() == tree.solved_nodes() == [3]
+    assert copy.resume_point(2) == tree.resume_point(2)  # same random stream
