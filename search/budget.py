@@ -45,3 +45,27 @@ class Spending:
     @classmethod
     def from_dict(cls, data: dict[str, float]) -> Spending:
         return cls(samples=int(data["samples"]), tokens=int(data["tokens"]), wall_time_s=float(data["wall_time_s"]))
+
+
+@dataclass
+class SampleSlots:
+    """Admission of samples for a search that keeps several in flight: a sample may start while
+    the budget allows (counting those running) and, with `stop_at_first`, no proof is found."""
+
+    spending: Spending
+    budget: Budget
+    stop_at_first: bool
+    in_flight: int = 0
+    proved: bool = False
+
+    def start(self) -> int | None:
+        """The 1-based index of a new sample, or None if none may start now."""
+        if (self.proved and self.stop_at_first) or not self.spending.left(self.budget, self.in_flight):
+            return None
+        self.in_flight += 1
+        return self.spending.samples + self.in_flight
+
+    def finish(self, tokens: int, proved: bool) -> None:
+        self.in_flight -= 1
+        self.spending.charge(1, tokens)
+        self.proved = self.proved or proved

@@ -29,7 +29,7 @@ from lean_env.verdict import Proved, Verdict
 from prover.agent import Prover
 from prover.prompts import Resume
 from search.base import SearchAttempt, keep_in_flight
-from search.budget import Budget, Spending
+from search.budget import Budget, SampleSlots, Spending
 from search.config import SearchConfig
 from search.segments import segments_of
 from search.tree import SearchTree, write_json_atomically
@@ -83,21 +83,18 @@ class RMaxTS:
 
     async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
         state = self.state = self._initial_state(problem)
-        in_flight = 0
+        slots = SampleSlots(state.spending, budget, self.config.stop_at_first, proved=bool(state.proofs))
 
         def next_job() -> Callable[[], Awaitable[_Expansion]] | None:
-            nonlocal in_flight
-            if (state.proofs and self.config.stop_at_first) or not state.spending.left(budget, in_flight):
+            index = slots.start()
+            if index is None:
                 return None
             node = state.tree.select()
-            in_flight += 1
-            index = state.spending.samples + in_flight
             return lambda: self._expand(problem, prover, state.tree, node, index)
 
         try:
             async for expansion in keep_in_flight(next_job, self.config.concurrency):
-                in_flight -= 1
-                state.spending.charge(1, expansion.tokens)
+                slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
                 grew = False
                 if expansion.proof is not None:
                     grew = state.tree.add_segments(segments_of(problem, expansion.proof, expansion.verdict))

@@ -7,7 +7,7 @@ from typing import AsyncIterator, Awaitable, Callable
 from data.problem import Problem
 from prover.agent import Prover
 from search.base import SearchAttempt, keep_in_flight
-from search.budget import Budget, Spending
+from search.budget import Budget, SampleSlots, Spending
 from search.config import SearchConfig
 
 
@@ -19,22 +19,14 @@ class WholeProofSampling:
         self.spending = Spending()
 
     async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
-        spending = self.spending
-        in_flight = 0
-        proved = False
+        slots = SampleSlots(self.spending, budget, self.config.stop_at_first)
 
         def next_job() -> Callable[[], Awaitable[SearchAttempt]] | None:
-            nonlocal in_flight
-            if (proved and self.config.stop_at_first) or not spending.left(budget, in_flight):
-                return None
-            in_flight += 1
-            index = spending.samples + in_flight
-            return lambda: self._sample(problem, prover, index)
+            index = slots.start()
+            return None if index is None else lambda: self._sample(problem, prover, index)
 
         async for attempt in keep_in_flight(next_job, self.config.concurrency):
-            in_flight -= 1
-            spending.charge(1, attempt.tokens)
-            proved = proved or attempt.proved
+            slots.finish(attempt.tokens, attempt.proved)
             yield attempt
 
     @staticmethod

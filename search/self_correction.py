@@ -14,7 +14,7 @@ from prover.agent import Prover
 from prover.policy.base import Prompt
 from prover.prompts import revision_prompt
 from search.base import SearchAttempt, keep_in_flight
-from search.budget import Budget, Spending
+from search.budget import Budget, SampleSlots, Spending
 from search.config import SearchConfig
 
 MAX_ERRORS_SHOWN = 5
@@ -36,26 +36,20 @@ class SelfCorrection:
         self.spending = Spending()
 
     async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
-        spending = self.spending
+        slots = SampleSlots(self.spending, budget, self.config.stop_at_first)
         revisions: deque[_Step] = deque()
-        in_flight = 0
-        proved = False
 
         def next_job() -> Callable[[], Awaitable[_Step]] | None:
-            nonlocal in_flight
-            if (proved and self.config.stop_at_first) or not spending.left(budget, in_flight):
+            index = slots.start()
+            if index is None:
                 return None
-            in_flight += 1
-            index = spending.samples + in_flight
             if revisions:
                 failed = revisions.popleft()
                 return lambda: self._revise(problem, prover, failed, index)
             return lambda: self._first(problem, prover, index)
 
         async for step in keep_in_flight(next_job, self.config.concurrency):
-            in_flight -= 1
-            spending.charge(1, step.attempt.tokens)
-            proved = proved or step.attempt.proved
+            slots.finish(step.attempt.tokens, step.attempt.proved)
             if isinstance(step.attempt.verdict, LeanErrors) and step.round < self.config.revision_rounds:
                 revisions.append(step)
             yield step.attempt
