@@ -8,8 +8,9 @@ One sample is one job:
    `/- tactic state: -/` comment, with the `-state` prompt formats) and let it write the
    rest of the proof in one go; Lean checks the whole proof.
 3. Merge: truncate the proof at its first error and cut it into tactic segments
-   (`search.segments`); each segment that leads to a tactic state not yet in the tree adds
-   a node.
+   (`search.segments`; a state the tactic trace leaves open is learnt by replaying the proof
+   up to there in tactic mode); each segment that leads to a tactic state not yet in the tree
+   adds a node.
 4. Backpropagation: the intrinsic reward (RMax) is 1 if the sample added at least one node,
    else 0; it updates the expanded node and every ancestor's subtree statistics.
 The tree, the budget spent and any proof found are saved every `checkpoint_every` samples;
@@ -20,18 +21,20 @@ from __future__ import annotations
 
 import json
 import logging
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from data.problem import Problem
+from lean_env.tactic_mode import GoalState, ProofFinished
 from lean_env.verdict import Proved, Verdict
 from prover.agent import Prover
 from prover.prompts import Resume
 from search.base import SearchAttempt, keep_in_flight
 from search.budget import Budget, SampleSlots, Spending
 from search.config import SearchConfig
-from search.segments import segments_of
+from search.segments import segments_of, unresolved_line_ends
 from search.tree import SearchTree, write_json_atomically
 
 logger = logging.getLogger(__name__)
@@ -44,6 +47,8 @@ class _Expansion:
     proof: str | None
     verdict: Verdict
     tokens: int
+    replayed: dict[int, str]
+    """States after lines that the tactic trace left open, learnt by replay in tactic mode."""
 
 
 @dataclass
@@ -97,7 +102,8 @@ class RMaxTS:
                 slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
                 grew = False
                 if expansion.proof is not None:
-                    grew = state.tree.add_segments(segments_of(problem, expansion.proof, expansion.verdict))
+                    segments = segments_of(problem, expansion.proof, expansion.verdict, expansion.replayed)
+                    grew = state.tree.add_segments(segments)
                 state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
                 if isinstance(expansion.verdict, Proved):
                     state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
@@ -111,5 +117,27 @@ class RMaxTS:
         prefix, goal, indent = tree.resume_point(node)
         resume = Resume(prefix, goal or None, indent)
         (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
+        proof = proposal.extraction.proof
         verdict = await prover.check(problem, proposal.extraction)
-        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count)
+        replayed = await replay_states(problem, prover, proof, verdict) if proof is not None else {}
+        return _Expansion(node, index, proof, verdict, proposal.completion.token_count, replayed)
+
+
+async def replay_states(problem: Problem, prover: Prover, proof: str, verdict: Verdict) -> dict[int, str]:
+    """The states after the lines the trace left open, by running the proof up to each of
+    them as one tactic block in the REPL's tactic mode."""
+    line_ends = unresolved_line_ends(problem, proof, verdict)
+    if not line_ends or prover.verifier is None:
+        return {}
+    states: dict[int, str] = {}
+    async with prover.verifier.tactic_session(problem) as session:
+        start = await session.start()
+        if not isinstance(start, GoalState):
+            return {}
+        for line_end in line_ends:
+            outcome = await session.run_tactic(start, textwrap.dedent(proof[:line_end]))
+            if isinstance(outcome, ProofFinished):
+                states[line_end] = ""
+            elif isinstance(outcome, GoalState):
+                states[line_end] = "\n\n".join(outcome.goals)
+    return states

@@ -8,9 +8,11 @@ Following DeepSeek-Prover-V1.5 (`Proof.segmentation` in its `prover/lean/proof.p
    line's last code character): the segment is the text since the previous segment, and its
    state is the goals after the outermost such tactic.
 3. A finished proof ends with a `no goals` segment.
-Goals after a tactic come from the tactic trace (`TacticStep.goals_after`); where the trace
-cannot tell (the last tactic of a nested block), the line is not a boundary and its text
-joins the next segment.
+Goals after a tactic come from the tactic trace (`TacticStep.goals_after`), or for the last
+tactic of an unfinished proof from Lean's "unsolved goals" error. Where the trace cannot tell
+(the last tactic of a nested block whose parent goes on), the caller replays the proof up to
+that line in tactic mode (`unresolved_line_ends`, then `segments_of(..., replayed=...)`);
+a line still unknown joins the next segment.
 """
 
 from __future__ import annotations
@@ -39,23 +41,64 @@ class Segment:
         return state_comment(self.goal, self.indent)
 
 
-def segments_of(problem: Problem, proof: str, verdict: Verdict) -> list[Segment]:
-    """The segments of a checked proof (none if Lean gave no trace, e.g. on a timeout)."""
-    if not isinstance(verdict, (Proved, LeanErrors, Incomplete)):
+@dataclass(frozen=True)
+class _Boundary:
+    line_end: int
+    """Offset in the proof of the end of the line."""
+    start: int
+    """Offset of the outermost tactic ending on the line."""
+    goal: str | None
+    """The state after it; None when the trace does not say."""
+
+
+def segments_of(
+    problem: Problem, proof: str, verdict: Verdict, replayed: dict[int, str] | None = None
+) -> list[Segment]:
+    """The segments of a checked proof (none if Lean gave no trace, e.g. on a timeout).
+
+    `replayed` gives states the trace did not, by the line end they belong to (see
+    `unresolved_line_ends`); a line whose state is still unknown joins the next segment.
+    """
+    boundaries = _boundaries(problem, proof, verdict)
+    if boundaries is None:
         return []
+    kept, found = boundaries
+    segments: list[Segment] = []
+    last = 0  # where the next segment starts
+    for boundary in found:
+        goal = boundary.goal if boundary.goal is not None else (replayed or {}).get(boundary.line_end)
+        if goal is not None:
+            segments.append(Segment(kept[last : boundary.line_end] + "\n", goal or NO_GOALS, _indent_at(kept, boundary.start)))
+            last = boundary.line_end + 1
+    if isinstance(verdict, Proved):
+        rest = kept[last:].rstrip(" \n")
+        if rest.strip():
+            segments.append(Segment(rest + "\n", NO_GOALS, segments[0].indent if segments else "  "))
+    return [s for s in segments if s.code.strip()]
+
+
+def unresolved_line_ends(problem: Problem, proof: str, verdict: Verdict) -> list[int]:
+    """Line ends (offsets in the proof) where a tactic ends but the trace gives no state after
+    it (the last tactic of a nested block whose parent goes on): replay `proof[:offset]` in
+    tactic mode to learn it."""
+    boundaries = _boundaries(problem, proof, verdict)
+    return [] if boundaries is None else [b.line_end for b in boundaries[1] if b.goal is None]
+
+
+def _boundaries(problem: Problem, proof: str, verdict: Verdict) -> tuple[str, list[_Boundary]] | None:
+    """The kept (truncated) proof, and each line of it on which a tactic ends."""
+    if not isinstance(verdict, (Proved, LeanErrors, Incomplete)):
+        return None
     run = verdict.run
     prefix = problem.context + problem.formal_statement
-    command = prefix + proof
-    lines = LineIndex(command)
-    cut = truncation_point(run, lines, len(prefix), len(proof))
-    kept = proof[:cut]
+    lines = LineIndex(prefix + proof)
+    kept = proof[: truncation_point(run, lines, len(prefix), len(proof))]
     steps = [
         (lines.offset(s.pos) - len(prefix), lines.offset(s.end_pos) - len(prefix), s.goals_after)
         for s in run.tactics
     ]
     steps = _with_final_state(steps, run, lines, len(prefix))
-    segments: list[Segment] = []
-    last = 0  # where the next segment starts
+    found = []
     line_start = 0
     for line in kept.split("\n"):
         line_end = line_start + len(line)
@@ -65,15 +108,9 @@ def segments_of(problem: Problem, proof: str, verdict: Verdict) -> list[Segment]
         ending = [(start, goal) for start, end, goal in steps if last_code <= end <= line_end]
         if ending:
             start, goal = min(ending, key=lambda item: item[0])
-            if goal is not None:
-                segments.append(Segment(kept[last:line_end] + "\n", goal or NO_GOALS, _indent_at(kept, start)))
-                last = line_end + 1
+            found.append(_Boundary(line_end, start, goal))
         line_start = line_end + 1
-    if isinstance(verdict, Proved):
-        rest = kept[last:].rstrip(" \n")
-        if rest.strip():
-            segments.append(Segment(rest + "\n", NO_GOALS, segments[0].indent if segments else "  "))
-    return [s for s in segments if s.code.strip()]
+    return kept, found
 
 
 def _with_final_state(

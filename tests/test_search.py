@@ -150,3 +150,14 @@ def test_best_first_finds_and_verifies_a_proof() -> None:
     search = BestFirstSearch(SearchConfig(bfs_candidates=2, bfs_expansions=10))
     attempts = run(search, prover(outputs), Budget(samples=100))
     assert attempts and attempts[-1].proved and attempts[-1].proof == "  done\n"
+
+
+def test_rmaxts_replays_states_the_trace_leaves_open() -> None:
+    the_prover = prover(["  a\n  hidden\n  b\n  bad\n```"])
+    search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False))
+    run(search, the_prover, Budget(samples=1))
+    assert search.state is not None
+    goals = {goal for _, goal in search.state.tree.graph.nodes(data="goal")}
+    assert f"{START}|a|hidden" in goals  # learnt in tactic mode, not from the trace
+    (session,) = the_prover.verifier.sessions  # type: ignore[union-attr]
+    assert session.tried == ["a\nhidden"]

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from data.problem import Problem
-from search.segments import NO_GOALS, segments_of
+from search.segments import NO_GOALS, segments_of, unresolved_line_ends
 from search.tree import ROOT, SearchTree
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 
@@ -114,3 +114,16 @@ def test_save_and_load_keep_everything() -> None:
     assert copy.to_dict() == tree.to_dict()
     assert copy.solved_nodes() == tree.solved_nodes() == [3]
     assert copy.resume_point(2) == tree.resume_point(2)  # same random stream
+
+
+def test_a_state_the_trace_leaves_open_is_filled_in_by_replay() -> None:
+    proof = "  a\n  hidden\n  b\n  bad\n"
+    verdict = asyncio.run(ScriptedVerifier().verify(PROBLEM, proof))
+    # Without replay, the `hidden` line joins the next segment.
+    assert [s.code for s in segments_of(PROBLEM, proof, verdict)] == ["  a\n", "  hidden\n  b\n"]
+    (line_end,) = unresolved_line_ends(PROBLEM, proof, verdict)
+    assert proof[:line_end] == "  a\n  hidden"
+    replayed = segments_of(PROBLEM, proof, verdict, replayed={line_end: f"{START}|a|hidden"})
+    assert [(s.code, s.goal) for s in replayed] == [
+        ("  a\n", f"{START}|a"), ("  hidden\n", f"{START}|a|hidden"), ("  b\n", f"{START}|a|hidden|b")
+    ]

@@ -3,12 +3,15 @@
 Each non-empty proof line is a tactic. The state starts as `⊢ start`; a tactic named
 `bad...` fails (a Lean error on its line); `same...` leaves the state as it is; `t=X` moves to
 state `⊢ X`; `done` closes the goal; any other tactic T moves to `⊢ ...|T` (a new state).
+After a `hidden...` tactic the trace gives no state (as after the last tactic of a nested
+block); tactic mode, which runs blocks of several lines, does.
 A proof that ends with goals left gets Lean's `unsolved goals` error at the statement.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
@@ -39,6 +42,7 @@ class ScriptedVerifier:
     def __init__(self, latency: float = 0.0, workers: int = 0) -> None:
         self.latency = latency
         self.checked: list[str] = []
+        self.sessions: list[ScriptedSession] = []
         self._slots = asyncio.Semaphore(workers) if workers else None
 
     async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
@@ -70,7 +74,11 @@ class ScriptedVerifier:
             if state == "":
                 break
         finished = error is None and state == ""
-        run = LeanRun(tactics=trace_steps(tactics, proved=finished))
+        steps = tuple(
+            dataclasses.replace(s, goals_after=None) if s.tactic.startswith("hidden") else s
+            for s in trace_steps(tactics, proved=finished)
+        )
+        run = LeanRun(tactics=steps)
         if finished:
             return Proved(run, ())
         if error is None:  # goals left: Lean's error at the statement, which does not truncate
@@ -80,7 +88,9 @@ class ScriptedVerifier:
 
     @asynccontextmanager
     async def tactic_session(self, problem: Problem) -> AsyncIterator[ScriptedSession]:
-        yield ScriptedSession()
+        session = ScriptedSession()
+        self.sessions.append(session)
+        yield session
 
     async def close(self) -> None:
         pass
@@ -98,7 +108,10 @@ class ScriptedSession:
 
     async def run_tactic(self, state: GoalState, tactic: str) -> TacticOutcome:
         self.tried.append(tactic)
-        after = step(state.goals[0], tactic)
+        after: str | None = state.goals[0]
+        for line in tactic.split("\n"):
+            if line.strip() and after:
+                after = step(after, line.strip())
         if after is None:
             return TacticFailed(f"tactic '{tactic}' failed")
         self.states.append(after)
