@@ -97,20 +97,20 @@ async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list
     return list(await asyncio.gather(*(one(plan) for plan in plans)))
 
 
-def report_verdict(key: str, line: str, verdict: Verdict) -> TheoremReport:
+def report_verdict(key: str, source: str, verdict: Verdict) -> TheoremReport:
     if isinstance(verdict, Proved):
-        return TheoremReport(key, line, True, "proved", [f"axioms: {', '.join(verdict.axioms) or 'none'}"])
+        return TheoremReport(key, source, True, "proved", [f"axioms: {', '.join(verdict.axioms) or 'none'}"])
     if isinstance(verdict, GuardRejected):
-        return TheoremReport(key, line, False, "guard-rejected", _describe(list(verdict.violations)))
+        return TheoremReport(key, source, False, "guard-rejected", _describe(list(verdict.violations)))
     if isinstance(verdict, LeanErrors):
         error = verdict.first_error
-        return TheoremReport(key, line, False, "lean-errors", [f"line {error.pos.line}: {error.data}"])
+        return TheoremReport(key, source, False, "lean-errors", [f"line {error.pos.line}: {error.data}"])
     if isinstance(verdict, Incomplete):
-        return TheoremReport(key, line, False, "incomplete", [f"sorry: {s.goal}" for s in verdict.run.sorries])
+        return TheoremReport(key, source, False, "incomplete", [f"sorry: {s.goal}" for s in verdict.run.sorries])
     if isinstance(verdict, TimedOut):
-        return TheoremReport(key, line, False, "timeout", [f"no answer within {verdict.seconds:.0f} s"])
+        return TheoremReport(key, source, False, "timeout", [f"no answer within {verdict.seconds:.0f} s"])
     assert isinstance(verdict, Crashed)
-    return TheoremReport(key, line, False, "crashed", [verdict.reason])
+    return TheoremReport(key, source, False, "crashed", [verdict.reason])
 
 
 def _missing(plan: PlannedCheck) -> TheoremReport:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import math
-import sys
 
 from search.tree import ROOT, SearchTree
 
@@ -16,27 +15,25 @@ MARGIN = 30
 
 
 def layout(tree: SearchTree) -> dict[int, tuple[float, float]]:
-    """Leaves side by side in depth-first order; a parent centred over its children."""
-    positions: dict[int, tuple[float, float]] = {}
+    """Leaves side by side in depth-first order; a parent centred over its children.
+    Iterative, so that a proof thousands of tactics deep draws as well as a short one."""
+    xs: dict[int, float] = {}
     next_leaf = 0
-
-    def place(node: int) -> float:
-        nonlocal next_leaf
-        depth = tree.node_attributes(node)["depth"]
+    stack: list[tuple[int, bool]] = [(ROOT, False)]
+    while stack:
+        node, children_placed = stack.pop()
         children = tree.children(node)
-        if children:
-            xs = [place(child) for child in children]
-            x = (xs[0] + xs[-1]) / 2
-        else:
-            x = next_leaf * X_STEP
+        if not children:
+            xs[node] = next_leaf * X_STEP
             next_leaf += 1
-        positions[node] = (MARGIN + x, MARGIN + depth * Y_STEP)
-        return x
-
-    depth = max((d for _, d in tree.graph.nodes(data="depth")), default=0)
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), depth + 1000))  # deep proofs, deep trees
-    place(ROOT)
-    return positions
+        elif children_placed:
+            xs[node] = (xs[children[0]] + xs[children[-1]]) / 2
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in reversed(children))
+    return {
+        node: (MARGIN + x, MARGIN + tree.node_attributes(node)["depth"] * Y_STEP) for node, x in xs.items()
+    }
 
 
 def proof_path(tree: SearchTree) -> set[int]:

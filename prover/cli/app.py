@@ -15,14 +15,21 @@ import typer
 from data.errors import DataError
 from lean_env.errors import LeanEnvError
 from prover import __version__
-from prover.policy.base import PolicyError
-from prover.prompts import PromptError
-from search.registry import UnknownAlgorithmError
 from prover.cli import data_commands, lean_commands, policy_commands, search_commands
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
+from prover.policy.base import PolicyError
+from prover.prompts import PromptError
+from search.registry import UnknownAlgorithmError
 
-USER_ERRORS: tuple[type[Exception], ...] = (DataError, ConfigError, LeanEnvError, PolicyError, PromptError, UnknownAlgorithmError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    DataError,
+    ConfigError,
+    LeanEnvError,
+    PolicyError,
+    PromptError,
+    UnknownAlgorithmError,
+)
 EXIT_BAD_INPUT = 2
 
 app = typer.Typer(

@@ -15,11 +15,11 @@ from rich.table import Table
 from data.datasets import DATASETS, find_local_file, load_problem, load_problems
 from data.store import ProofStore
 from prover.cli.config import Config
+from prover.cli.options import PathOption
 
 app = typer.Typer(help="Benchmarks, problem files, and the proof store.", no_args_is_help=True)
 console = Console()
 
-PathOption = typer.Option(None, "--path", help="Read the dataset from this .jsonl or .lean file.")
 SkipBadOption = typer.Option(False, "--skip-bad", help="Skip (and log) malformed JSONL lines.")
 
 

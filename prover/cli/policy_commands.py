@@ -13,6 +13,7 @@ import typer
 from data.datasets import load_problem
 from prover.agent import Attempt, Proposal, Prover, load_few_shot_examples
 from prover.cli.config import Config
+from prover.cli.options import PathOption
 from prover.prompts import FORMATS, build_prompt
 
 FORMAT_HELP = "Prompt format: " + "; ".join(f"{f.name} ({f.description})" for f in FORMATS.values())
@@ -23,7 +24,7 @@ def prompt(
     reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
     prompt_format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
     few_shot: Optional[int] = typer.Option(None, "--few-shot", help="Solved examples before the problem."),
-    path: Optional[Path] = typer.Option(None, "--path", help="Read the dataset from this file."),
+    path: Optional[Path] = PathOption,
 ) -> None:
     """Print the exact prompt for a problem (chat formats: the messages as JSON)."""
     config = _with_options(ctx.obj, prompt_format, few_shot)
@@ -43,7 +44,7 @@ def sample(
     verify: bool = typer.Option(False, "--verify", help="Check each proof with Lean (needs a workspace)."),
     prompt_format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Tokens per sample."),
-    path: Optional[Path] = typer.Option(None, "--path", help="Read the dataset from this file."),
+    path: Optional[Path] = PathOption,
 ) -> None:
     """Sample proofs for one problem from the configured policy, and show what was extracted."""
     config = _with_options(ctx.obj, prompt_format, None)

@@ -14,6 +14,7 @@ from data.datasets import load_problem
 from data.errors import DataError
 from prover.agent import Prover
 from prover.cli.config import Config
+from prover.cli.options import PathOption
 from search.base import SearchAttempt
 from search.budget import Budget
 from search.config import ALGORITHMS
@@ -31,7 +32,7 @@ def search(
     algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
     samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Sample budget."),
     out: Path = typer.Option(Path("runs/search"), "--out", help="Where the tree (rmaxts) is saved and resumed from."),
-    path: Optional[Path] = typer.Option(None, "--path", help="Read the dataset from this file."),
+    path: Optional[Path] = PathOption,
 ) -> None:
     """Search for a proof of one problem; an interrupted RMaxTS run resumes from its saved tree."""
     config: Config = ctx.obj
