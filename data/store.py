@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS proofs (
 CREATE INDEX IF NOT EXISTS proofs_by_problem ON proofs (problem_name);
 CREATE INDEX IF NOT EXISTS proofs_by_dataset ON proofs (dataset);
 CREATE INDEX IF NOT EXISTS proofs_by_model ON proofs (model);
+CREATE INDEX IF NOT EXISTS proofs_by_statement ON proofs (statement_sha256);
 """
 
 
@@ -162,9 +163,10 @@ class ProofStore:
         problem_name: str | None = None,
         dataset: str | None = None,
         model: str | None = None,
+        statement_sha256: str | None = None,
     ) -> list[ProofRecord]:
         """Proofs matching every given filter, oldest first."""
-        filters = {"problem_name": problem_name, "dataset": dataset, "model": model}
+        filters = {"problem_name": problem_name, "dataset": dataset, "model": model, "statement_sha256": statement_sha256}
         where = [f"{column} = :{column}" for column, value in filters.items() if value is not None]
         sql = f"SELECT {', '.join(_COLUMNS)} FROM proofs"
         if where:

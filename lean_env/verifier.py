@@ -117,8 +117,9 @@ class Verifier:
                 answer = await repl.send(CommandRequest(cmd=prefix + proof, env=header.env, all_tactics=True))
                 if not isinstance(answer, CommandResponse) or answer.errors:
                     return self._rejected(answer, prefix + proof, started, offset_base=len(prefix))
-                run = self._run(answer, started, proved=not _uses_sorry(answer))
-                if _uses_sorry(answer):
+                uses_sorry = _uses_sorry(answer, after=_end_position(problem.context))
+                run = self._run(answer, started, proved=not uses_sorry)
+                if uses_sorry:
                     return Incomplete(run)
                 check = await repl.send(
                     CommandRequest(cmd=reference_check_command(problem.formal_statement, name), env=answer.env)
@@ -128,6 +129,22 @@ class Verifier:
             return TimedOut(time.monotonic() - started, error.stderr)
         except ReplError as error:
             return Crashed(str(error), error.stderr)
+
+    async def check_source(self, text: str) -> LeanRun:
+        """Lean's messages on a whole file, imports included: the last check of a file this
+        package wrote proofs into. Raises ReplError (a timeout, a crash)."""
+        started = time.monotonic()
+        async with self.pool.acquire() as repl:
+            answer = await repl.send(CommandRequest(cmd=text), timeout_s=self._file_timeout_s(repl))
+        if isinstance(answer, CommandResponse):
+            return self._run(answer, started, proved=False)
+        detail = answer.message if isinstance(answer, ErrorResponse) else f"unexpected answer {answer!r}"
+        message = Message(severity="error", pos=Pos(line=1, column=0), data=f"the REPL refused the file: {detail}")
+        return LeanRun(messages=(message,), lean_seconds=time.monotonic() - started, pins=self.pins)
+
+    @staticmethod
+    def _file_timeout_s(repl: ReplProcess) -> float:
+        return repl.settings.header_timeout_s + repl.settings.timeout_s
 
     @asynccontextmanager
     async def tactic_session(self, problem: Problem) -> AsyncIterator[TacticSession]:
@@ -177,10 +194,25 @@ class Verifier:
         return Proved(run, tuple(axioms))
 
 
-def _uses_sorry(answer: CommandResponse) -> bool:
-    return bool(answer.sorries) or any(
-        m.severity == "warning" and "declaration uses 'sorry'" in m.data.replace("`", "'") for m in answer.messages
+def _uses_sorry(answer: CommandResponse, after: tuple[int, int] = (1, 0)) -> bool:
+    """Whether the statement or proof (at or after position `after`) has a sorry.
+
+    Sorries in the context (earlier lemmas of a `.lean` file that are not proved yet) do not
+    count here; a proof that relies on one still fails layer 2, where `sorryAx` shows up
+    among the theorem's axioms."""
+
+    def counts(pos: Pos) -> bool:
+        return (pos.line, pos.column) >= after
+
+    return any(s.pos is None or counts(s.pos) for s in answer.sorries) or any(
+        m.severity == "warning" and "declaration uses 'sorry'" in m.data.replace("`", "'") and counts(m.pos)
+        for m in answer.messages
     )
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    """The (1-based line, column) where the text that follows `text` starts."""
+    return text.count("\n") + 1, len(text) - (text.rfind("\n") + 1)
 
 
 def position_offset(text: str, pos: Pos) -> int:

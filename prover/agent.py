@@ -7,6 +7,7 @@ extract) and verdicts, and never import a backend or the REPL.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import zlib
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -83,6 +84,13 @@ class Prover:
         examples = load_few_shot_examples(data or DataConfig(), policy_config.few_shot)
         verifier = Verifier.from_config(lean) if lean is not None else None
         return cls(build_policy(policy_config), policy_config, verifier, examples)
+
+    def reseeded(self, seed: int) -> Prover:
+        """The same policy, verifier and examples, drawing samples from another base seed
+        (a benchmark's repeated runs)."""
+        if seed == self.config.seed:
+            return self
+        return Prover(self.policy, dataclasses.replace(self.config, seed=seed), self.verifier, self.examples)
 
     async def close(self) -> None:
         await self.policy.close()

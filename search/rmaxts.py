@@ -107,9 +107,11 @@ class RMaxTS:
                 state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
                 if isinstance(expansion.verdict, Proved):
                     state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
+                # Saved after the caller has taken the attempt, so that a caller who records
+                # attempts has recorded every one the saved tree counts.
+                yield SearchAttempt(expansion.index, expansion.proof, expansion.verdict, expansion.tokens)
                 if state.spending.samples % self.config.checkpoint_every == 0:
                     self.save()
-                yield SearchAttempt(expansion.index, expansion.proof, expansion.verdict, expansion.tokens)
         finally:
             self.save()
 

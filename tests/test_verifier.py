@@ -63,8 +63,19 @@ def test_lean_errors_give_the_first_error_offset_in_the_proof() -> None:
     assert verdict.first_error_offset == proof.index("FAIL")
 
 
-def test_sorry_reached_through_the_context_is_incomplete() -> None:
+def test_an_unproved_lemma_in_the_context_counts_only_when_the_proof_uses_it() -> None:
+    """A .lean file's earlier sorry lemmas are context: a proof that does not use them is a
+    proof; one that does fails layer 2, where Lean lists `sorryAx` among its axioms."""
     problem = Problem(**{**PROBLEM.__dict__, "context": "theorem helper : True := sorry\n"})
+    verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))
+    assert isinstance(verdict, Proved)
+    verdict, _ = with_verifier(lambda v: v.verify(problem, "  exact helper\n"))
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "axioms"
+    assert "sorryAx" in verdict.violations[0].message
+
+
+def test_a_sorry_in_the_statement_is_incomplete() -> None:
+    problem = Problem(**{**PROBLEM.__dict__, "formal_statement": "theorem t (h : sorry = 1) : True := by\n"})
     verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))
     assert isinstance(verdict, Incomplete) and verdict.run.sorries
 

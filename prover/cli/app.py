@@ -13,9 +13,10 @@ from typing import Optional
 import typer
 
 from data.errors import DataError
+from eval.errors import EvalError
 from lean_env.errors import LeanEnvError
 from prover import __version__
-from prover.cli import data_commands, lean_commands, policy_commands, search_commands
+from prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
 from prover.policy.base import PolicyError
@@ -25,6 +26,7 @@ from search.registry import UnknownAlgorithmError
 USER_ERRORS: tuple[type[Exception], ...] = (
     DataError,
     ConfigError,
+    EvalError,
     LeanEnvError,
     PolicyError,
     PromptError,
@@ -48,6 +50,10 @@ app.command()(policy_commands.prompt)
 app.command()(policy_commands.sample)
 app.command()(search_commands.search)
 app.add_typer(search_commands.tree_app, name="tree")
+app.command("eval")(eval_commands.eval_command)
+app.command()(eval_commands.merge)
+app.command()(eval_commands.report)
+app.command()(eval_commands.prove)
 
 
 def _print_version(value: bool) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Union
 import yaml
 
 from data.config import DataConfig, StoreConfig
+from eval.config import EvalConfig
 from lean_env.config import LeanConfig
 from prover.policy.config import PolicyConfig
 from search.config import SearchConfig
@@ -53,6 +54,7 @@ class Config:
     lean: LeanConfig = field(default_factory=LeanConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:

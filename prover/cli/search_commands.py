@@ -12,6 +12,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from data.datasets import load_problem
 from data.errors import DataError
+from data.store import ProofRecord, ProofStore
+from lean_env.verdict import Proved
 from prover.agent import Prover
 from prover.cli.config import Config
 from prover.cli.options import PathOption
@@ -63,6 +65,15 @@ def search(
     if found is None:
         typer.echo(f"no proof of {problem.id} within {budget.samples} samples")
         raise typer.Exit(1)
+    assert found.proof is not None and isinstance(found.verdict, Proved)
+    pins = found.verdict.run.pins
+    with ProofStore(config.store.path) as store:
+        store.add(
+            ProofRecord.for_problem(
+                problem, found.proof, model=config.policy.model, algorithm=algorithm_run.name, sample_cost=found.index,
+                wall_time_s=0.0, lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+            )
+        )
     typer.echo(f"proved {problem.id} at sample {found.index}:\n{problem.formal_statement}{found.proof}")
 
 

@@ -176,6 +176,8 @@ class Oracle:
         axioms = ["propext", "Classical.choice", "Quot.sound"]
         if "CHEAT_AXIOM" in proved_text:
             axioms.append("cheatAx")
+        if re.search(r"\bsorry\b", proved_text) and "exact helper" in proved_text:
+            axioms.append("sorryAx")  # as Lean does for a theorem that uses a sorry lemma
         info = {"severity": "info", "pos": {"line": 9, "column": 0}, "endPos": None,
                 "data": f"'{name}' depends on axioms: [{', '.join(axioms)}]"}
         return {"messages": [info], "env": env}

@@ -1,0 +1,103 @@
+"""A benchmark run: which searches are left, running them, and recording what they find."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+from eval.progress import RunProgress
+from eval.records import AttemptRow, Unit, UnitResult
+from eval.run_dir import RunDirectory
+from eval.spec import RunSpec
+from eval.summary import summarize
+from eval.unit_search import UnitJob, search_unit
+from prover.agent import Prover
+from search.base import keep_in_flight
+
+logger = logging.getLogger(__name__)
+
+
+def pending_jobs(spec: RunSpec, problems: list[Problem], run_dir: RunDirectory, checkpoints: bool = True) -> list[UnitJob]:
+    """The searches not finished yet, repeat by repeat, with what each can resume from.
+
+    `checkpoints=False` (Ray workers that may not share the run directory) reruns an
+    unfinished search from its start.
+    """
+    finished = run_dir.results()
+    use_trees = checkpoints and spec.search.algorithm == "rmaxts"
+
+    def resumable_from(unit: Unit) -> int:
+        return _tree_samples(run_dir, unit) if use_trees else 0
+
+    earlier = run_dir.prepare_resume(resumable_from)
+    jobs = []
+    for repeat in range(spec.repeats):
+        for problem in problems:
+            unit = Unit(problem.id, repeat)
+            if unit.key not in finished:
+                checkpoint = run_dir.tree_path(unit) if use_trees else None
+                jobs.append(UnitJob(unit, problem, earlier.get(unit.key, []), checkpoint))
+    return jobs
+
+
+def _tree_samples(run_dir: RunDirectory, unit: Unit) -> int:
+    """Samples a saved RMaxTS tree counts (0 without one)."""
+    path = run_dir.tree_path(unit)
+    if not path.is_file():
+        return 0
+    try:
+        return int(json.loads(path.read_text(encoding="utf-8"))["spending"]["samples"])
+    except (OSError, ValueError, KeyError, TypeError):
+        logger.warning("%s: unreadable saved tree; searching %s again from the start", path, unit.key)
+        path.unlink(missing_ok=True)
+        return 0
+
+
+@dataclass
+class Recorder:
+    """Writes what the searches report into the run directory and the proof store, and keeps
+    the summary and the progress line current. Called on one thread only."""
+
+    spec: RunSpec
+    run_dir: RunDirectory
+    store: ProofStore | None
+    progress: RunProgress | None = None
+
+    def attempt(self, row: AttemptRow) -> None:
+        self.run_dir.append_attempt(row)
+        if self.progress is not None:
+            self.progress.attempt()
+
+    def proof(self, record: ProofRecord) -> None:
+        if self.store is not None:
+            self.store.add(record)
+
+    def finished(self, result: UnitResult) -> None:
+        self.run_dir.append_result(result)
+        if self.progress is not None:
+            self.progress.finished(result.proved)
+        self.write_summary()
+
+    def write_summary(self) -> dict[str, object]:
+        manifest = self.run_dir.manifest()
+        summary = summarize(manifest.fingerprint, manifest.problems, list(self.run_dir.results().values()))
+        self.run_dir.write_summary(summary)
+        return summary
+
+
+async def run_locally(jobs: list[UnitJob], prover: Prover, spec: RunSpec, recorder: Recorder, problems_in_flight: int) -> None:
+    """Search `problems_in_flight` problems at a time in this process."""
+    queue = iter(jobs)
+
+    def next_job() -> Callable[[], Awaitable[UnitResult]] | None:
+        job = next(queue, None)
+        if job is None:
+            return None
+        return lambda: search_unit(job, prover, spec, recorder.attempt, recorder.proof)
+
+    async for result in keep_in_flight(next_job, problems_in_flight):
+        recorder.finished(result)

@@ -1,0 +1,15 @@
+"""Settings of benchmark runs and of `prover prove`, beyond the search's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class EvalConfig:
+    problems_in_flight: int = field(
+        default=1, metadata={"help": "Problems searched at once in one process (each with search.concurrency jobs)."}
+    )
+    ray_workers: int = field(default=2, metadata={"help": "--ray: search workers (each owns a policy and a REPL pool)."})
+    ray_cpus_per_worker: float = field(default=1.0, metadata={"help": "--ray: CPUs Ray reserves for each worker."})
+    ray_gpus_per_worker: float = field(default=0.0, metadata={"help": "--ray: GPUs Ray reserves for each worker (vLLM: 1)."})

@@ -1,0 +1,70 @@
+"""`prover eval` as a function: plan what is left of a run, run it here or on Ray, sum up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from data.problem import Problem
+from data.store import ProofStore
+from eval.benchmark_run import Recorder, pending_jobs, run_locally
+from eval.progress import RunProgress
+from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
+from eval.run_dir import RunDirectory
+from eval.spec import RunSpec
+from eval.unit_search import UnitJob
+
+
+@dataclass
+class BenchmarkRun:
+    spec: RunSpec
+    problems: list[Problem]
+    """All problems of the dataset/split; the spec's shard picks its part."""
+    out: Path
+    make_prover: ProverFactory
+    config: dict[str, Any] = field(default_factory=dict)
+    """The whole resolved configuration, recorded in the run directory."""
+    pins: dict[str, Any] | None = None
+    """Lean, Mathlib and REPL revisions; a run is never continued under others."""
+    store_path: Path | None = None
+    force: bool = False
+    problems_in_flight: int = 1
+    ray: RayOptions | None = None
+    show_progress: bool = True
+
+
+def run_benchmark(run: BenchmarkRun) -> dict[str, Any]:
+    """Run (or go on with) a benchmark run; returns its summary. Raises EvalError."""
+    problems = run.spec.shard.select(run.problems)
+    run_dir = RunDirectory.start(run.out, run.spec, [p.id for p in problems], run.config, run.pins, run.force)
+    store = ProofStore(run.store_path) if run.store_path is not None else None
+    try:
+        jobs = pending_jobs(run.spec, problems, run_dir, checkpoints=run.ray is None)
+        finished = run_dir.results()
+        total = len(problems) * run.spec.repeats
+        label = f"{run.spec.search.algorithm} {run.spec.dataset}" + (f" {run.spec.split}" if run.spec.split else "")
+        progress = RunProgress(label, total, done=len(finished), proved=sum(r.proved for r in finished.values()))
+        recorder = Recorder(run.spec, run_dir, store, progress if run.show_progress else None)
+        with progress if run.show_progress else contextlib.nullcontext():
+            if run.ray is not None:
+                run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray)
+            else:
+                asyncio.run(_run_here(jobs, run, recorder))
+        return recorder.write_summary()
+    finally:
+        run_dir.close()
+        if store is not None:
+            store.close()
+
+
+async def _run_here(jobs: list[UnitJob], run: BenchmarkRun, recorder: Recorder) -> None:
+    if not jobs:
+        return
+    prover = run.make_prover()
+    try:
+        await run_locally(jobs, prover, run.spec, recorder, run.problems_in_flight)
+    finally:
+        await prover.close()

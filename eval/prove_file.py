@@ -1,0 +1,197 @@
+"""`prover prove FILE.lean`: prove a file's `sorry` theorems and write the proofs in place.
+
+Each asked-for theorem is searched in file order; a proof found is spliced into the text in
+place of `sorry` (every other byte stays as it was), the file is written at once (so an
+interrupted run keeps what it found), and the proof goes into the proof store, where a later
+run finds it again (it is checked again before it is reused). At the end Lean checks the
+whole file as written: a theorem counts as proved only when that check shows no error and no
+`sorry` inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from data.errors import DataError
+from data.lean_file import SourceTheorem, find_sorry_theorems, parse_theorems, with_unique_ids
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+from data.text_files import read_text
+from lean_env.verdict import LeanRun, Proved
+from prover.agent import Prover
+from eval.progress import RunProgress
+from eval.records import Unit
+from eval.spec import RunSpec
+from eval.unit_search import UnitJob, search_unit
+
+logger = logging.getLogger(__name__)
+
+
+class SourceChecker(Protocol):
+    """Checks a whole file (`lean_env.verifier.Verifier`, or a test double)."""
+
+    async def check_source(self, text: str) -> LeanRun: ...
+
+
+@dataclass(frozen=True)
+class TheoremResult:
+    id: str
+    line: int
+    proved: bool
+    how: str
+    """searched, from the proof store, not proved, or failed the file check."""
+    samples: int
+    wall_time_s: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ProveJob:
+    file: Path
+    destination: Path
+    """Where the proved file goes (the file itself with --in-place)."""
+    spec: RunSpec
+    theorem: str | None = None
+    store_path: Path | None = None
+    show_progress: bool = True
+
+
+@dataclass(frozen=True)
+class ProveReport:
+    theorems: list[TheoremResult]
+    file_errors: list[str]
+    """Errors of the final check outside the asked-for theorems (the file does not compile)."""
+
+    @property
+    def all_proved(self) -> bool:
+        return all(t.proved for t in self.theorems) and not self.file_errors
+
+
+def select_theorems(file: Path, name: str | None) -> list[SourceTheorem]:
+    """The sorry theorems to prove: all, or the one named. Raises DataError."""
+    theorems = find_sorry_theorems(file)
+    if name is None:
+        return theorems
+    chosen = [t for t in theorems if name in (t.problem.name, t.problem.id)]
+    if len(chosen) == 1:
+        return chosen
+    if len(chosen) > 1:
+        ids = ", ".join(t.problem.id for t in chosen)
+        raise DataError(f"{file}: several sorry theorems are named {name}; pick one of {ids}")
+    available = ", ".join(t.problem.id for t in theorems)
+    raise DataError(f"{file}: no sorry theorem named {name}; its sorry theorems: {available}")
+
+
+def splice(text: str, theorem: SourceTheorem, proof: str) -> str:
+    """`text` with the theorem's `sorry` replaced by `proof` (the text Lean checked after the
+    statement), everything else untouched."""
+    start, end = theorem.proof_span
+    return text[:start] + proof.rstrip() + text[end:]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(handle.name, path)
+
+
+def _theorem(text: str, source: str, theorem_id: str) -> SourceTheorem:
+    for theorem in with_unique_ids(parse_theorems(text, source)):
+        if theorem.problem.id == theorem_id:
+            return theorem
+    raise DataError(f"{source}: theorem {theorem_id} disappeared while proving (was the file edited meanwhile?)")
+
+
+def _line_of(problem: Problem) -> int:
+    return int(problem.source.rsplit(":", 1)[1])
+
+
+async def prove_file(job: ProveJob, prover: Prover, checker: SourceChecker | None) -> ProveReport:
+    """Prove the job's theorems one after another; write the file after each proof."""
+    targets = [t.problem.id for t in select_theorems(job.file, job.theorem)]
+    text = read_text(job.file)
+    source = str(job.file)
+    results: dict[str, TheoremResult] = {}
+    store = ProofStore(job.store_path) if job.store_path is not None else None
+    progress = RunProgress(f"prove {job.file.name}", len(targets))
+    try:
+        with progress if job.show_progress else contextlib.nullcontext():
+            for theorem_id in targets:
+                theorem = _theorem(text, source, theorem_id)
+                result, proof = await _prove_one(theorem, prover, job.spec, store, progress if job.show_progress else None)
+                results[theorem_id] = result
+                if proof is not None:
+                    text = splice(text, theorem, proof)
+                    write_atomically(job.destination, text)
+                if job.show_progress:
+                    progress.finished(result.proved)
+    finally:
+        if store is not None:
+            store.close()
+    write_atomically(job.destination, text)
+    if checker is None or not any(r.proved for r in results.values()):
+        return ProveReport([results[t] for t in targets], [])
+    return _final_check(await checker.check_source(text), text, source, [results[t] for t in targets])
+
+
+async def _prove_one(
+    theorem: SourceTheorem, prover: Prover, spec: RunSpec, store: ProofStore | None, progress: RunProgress | None
+) -> tuple[TheoremResult, str | None]:
+    problem = theorem.problem
+    line = _line_of(problem)
+    started = time.monotonic()
+    if store is not None and prover.verifier is not None:
+        for record in store.query(statement_sha256=problem.statement_sha256):
+            if isinstance(await prover.verifier.verify(problem, record.proof), Proved):
+                return TheoremResult(problem.id, line, True, "from the proof store", 0, time.monotonic() - started), record.proof
+    proofs: list[ProofRecord] = []
+
+    def on_proof(record: ProofRecord) -> None:
+        proofs.append(record)
+        if store is not None:
+            store.add(record)
+
+    def on_attempt(_: object) -> None:
+        if progress is not None:
+            progress.attempt()
+
+    result = await search_unit(UnitJob(Unit(problem.id, 0), problem), prover, spec, on_attempt, on_proof)
+    seconds = time.monotonic() - started
+    if result.proof is None:
+        detail = f"no proof within {result.samples} samples"
+        return TheoremResult(problem.id, line, False, "not proved", result.samples, seconds, detail), None
+    return TheoremResult(problem.id, line, True, "searched", result.first_proof or result.samples, seconds), result.proof
+
+
+def _final_check(run: LeanRun, text: str, source: str, results: list[TheoremResult]) -> ProveReport:
+    """Judge each proved theorem by what Lean said inside its lines of the whole file."""
+    spans: dict[str, tuple[int, int]] = {}
+    for theorem in with_unique_ids(parse_theorems(text, source)):
+        spans[theorem.problem.id] = (_line_of(theorem.problem), text.count("\n", 0, theorem.proof_span[1]) + 1)
+    judged = []
+    for result in results:
+        first, last = spans.get(result.id, (result.line, result.line))
+        inside = [m for m in run.messages if first <= m.pos.line <= last]
+        problems = [m for m in inside if m.severity == "error" or "declaration uses 'sorry'" in m.data.replace("`", "'")]
+        if result.proved and problems:
+            detail = f"line {problems[0].pos.line}: {problems[0].data.splitlines()[0]}"
+            result = TheoremResult(result.id, result.line, False, "failed the file check", result.samples,
+                                   result.wall_time_s, detail)
+        judged.append(result)
+    inside_any = [range(a, b + 1) for key, (a, b) in spans.items() if key in {r.id for r in results}]
+    elsewhere = [
+        f"line {m.pos.line}: {m.data.splitlines()[0] if m.data else ''}"
+        for m in run.messages
+        if m.severity == "error" and not any(m.pos.line in lines for lines in inside_any)
+    ]
+    return ProveReport(judged, elsewhere)

@@ -1,0 +1,116 @@
+"""Searches on Ray workers: one actor per worker, each owning a Prover (policy and verifier).
+
+The driver hands each worker one search at a time and records what comes back exactly as a
+local run does (same rows, same summary, same proof store). A search is the unit of work on
+Ray: a worker that dies is restarted by Ray and its search is run again from the start (its
+attempts reach the run directory only when it finishes, so none is written twice). Works
+with a local instance (`ray.init()`) and with a cluster address, unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from data.store import ProofRecord
+from eval.benchmark_run import Recorder
+from eval.errors import EvalError
+from eval.records import AttemptRow, UnitResult
+from eval.spec import RunSpec
+from eval.unit_search import UnitJob, search_unit
+from prover.agent import Prover
+
+logger = logging.getLogger(__name__)
+
+ProverFactory = Callable[[], Prover]
+
+
+@dataclass(frozen=True)
+class RayOptions:
+    address: str | None = None
+    """A cluster (`ray://host:10001` or `auto`); None starts a local instance."""
+    workers: int = 2
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
+    local_cpus: int | None = None
+    """CPUs of a local instance (None: all of this machine's)."""
+    object_store_mb: int = 256
+    """Object store of a local instance; Ray's default takes a third of memory from /dev/shm."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Environment variables of the workers (e.g. PYTHONPATH of code they must import)."""
+
+
+class SearchWorker:
+    """A Ray actor: builds its Prover once, then runs searches one at a time."""
+
+    def __init__(self, make_prover: ProverFactory) -> None:
+        self.prover = make_prover()
+
+    async def search(self, job: UnitJob, spec: RunSpec) -> tuple[UnitResult, list[AttemptRow], list[ProofRecord]]:
+        rows: list[AttemptRow] = []
+        proofs: list[ProofRecord] = []
+        result = await search_unit(job, self.prover, spec, rows.append, proofs.append)
+        return result, rows, proofs
+
+
+def _start_ray(options: RayOptions) -> bool:
+    """Connect to (or start) Ray; True when this call started it."""
+    try:
+        import ray
+    except ImportError as error:
+        raise EvalError("--ray needs Ray: pip install 'lean-prover[ray]'") from error
+
+    if ray.is_initialized():
+        return False
+    runtime_env: dict[str, Any] = {"env_vars": dict(options.env)} if options.env else {}
+    if options.address is not None:
+        ray.init(address=options.address, runtime_env=runtime_env or None, log_to_driver=False)
+    else:
+        ray.init(
+            num_cpus=options.local_cpus,
+            object_store_memory=options.object_store_mb * 1024 * 1024,
+            include_dashboard=False,
+            _temp_dir=tempfile.mkdtemp(prefix="ray-"),  # short: Ray's socket paths must fit 107 bytes
+            runtime_env=runtime_env or None,
+            log_to_driver=False,
+        )
+    return True
+
+
+def run_on_ray(jobs: list[UnitJob], make_prover: ProverFactory, spec: RunSpec, recorder: Recorder, options: RayOptions) -> None:
+    if not jobs:
+        return
+    started = _start_ray(options)
+    import ray
+
+    actor_class = ray.remote(
+        num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker, max_restarts=-1, max_task_retries=-1
+    )(SearchWorker)
+    actors: list[Any] = [actor_class.remote(make_prover) for _ in range(min(options.workers, len(jobs)))]
+    waiting = list(reversed(jobs))
+    running: dict[Any, Any] = {}
+
+    def give_work(actor: Any) -> None:
+        if waiting:
+            running[actor.search.remote(waiting.pop(), spec)] = actor
+
+    try:
+        for actor in actors:
+            give_work(actor)
+        while running:
+            (ready,), _ = ray.wait(list(running), num_returns=1)
+            actor = running.pop(ready)
+            result, rows, proofs = ray.get(ready)
+            for row in rows:
+                recorder.attempt(row)
+            for proof in proofs:
+                recorder.proof(proof)
+            recorder.finished(result)
+            give_work(actor)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+        if started:
+            ray.shutdown()

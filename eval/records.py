@@ -1,0 +1,79 @@
+"""The rows a run writes: one per checked attempt, one per finished (problem, repeat)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from eval.pass_at_k import ProblemOutcome
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One search: a problem in one repeat of the run."""
+
+    problem_id: str
+    repeat: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.repeat}/{self.problem_id}"
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    problem: str
+    repeat: int
+    attempt: int
+    """1-based, in the order the attempts were checked within the unit."""
+    sample: int
+    """The search's own sample index (decides the sample's seed)."""
+    proof: str | None
+    verdict: str
+    """proved, lean-errors, incomplete, guard-rejected, timeout or crashed."""
+    detail: str
+    tokens: int
+
+    @property
+    def unit(self) -> Unit:
+        return Unit(self.problem, self.repeat)
+
+
+@dataclass(frozen=True)
+class UnitResult:
+    problem: str
+    repeat: int
+    name: str
+    split: str
+    source: str
+    proved: bool
+    proof: str | None
+    """The first proof found."""
+    first_proof: int | None
+    """Attempts checked up to and including the first proof."""
+    samples: int
+    correct: int
+    tokens: int
+    wall_time_s: float
+    exhaustive: bool
+    """Independent samples with no stop at the first proof (pass@k is unbiased on these)."""
+
+    @property
+    def unit(self) -> Unit:
+        return Unit(self.problem, self.repeat)
+
+    def outcome(self) -> ProblemOutcome:
+        return ProblemOutcome(self.samples, self.correct, self.first_proof, self.exhaustive)
+
+
+def to_json(row: AttemptRow | UnitResult) -> dict[str, Any]:
+    return dataclasses.asdict(row)
+
+
+def attempt_from_json(data: dict[str, Any]) -> AttemptRow:
+    return AttemptRow(**data)
+
+
+def result_from_json(data: dict[str, Any]) -> UnitResult:
+    return UnitResult(**data)

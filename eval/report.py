@@ -1,0 +1,115 @@
+"""`prover report`: a table of runs beside the published anchors, and the pass-rate plot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eval.anchors import Anchor, anchors_for
+from eval.run_dir import RunDirectory
+from eval.summary import summarize
+
+PLOT_FILE = "pass_rate.png"
+TABLE_FILE = "report.md"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    path: Path
+    summary: dict[str, Any]
+
+    @property
+    def group(self) -> tuple[str, str, str]:
+        return (str(self.summary["dataset"]), str(self.summary["split"] or ""), str(self.summary["algorithm"]))
+
+
+def load_reports(run_dirs: list[Path]) -> list[RunReport]:
+    """Each run's summary, computed afresh from its rows. Raises EvalError."""
+    reports = []
+    for path in run_dirs:
+        run = RunDirectory(path)
+        manifest = run.manifest()
+        reports.append(RunReport(path, summarize(manifest.fingerprint, manifest.problems, list(run.results().values()))))
+    return sorted(reports, key=lambda r: (r.group, str(r.summary["model"]), int(r.summary["budget"])))
+
+
+def _percent(rate: float, std: float = 0.0) -> str:
+    return f"{100 * rate:.1f}%" + (f" ± {100 * std:.1f}%" if std else "")
+
+
+def table(reports: list[RunReport]) -> str:
+    """A Markdown table: one row per run, grouped by dataset, split and algorithm, then the
+    published numbers for the same datasets."""
+    lines = [
+        "| dataset | split | algorithm | model | budget | repeats | pass rate | proved / problems | run |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for report in reports:
+        s = report.summary
+        done = "" if s["complete"] else f" (unfinished: {s['finished']}/{s['problems'] * s['repeats']} searches)"
+        lines.append(
+            f"| {s['dataset']} | {s['split'] or '-'} | {s['algorithm']} | {s['model']} | {s['budget']} | {s['repeats']} "
+            f"| {_percent(s['pass_rate'], s['pass_rate_std'])} | {s['proved']} / {s['problems'] * s['repeats']}{done} "
+            f"| {report.path} |"
+        )
+    anchors = _anchors(reports)
+    if anchors:
+        lines += ["", "Published (not run here):", "", "| system | dataset | split | pass rate | setting | source |",
+                  "| --- | --- | --- | --- | --- | --- |"]
+        for anchor in anchors:
+            lines.append(
+                f"| {anchor.system} | {anchor.dataset} | {anchor.split or 'as reported'} | {_percent(anchor.pass_rate)} "
+                f"| {anchor.setting} | {anchor.source} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def _anchors(reports: list[RunReport]) -> list[Anchor]:
+    found: list[Anchor] = []
+    for dataset, split in sorted({(r.group[0], r.group[1]) for r in reports}):
+        found += [a for a in anchors_for(dataset, split or None) if a not in found]
+    return found
+
+
+def plot(reports: list[RunReport], destination: Path) -> None:
+    """Pass rate against sample budget (log scale), one line per run, one panel per dataset and
+    split, with the published pass rates as dashed lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({(r.group[0], r.group[1]) for r in reports})
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for axis, (dataset, split) in zip(axes[0], panels):
+        for report in (r for r in reports if (r.group[0], r.group[1]) == (dataset, split)):
+            s = report.summary
+            budgets = [point[0] for point in s["curve"]]
+            rates = [100 * point[1] for point in s["curve"]]
+            axis.plot(budgets, rates, marker="o", label=f"{s['model']} {s['algorithm']} ({report.path.name})")
+        for anchor in anchors_for(dataset, split or None):
+            axis.axhline(100 * anchor.pass_rate, linestyle="--", linewidth=0.8, color="grey")
+            axis.annotate(anchor.system, (1, 100 * anchor.pass_rate), fontsize=7, color="grey",
+                          xycoords=("axes fraction", "data"), ha="right", va="bottom")
+        axis.set_xscale("log", base=2)
+        axis.set_xlabel("sample budget per problem")
+        axis.set_ylabel("pass rate (%)")
+        axis.set_ylim(0, 100)
+        axis.set_title(f"{dataset} {split}".strip())
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(destination, dpi=120)
+    plt.close(figure)
+
+
+def write_report(run_dirs: list[Path], out: Path) -> tuple[str, Path]:
+    """Write `report.md` and `pass_rate.png` into `out`; returns the table and the plot's path."""
+    reports = load_reports(run_dirs)
+    text = table(reports)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / TABLE_FILE).write_text(text, encoding="utf-8")
+    plot(reports, out / PLOT_FILE)
+    return text, out / PLOT_FILE

@@ -1,0 +1,101 @@
+"""One search of one problem, turned into rows: each checked attempt, the proofs, the result."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from data.problem import Problem
+from data.store import ProofRecord
+from lean_env.file_check import report_verdict
+from lean_env.verdict import Proved
+from prover.agent import Prover
+from search.base import SearchAttempt
+from search.registry import build_search
+from eval.records import AttemptRow, Unit, UnitResult
+from eval.spec import RunSpec
+
+
+@dataclass
+class UnitJob:
+    unit: Unit
+    problem: Problem
+    earlier: list[AttemptRow] = field(default_factory=list)
+    """Attempts of an interrupted earlier run that the search resumes after (its saved tree)."""
+    checkpoint: Path | None = None
+    """Where RMaxTS saves its tree; None to search without one."""
+
+
+AttemptSink = Callable[[AttemptRow], None]
+ProofSink = Callable[[ProofRecord], None]
+
+
+def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:
+    report = report_verdict(unit.problem_id, "", attempt.verdict)
+    return AttemptRow(
+        problem=unit.problem_id,
+        repeat=unit.repeat,
+        attempt=number,
+        sample=attempt.index,
+        proof=attempt.proof,
+        verdict=report.outcome,
+        detail="; ".join(report.details)[:500],
+        tokens=attempt.tokens,
+    )
+
+
+async def search_unit(
+    job: UnitJob,
+    prover: Prover,
+    spec: RunSpec,
+    on_attempt: AttemptSink,
+    on_proof: ProofSink,
+) -> UnitResult:
+    """Run the spec's search on the job's problem, reporting every attempt and proof as it
+    comes (so that a run killed mid-search keeps them), and sum them up."""
+    search_config, seed = spec.for_repeat(job.unit.repeat)
+    search = build_search(search_config, checkpoint=job.checkpoint if search_config.algorithm == "rmaxts" else None)
+    repeat_prover = prover.reseeded(seed)
+    rows = list(job.earlier)
+    started = time.monotonic()
+    async for attempt in search.run(job.problem, repeat_prover, spec.budget):
+        row = attempt_row(job.unit, len(rows) + 1, attempt)
+        rows.append(row)
+        on_attempt(row)
+        if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
+            pins = attempt.verdict.run.pins
+            on_proof(
+                ProofRecord.for_problem(
+                    job.problem,
+                    attempt.proof,
+                    model=spec.policy.model,
+                    algorithm=search_config.algorithm,
+                    sample_cost=row.attempt,
+                    wall_time_s=round(time.monotonic() - started, 3),
+                    lean_version=pins.lean_toolchain,
+                    mathlib_version=pins.mathlib_rev or "",
+                )
+            )
+    return summarize_unit(job, rows, spec, time.monotonic() - started)
+
+
+def summarize_unit(job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds: float) -> UnitResult:
+    proofs = [row for row in rows if row.verdict == "proved"]
+    first = proofs[0] if proofs else None
+    return UnitResult(
+        problem=job.unit.problem_id,
+        repeat=job.unit.repeat,
+        name=job.problem.name,
+        split=job.problem.split,
+        source=job.problem.source,
+        proved=first is not None,
+        proof=first.proof if first else None,
+        first_proof=first.attempt if first else None,
+        samples=len(rows),
+        correct=len(proofs),
+        tokens=sum(row.tokens for row in rows),
+        wall_time_s=round(seconds, 3),
+        exhaustive=spec.search.algorithm == "sample" and not spec.search.stop_at_first,
+    )

@@ -1,0 +1,185 @@
+"""`prover eval`, `prover merge`, `prover report` and `prover prove`: the two main jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from data.datasets import load_problems
+from eval.errors import EvalError
+from eval.evaluate import BenchmarkRun, run_benchmark
+from eval.merge import merge_runs
+from eval.prove_file import ProveJob, ProveReport, prove_file, select_theorems
+from eval.ray_runner import RayOptions
+from eval.report import write_report
+from eval.spec import RunSpec, Shard, parse_budget
+from lean_env.verifier import Verifier, repl_settings
+from lean_env.workspace import Pins, read_pins
+from prover.agent import Prover
+from prover.cli.config import Config
+from prover.cli.options import PathOption
+from search.budget import Budget
+from search.config import ALGORITHMS
+from search.registry import UnknownAlgorithmError
+
+EXIT_INTERRUPTED = 130
+
+
+def _apply(config: Config, algorithm: str | None, budget: str | None, model: str | None) -> Budget:
+    if algorithm is not None:
+        config.search.algorithm = algorithm
+    if config.search.algorithm not in ALGORITHMS:
+        raise UnknownAlgorithmError(
+            f"unknown search algorithm {config.search.algorithm!r}; choose one of {', '.join(ALGORITHMS)}"
+        )
+    if budget is not None:
+        config.search.samples = parse_budget(budget)
+    if model is not None:
+        config.policy.model = model
+    return Budget(config.search.samples, config.search.tokens, config.search.wall_time_s)
+
+
+def _lean_pins(config: Config) -> dict[str, Any]:
+    """Fail early, with what to do, when Lean is not set up; else the workspace's revisions."""
+    repl_settings(config.lean)
+    workspace = config.lean.workspace
+    pins = read_pins(workspace) if (workspace / "lean-toolchain").is_file() else Pins.unknown()
+    return dataclasses.asdict(pins)
+
+
+def _as_json(config: Config) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(config), default=str))
+    return result
+
+
+def _ray_options(config: Config, address: str | None) -> RayOptions:
+    return RayOptions(
+        address=address,
+        workers=config.eval.ray_workers,
+        cpus_per_worker=config.eval.ray_cpus_per_worker,
+        gpus_per_worker=config.eval.ray_gpus_per_worker,
+    )
+
+
+def eval_command(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "--out", help="The run directory (created, or continued)."),
+    dataset: str = typer.Option("minif2f", "--dataset", help="A dataset name, or a .jsonl or .lean file."),
+    split: Optional[str] = typer.Option(None, "--split", help="valid or test (default: all splits)."),
+    algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Samples per problem and repeat, e.g. 3200."),
+    model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
+    repeats: int = typer.Option(1, "--repeats", help="Independent runs over the problems (V1.5: 16)."),
+    shard: str = typer.Option("1/1", "--shard", help="i/n: this machine's part of the problems."),
+    force: bool = typer.Option(False, "--force", help="Go on with a run directory made with other settings."),
+    ray: bool = typer.Option(False, "--ray", help="Search on Ray workers (a local instance)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Search on this Ray cluster (implies --ray)."),
+    path: Optional[Path] = PathOption,
+) -> None:
+    """Run a benchmark: every problem searched, every attempt recorded; rerun to continue."""
+    config: Config = ctx.obj
+    search_budget = _apply(config, algorithm, budget, model)
+    spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy,
+                   repeats=repeats, shard=Shard.parse(shard))
+    problems = load_problems(dataset, config.data, path=path, split=split)
+    run = BenchmarkRun(
+        spec,
+        problems,
+        out,
+        functools.partial(Prover.from_config, config.policy, config.lean, config.data),
+        config=_as_json(config),
+        pins=_lean_pins(config),
+        store_path=config.store.path,
+        force=force,
+        problems_in_flight=config.eval.problems_in_flight,
+        ray=_ray_options(config, ray_address) if ray or ray_address else None,
+    )
+    try:
+        summary = run_benchmark(run)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; run the same command again to continue {out}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    rate = 100 * summary["pass_rate"]
+    spread = f" ± {100 * summary['pass_rate_std']:.1f}%" if summary["repeats"] > 1 else ""
+    typer.echo(
+        f"{summary['dataset']} {summary['split'] or ''}: {rate:.1f}%{spread} proved "
+        f"({summary['proved']} of {summary['problems'] * summary['repeats']} searches, "
+        f"{summary['samples']} samples); {out / 'summary.json'}"
+    )
+
+
+def merge(
+    shards: list[Path] = typer.Argument(..., help="The run directories of every shard."),
+    out: Path = typer.Option(..., "--out", help="The merged run directory (new)."),
+) -> None:
+    """Merge the shards of a run (`prover eval --shard i/n`) into one run directory."""
+    summary = merge_runs(shards, out)
+    typer.echo(f"merged {len(shards)} shards: {100 * summary['pass_rate']:.1f}% proved; {out}")
+
+
+def report(
+    runs: list[Path] = typer.Argument(..., help="Run directories (from `prover eval` or `prover merge`)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where report.md and pass_rate.png go (default: the first run)."),
+) -> None:
+    """A table of the runs beside published results, and a plot of pass rate against budget."""
+    text, plot = write_report(runs, out or runs[0])
+    typer.echo(text)
+    typer.echo(f"plot: {plot}")
+
+
+def prove(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A .lean file with `sorry` proofs."),
+    theorem: Optional[str] = typer.Option(None, "--theorem", help="Prove only this theorem."),
+    algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Samples per theorem, e.g. 3200."),
+    model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
+    in_place: bool = typer.Option(False, "--in-place", help="Write the proofs into FILE itself."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the proved file here (default: FILE.proved.lean)."),
+) -> None:
+    """Prove the sorry theorems of a Lean file, write them in place, and check the file with Lean."""
+    config: Config = ctx.obj
+    if in_place and out is not None:
+        raise EvalError("give --in-place or --out, not both")
+    search_budget = _apply(config, algorithm, budget, model)
+    destination = file if in_place else (out or file.with_name(file.stem + ".proved.lean"))
+    spec = RunSpec(str(file), None, search_budget, config.search, config.policy)
+    job = ProveJob(file, destination, spec, theorem, config.store.path)
+    select_theorems(file, theorem)  # bad input fails before Lean or the model starts
+    _lean_pins(config)
+
+    async def run() -> ProveReport:
+        prover = Prover.from_config(config.policy, config.lean, config.data)
+        try:
+            checker = prover.verifier if isinstance(prover.verifier, Verifier) else None
+            return await prove_file(job, prover, checker)
+        finally:
+            await prover.close()
+
+    try:
+        result = asyncio.run(run())
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; the proofs found so far are in {destination} and the proof store", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
+    print_prove_report(result, destination)
+    if not result.all_proved:
+        raise typer.Exit(1)
+
+
+def print_prove_report(result: ProveReport, destination: Path) -> None:
+    for theorem in result.theorems:
+        mark = "proved" if theorem.proved else "FAILED"
+        cost = f"{theorem.samples} samples, {theorem.wall_time_s:.1f} s"
+        line = f"{mark:>7}  {theorem.id} (line {theorem.line}): {theorem.how}, {cost}"
+        typer.echo(line + (f"\n         {theorem.detail}" if theorem.detail else ""))
+    for error in result.file_errors:
+        typer.echo(f"  error  {error}")
+    proved = sum(t.proved for t in result.theorems)
+    typer.echo(f"{proved}/{len(result.theorems)} theorems proved; wrote {destination}")
+

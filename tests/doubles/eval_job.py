@@ -1,0 +1,68 @@
+"""A benchmark run with a scripted policy and verifier, as a process a test can kill. Tests only.
+
+    python -m tests.doubles.eval_job OUT STORE ALGORITHM [--ray] [--latency S] [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from data.problem import Problem
+from eval.evaluate import BenchmarkRun, run_benchmark
+from eval.ray_runner import RayOptions
+from eval.spec import RunSpec
+from prover.agent import Prover
+from prover.policy.config import PolicyConfig
+from search.budget import Budget
+from search.config import SearchConfig
+from tests.conftest import REPO_ROOT
+from tests.doubles.scripted_policy import ScriptedPolicy
+from tests.doubles.scripted_verifier import START, ScriptedVerifier
+
+# One completion in nine proves the toy goal; which sample draws it depends on the seed,
+# hence on the problem: within the budget some problems are proved and some are not.
+OUTPUTS = ["  a\n  bad\n```", "  b\n```", "  c\n  same\n```", "  d\n  e\n```", "  a\n  f\n```",
+           "  g\n  bad\n```", "  h\n```", "  a\n  b\n  done\n```", "  i\n```"]
+PROBLEMS = [Problem(f"toy_{i}", "test", "", "", f"theorem toy_{i} : True := by\n", START, "toy") for i in range(10)]
+SEARCH = SearchConfig(concurrency=1, checkpoint_every=1)
+
+
+def make_prover(latency: float = 0.0) -> Prover:
+    return Prover(ScriptedPolicy(OUTPUTS, latency=latency), PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier())
+
+
+class LatencyProver:
+    """A picklable factory (Ray ships it to the workers)."""
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def __call__(self) -> Prover:
+        return make_prover(self.latency)
+
+
+def benchmark_run(out: Path, store: Path, algorithm: str, latency: float = 0.0, repeats: int = 1,
+                  ray: bool = False, samples: int = 6) -> BenchmarkRun:
+    spec = RunSpec("toy", "test", Budget(samples), SearchConfig(**{**SEARCH.__dict__, "algorithm": algorithm}),
+                   PolicyConfig(model="scripted", prompt_format="non-cot-state"), repeats=repeats)
+    options = RayOptions(workers=2, local_cpus=2, object_store_mb=100, env=(("PYTHONPATH", str(REPO_ROOT)),))
+    return BenchmarkRun(spec, PROBLEMS, out, LatencyProver(latency), store_path=store, show_progress=False,
+                        ray=options if ray else None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("out", type=Path)
+    parser.add_argument("store", type=Path)
+    parser.add_argument("algorithm")
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--repeats", type=int, default=1)
+    arguments = parser.parse_args()
+    print(f"pid {os.getpid()}", flush=True)
+    run_benchmark(benchmark_run(arguments.out, arguments.store, arguments.algorithm, arguments.latency, arguments.repeats))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""Benchmark runs: run directories, kill -9 and resume, repeats, shards, pass@k, reports."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from data.store import ProofStore
+from eval.errors import EvalError
+from eval.evaluate import run_benchmark
+from eval.merge import merge_runs
+from eval.pass_at_k import ProblemOutcome, pass_at_k, pass_rate, solved_within
+from eval.report import write_report
+from eval.spec import Shard, parse_budget
+from tests.conftest import REPO_ROOT
+from tests.doubles.eval_job import PROBLEMS, benchmark_run
+
+
+def comb_pass_at_k(n: int, c: int, k: int) -> float:
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+@pytest.mark.parametrize(
+    "n, c, k, expected",
+    [
+        (10, 0, 1, 0.0),
+        (10, 10, 5, 1.0),
+        (10, 1, 1, 0.1),
+        (10, 1, 10, 1.0),
+        (5, 2, 2, 0.7),  # 1 - C(3,2)/C(5,2) = 1 - 3/10
+        (2, 1, 1, 0.5),
+        (100, 5, 10, comb_pass_at_k(100, 5, 10)),
+        (6400, 3, 3200, comb_pass_at_k(6400, 3, 3200)),
+        (4, 3, 2, 1.0),  # fewer failures than k: every draw of 2 holds a proof
+    ],
+)
+def test_pass_at_k_matches_the_formula(n: int, c: int, k: int, expected: float) -> None:
+    assert pass_at_k(n, c, k) == pytest.approx(expected, abs=1e-12)
+
+
+@pytest.mark.parametrize("n, c, k", [(10, 11, 1), (10, -1, 1), (10, 2, 0), (10, 2, 11)])
+def test_pass_at_k_refuses_impossible_counts(n: int, c: int, k: int) -> None:
+    with pytest.raises(ValueError):
+        pass_at_k(n, c, k)
+
+
+def test_pass_rate_of_searches_counts_the_first_proof_within_the_budget() -> None:
+    searches = [ProblemOutcome(8, 1, 3, False), ProblemOutcome(8, 0, None, False), ProblemOutcome(2, 1, 2, False)]
+    assert [pass_rate(searches, budget) for budget in (1, 2, 4)] == [0.0, pytest.approx(1 / 3), pytest.approx(2 / 3)]
+    exhaustive = ProblemOutcome(10, 1, 7, True)
+    assert solved_within(exhaustive, 1) == pytest.approx(0.1)  # pass@1 from all samples, not the 7th
+
+
+@pytest.mark.parametrize("text, value", [("3200", 3200), ("3,200", 3200), ("3.2k", 3200), ("1", 1)])
+def test_budgets(text: str, value: int) -> None:
+    assert parse_budget(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "-5", "abc", "1.5", ""])
+def test_bad_budgets(text: str) -> None:
+    with pytest.raises(EvalError, match="--budget"):
+        parse_budget(text)
+
+
+def test_shards_partition_the_problems() -> None:
+    parts = [Shard(i, 3).select(list(range(10))) for i in (1, 2, 3)]
+    assert sorted(sum(parts, [])) == list(range(10)) and parts[0] == [0, 3, 6, 9]
+    for text in ("0/2", "3/2", "a/b", "2"):
+        with pytest.raises(EvalError, match="--shard"):
+            Shard.parse(text)
+
+
+def rows(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def results_without_times(run: Path) -> dict[str, dict[str, Any]]:
+    return {f"{r['repeat']}/{r['problem']}": {k: v for k, v in r.items() if k != "wall_time_s"} for r in rows(run / "results.jsonl")}
+
+
+def attempts_by_unit(run: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    units: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for row in rows(run / "attempts.jsonl"):
+        units.setdefault((row["problem"], row["repeat"]), []).append(row)
+    return units
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One uninterrupted run per algorithm, to compare the others with."""
+    base = tmp_path_factory.mktemp("reference")
+    runs = {}
+    for algorithm in ("sample", "rmaxts"):
+        runs[algorithm] = base / algorithm
+        run_benchmark(benchmark_run(runs[algorithm], base / f"{algorithm}.sqlite", algorithm))
+    return runs
+
+
+def test_a_run_writes_its_directory(uninterrupted: dict[str, Path]) -> None:
+    run = uninterrupted["rmaxts"]
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["fingerprint"]["search.algorithm"] == "rmaxts" and len(manifest["problems"]) == 10
+    results = rows(run / "results.jsonl")
+    assert len(results) == 10 and 0 < sum(r["proved"] for r in results) < 10
+    attempts = attempts_by_unit(run)
+    for result in results:
+        numbers = [a["attempt"] for a in attempts[(result["problem"], 0)]]
+        assert numbers == list(range(1, result["samples"] + 1))
+        if result["proved"]:
+            assert attempts[(result["problem"], 0)][result["first_proof"] - 1]["verdict"] == "proved"
+    assert len(list((run / "trees" / "0").glob("*/tree.json"))) == 10
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["complete"] and summary["pass_rate"] == sum(r["proved"] for r in results) / 10
+    assert summary["curve"][-1] == [6, summary["pass_rate"]]
+
+
+def test_every_proof_goes_into_the_store(uninterrupted: dict[str, Path]) -> None:
+    proofs = {(r["problem"], r["proof"]) for r in rows(uninterrupted["sample"] / "results.jsonl") if r["proved"]}
+    with ProofStore(uninterrupted["sample"].parent / "sample.sqlite") as store:
+        stored = {(record.problem_name, record.proof) for record in store.query()}
+        assert proofs <= stored
+        assert all(record.model == "scripted" and record.algorithm == "sample" for record in store.query())
+
+
+def run_job(out: Path, store: Path, algorithm: str, latency: float = 0.0) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.doubles.eval_job", str(out), str(store), algorithm, "--latency", str(latency)],
+        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["sample", "rmaxts"])
+def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path, uninterrupted: dict[str, Path], algorithm: str) -> None:
+    out, store = tmp_path / "run", tmp_path / "store.sqlite"
+    job = run_job(out, store, algorithm, latency=0.02)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # kill in the middle: some problems finished, one half done
+        results = out / "results.jsonl"
+        if results.is_file() and len(results.read_text().splitlines()) >= 4:
+            attempts = out / "attempts.jsonl"
+            last = rows(attempts)[-1]
+            if last["problem"] not in {r["problem"] for r in rows(results)}:
+                break
+        time.sleep(0.005)
+    os.kill(job.pid, signal.SIGKILL)
+    job.wait()
+    finished_before = len(rows(out / "results.jsonl"))
+    assert 4 <= finished_before < 10, "the kill should land mid-run"
+    resumed = run_job(out, store, algorithm)
+    _, stderr = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, stderr
+
+    assert results_without_times(out) == results_without_times(uninterrupted[algorithm])
+    attempts, reference = attempts_by_unit(out), attempts_by_unit(uninterrupted[algorithm])
+    assert attempts == reference  # the same rows: none missing, none twice
+    with ProofStore(store) as resumed_store:
+        proved = {r["problem"] for r in rows(out / "results.jsonl") if r["proved"]}
+        assert {record.problem_name for record in resumed_store.query()} == proved
+
+
+def test_a_changed_config_is_refused_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run_benchmark(benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=2))
+    with pytest.raises(EvalError, match="other settings.*budget.samples: 2 -> 3.*--force"):
+        run_benchmark(benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=3))
+    forced = benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=3)
+    forced.force = True
+    assert run_benchmark(forced)["finished"] == 10  # finished problems are kept, not redone
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(EvalError, match="not a run directory"):
+        run_benchmark(benchmark_run(tmp_path / "other", tmp_path / "s.sqlite", "sample"))
+
+
+def test_repeats_draw_other_samples(tmp_path: Path) -> None:
+    summary = run_benchmark(benchmark_run(tmp_path / "run", tmp_path / "s.sqlite", "sample", repeats=3))
+    results = rows(tmp_path / "run" / "results.jsonl")
+    assert len(results) == 30 and summary["repeats"] == 3 and len(summary["per_repeat"]) == 3
+    proofs_by_repeat = [{r["problem"]: r["proof"] for r in results if r["repeat"] == k} for k in range(3)]
+    assert proofs_by_repeat[0] != proofs_by_repeat[1]
+    mean = sum(summary["per_repeat"]) / 3
+    assert summary["pass_rate"] == pytest.approx(mean)
+    assert summary["pass_rate_std"] == pytest.approx(math.sqrt(sum((r - mean) ** 2 for r in summary["per_repeat"]) / 3))
+
+
+def test_shards_merge_into_the_unsharded_run(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
+    shards = []
+    for index in (1, 2, 3):
+        run = benchmark_run(tmp_path / f"shard{index}", tmp_path / "s.sqlite", "sample")
+        run.spec = type(run.spec)(**{**run.spec.__dict__, "shard": Shard(index, 3)})
+        run_benchmark(run)
+        shards.append(tmp_path / f"shard{index}")
+    summary = merge_runs(shards, tmp_path / "merged")
+    assert results_without_times(tmp_path / "merged") == results_without_times(uninterrupted["sample"])
+    assert json.loads((tmp_path / "merged" / "run.json").read_text())["problems"] == [p.id for p in PROBLEMS]
+    assert summary["complete"] and summary == {**json.loads((uninterrupted["sample"] / "summary.json").read_text()),
+                                               "wall_time_s": summary["wall_time_s"]}
+    with pytest.raises(EvalError, match="shards 3/3 are missing"):
+        merge_runs(shards[:2], tmp_path / "merged2")
+    with pytest.raises(EvalError, match="both shard 1/3"):
+        merge_runs([shards[0], shards[0], shards[1]], tmp_path / "merged3")
+
+
+def test_report_writes_a_table_and_a_png(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
+    text, plot = write_report(list(uninterrupted.values()), tmp_path / "report")
+    assert "| toy | test | rmaxts | scripted | 6 | 1 |" in text and "| toy | test | sample |" in text
+    assert plot.read_bytes().startswith(b"\x89PNG") and (tmp_path / "report" / "report.md").read_text() == text
+
+
+def test_report_puts_the_published_numbers_beside_a_minif2f_run(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
+    from eval.report import RunReport, table
+
+    summary = {**json.loads((uninterrupted["sample"] / "summary.json").read_text()), "dataset": "minif2f"}
+    text = table([RunReport(uninterrupted["sample"], summary)])
+    assert "DeepSeek-Prover-V1.5-RL + RMaxTS | minif2f | test | 63.5%" in text and "huggingface.co" in text

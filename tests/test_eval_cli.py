@@ -1,0 +1,90 @@
+"""`prover eval`, `report`, `merge` and `prove` as a user runs them: bad input, and a whole
+run with the real SmolLM2 policy and the real REPL client (over the scripted REPL double)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FAKE_REPL, run_cli
+from data.store import ProofStore
+from tests.test_prove import HEAD, MIDDLE_1, MIDDLE_2, ORIGINAL, TAIL
+
+SCRIPTED = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted"
+
+
+@pytest.fixture
+def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
+    return {"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["eval", "--out", "r", "--budget", "0"], "--budget '0': expected a positive number"),
+        (["eval", "--out", "r", "--budget", "many"], "--budget 'many'"),
+        (["eval", "--out", "r", "--shard", "3/2"], "--shard '3/2'"),
+        (["eval", "--out", "r", "--algorithm", "dfs"], "unknown search algorithm 'dfs'"),
+        (["eval", "--out", "r", "--dataset", "minif2g"], "unknown dataset 'minif2g'"),
+        (["eval", "--out", "r", "--split", "train"], "has no split 'train'"),
+        (["eval", "--out", "r", "--repeats", "0"], "--repeats 0"),
+        (["eval", "--out", "r"], "Lean is not set up"),
+        (["prove", "absent.lean"], "absent.lean"),
+        (["prove", "proved.lean"], "no theorem or lemma whose proof is `sorry`"),
+        (["prove", "three.lean", "--theorem", "four"], "no sorry theorem named four"),
+        (["prove", "three.lean", "--budget", "-1"], "--budget '-1'"),
+        (["prove", "three.lean", "--in-place", "--out", "x.lean"], "--in-place or --out, not both"),
+        (["prove", "latin1.lean"], "not UTF-8"),
+        (["prove", "three.lean"], "Lean is not set up"),
+        (["report", "nowhere"], "not a run directory"),
+        (["merge", "nowhere", "--out", "m"], "not a run directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], args: list[str], message: str) -> None:
+    (tmp_path / "three.lean").write_text(ORIGINAL)
+    (tmp_path / "proved.lean").write_text("theorem t : True := by\n  trivial\n")
+    (tmp_path / "latin1.lean").write_bytes("theorem caf\xe9 : True := by\n  sorry\n".encode("latin-1"))
+    result = run_cli(*args, env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.slow
+def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, shared_data: Path, tmp_path: Path,
+                                          env: dict[str, str]) -> None:
+    """The scripted REPL accepts any proof without its failure markers, so SmolLM2's text
+    "proves" everything: what is checked is the plumbing: the run directory, the proof store,
+    resuming a finished run, refusing other settings, the report, prove's splice and exit code."""
+    lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
+    (tmp_path / "two.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
+              "--set", f"store.path={tmp_path / 'store.sqlite'}"]
+    first = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
+                    "--out", "run", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "100.0% proved (2 of 2 searches, 4 samples)" in first.stdout
+    with ProofStore(tmp_path / "store.sqlite") as store:
+        assert {r.problem_name for r in store.query()} == {json.loads(line)["name"] for line in lines[:2]}
+    assert len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4
+    again = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
+                    "--out", "run", env=env, cwd=tmp_path)
+    assert again.returncode == 0 and len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4
+    other = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "3",
+                    "--out", "run", env=env, cwd=tmp_path)
+    assert other.returncode == 2 and "budget.samples: 2 -> 3" in other.stderr and "--force" in other.stderr
+    report = run_cli("report", "run", env=env, cwd=tmp_path)
+    assert report.returncode == 0 and "| two.jsonl | - | sample |" in report.stdout
+    assert (tmp_path / "run" / "pass_rate.png").read_bytes().startswith(b"\x89PNG")
+    config = json.loads((tmp_path / "run" / "run.json").read_text())["config"]
+    assert config["policy"]["max_new_tokens"] == 8
+
+    (tmp_path / "three.lean").write_text(ORIGINAL)
+    proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "1", env=env, cwd=tmp_path)
+    assert proved.returncode == 0, proved.stderr
+    assert " proved  two (line" in proved.stdout and "1/1 theorems proved" in proved.stdout
+    written = (tmp_path / "three.proved.lean").read_text()
+    assert written.startswith(HEAD + "  sorry" + MIDDLE_1) and written.endswith(MIDDLE_2 + "  sorry" + TAIL)
+    assert written != ORIGINAL

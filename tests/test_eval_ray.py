@@ -1,0 +1,28 @@
+"""`--ray`: the same run on a local Ray instance gives the same results as in one process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.evaluate import run_benchmark
+from tests.doubles.eval_job import benchmark_run
+
+ray = pytest.importorskip("ray", reason="needs Ray (pip install -e '.[ray]')")
+
+
+def test_a_run_on_local_ray_equals_the_local_run(tmp_path: Path) -> None:
+    local = run_benchmark(benchmark_run(tmp_path / "local", tmp_path / "local.sqlite", "rmaxts", repeats=2))
+    on_ray = run_benchmark(benchmark_run(tmp_path / "ray", tmp_path / "ray.sqlite", "rmaxts", repeats=2, ray=True))
+    assert not ray.is_initialized()  # the instance it started is shut down
+
+    def content(run: Path, name: str) -> list[dict]:
+        rows = [json.loads(line) for line in (run / name).read_text().splitlines()]
+        return sorted(({k: v for k, v in r.items() if k != "wall_time_s"} for r in rows),
+                      key=lambda r: (r["repeat"], r["problem"], r.get("attempt", 0)))
+
+    assert content(tmp_path / "ray", "results.jsonl") == content(tmp_path / "local", "results.jsonl")
+    assert content(tmp_path / "ray", "attempts.jsonl") == content(tmp_path / "local", "attempts.jsonl")
+    assert {k: v for k, v in on_ray.items() if k != "wall_time_s"} == {k: v for k, v in local.items() if k != "wall_time_s"}

@@ -1,0 +1,106 @@
+"""`prover prove FILE.lean`: proofs go in place of `sorry`, every other byte stays."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from data.errors import DataError
+from eval.prove_file import ProveJob, ProveReport, prove_file
+from eval.spec import RunSpec
+from lean_env.protocol import Message, Pos
+from lean_env.verdict import LeanRun
+from prover.agent import Prover
+from prover.policy.config import PolicyConfig
+from search.budget import Budget
+from search.config import SearchConfig
+from tests.doubles.scripted_policy import ScriptedPolicy
+from tests.doubles.scripted_verifier import ScriptedVerifier
+
+HEAD = "import Mathlib\nopen Nat\n\n/-- The first one. -/\ntheorem one (n : ℕ) : n + 0 = n := by\n"
+MIDDLE_1 = "\n\n-- a comment that says sorry\ndef helper (n : ℕ) : ℕ := n + 1  -- sorry in a comment\n\ntheorem two : True := by\n"
+MIDDLE_2 = "\n\nlemma three (a b : ℕ) (h : a = b) :\n    b = a := by\n"
+TAIL = "\ntheorem proved_already : 1 = 1 := by\n  rfl\n\nexample : True := trivial\n"
+ORIGINAL = HEAD + "  sorry" + MIDDLE_1 + "  sorry" + MIDDLE_2 + "  sorry" + TAIL
+PROOF = "  a\n  done"
+
+
+class FileChecker:
+    """Stands in for Lean's check of the whole file: scripted messages, and what it was given."""
+
+    def __init__(self, messages: tuple[Message, ...] = ()) -> None:
+        self.messages = messages
+        self.checked: list[str] = []
+
+    async def check_source(self, text: str) -> LeanRun:
+        self.checked.append(text)
+        return LeanRun(messages=self.messages)
+
+
+def job(file: Path, tmp_path: Path, theorem: str | None = None, samples: int = 4) -> ProveJob:
+    spec = RunSpec(str(file), None, Budget(samples), SearchConfig(algorithm="sample", concurrency=1),
+                   PolicyConfig(model="scripted"))
+    return ProveJob(file, file.with_name("out.lean"), spec, theorem, tmp_path / "store.sqlite", show_progress=False)
+
+
+def run(the_job: ProveJob, outputs: list[str], checker: FileChecker | None = None) -> ProveReport:
+    prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), ScriptedVerifier())
+    return asyncio.run(prove_file(the_job, prover, checker or FileChecker()))
+
+
+@pytest.fixture
+def lean_file(tmp_path: Path) -> Path:
+    path = tmp_path / "three.lean"
+    path.write_bytes(ORIGINAL.encode())
+    return path
+
+
+def test_three_sorry_theorems_are_proved_in_place_and_nothing_else_changes(lean_file: Path, tmp_path: Path) -> None:
+    checker = FileChecker()
+    report = run(job(lean_file, tmp_path), ["  bad\n```", PROOF + "\n```"], checker)
+    assert report.all_proved and [t.id for t in report.theorems] == ["one", "two", "three"]
+    written = lean_file.with_name("out.lean").read_bytes().decode()
+    assert written == HEAD + PROOF + MIDDLE_1 + PROOF + MIDDLE_2 + PROOF + TAIL
+    assert lean_file.read_bytes().decode() == ORIGINAL  # not --in-place: the input is untouched
+    assert checker.checked == [written]  # Lean checked the whole file, as written
+    assert all(t.how == "searched" and t.samples >= 1 for t in report.theorems)
+
+
+def test_one_named_theorem(lean_file: Path, tmp_path: Path) -> None:
+    report = run(job(lean_file, tmp_path, theorem="two"), [PROOF + "\n```"])
+    assert [t.id for t in report.theorems] == ["two"]
+    assert lean_file.with_name("out.lean").read_text() == HEAD + "  sorry" + MIDDLE_1 + PROOF + MIDDLE_2 + "  sorry" + TAIL
+
+
+def test_a_second_run_takes_the_proofs_from_the_store(lean_file: Path, tmp_path: Path) -> None:
+    run(job(lean_file, tmp_path), [PROOF + "\n```"])
+    report = run(job(lean_file, tmp_path), ["  bad\n```"])  # a policy that never proves anything
+    assert report.all_proved and all(t.how == "from the proof store" and t.samples == 0 for t in report.theorems)
+
+
+def test_unproved_theorems_keep_their_sorry_and_fail(lean_file: Path, tmp_path: Path) -> None:
+    report = run(job(lean_file, tmp_path, samples=2), ["  bad\n```"])
+    assert not report.all_proved and all(t.how == "not proved" for t in report.theorems)
+    assert lean_file.with_name("out.lean").read_text() == ORIGINAL
+
+
+def test_the_whole_file_check_has_the_last_word(lean_file: Path, tmp_path: Path) -> None:
+    two_line = (HEAD + "  sorry" + MIDDLE_1).count("\n") + 1  # `  a` of theorem two's proof
+    error = Message(severity="error", pos=Pos(line=two_line, column=2), data="unknown tactic")
+    report = run(job(lean_file, tmp_path), [PROOF + "\n```"], FileChecker((error,)))
+    outcome = {t.id: t for t in report.theorems}
+    assert outcome["one"].proved and outcome["three"].proved and not report.all_proved
+    assert outcome["two"].how == "failed the file check" and "unknown tactic" in outcome["two"].detail
+
+
+def test_bad_files(tmp_path: Path) -> None:
+    proved = tmp_path / "proved.lean"
+    proved.write_text("theorem t : True := by\n  trivial\n")
+    with pytest.raises(DataError, match="no theorem or lemma whose proof is `sorry`"):
+        run(job(proved, tmp_path), [PROOF])
+    lean_file = tmp_path / "three.lean"
+    lean_file.write_text(ORIGINAL)
+    with pytest.raises(DataError, match="no sorry theorem named four; its sorry theorems: one, two, three"):
+        run(job(lean_file, tmp_path, theorem="four"), [PROOF])
