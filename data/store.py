@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -106,7 +107,10 @@ class ProofStore:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(path, timeout=30.0)
+            # One connection, usable from any thread (a run may record from a worker thread);
+            # the lock makes its uses one at a time.
+            self._connection = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
+            self._lock = threading.Lock()
             self._connection.execute("PRAGMA journal_mode=WAL")
             self._connection.execute("PRAGMA synchronous=FULL")
             version = self._connection.execute("PRAGMA user_version").fetchone()[0]
@@ -153,7 +157,7 @@ class ProofStore:
             f"INSERT OR IGNORE INTO proofs ({', '.join(columns)}) "
             f"VALUES ({', '.join(':' + c for c in columns)})"
         )
-        with self._connection:
+        with self._lock, self._connection:
             before = self._connection.total_changes
             self._connection.executemany(sql, rows)
             return self._connection.total_changes - before
@@ -171,11 +175,13 @@ class ProofStore:
         sql = f"SELECT {', '.join(_COLUMNS)} FROM proofs"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        cursor = self._connection.execute(sql + " ORDER BY id", filters)
-        return [ProofRecord(*row) for row in cursor]
+        with self._lock:
+            cursor = self._connection.execute(sql + " ORDER BY id", filters)
+            return [ProofRecord(*row) for row in cursor]
 
     def count(self) -> int:
-        result: int = self._connection.execute("SELECT COUNT(*) FROM proofs").fetchone()[0]
+        with self._lock:
+            result: int = self._connection.execute("SELECT COUNT(*) FROM proofs").fetchone()[0]
         return result
 
     def export_jsonl(self, destination: Path, **filters: str | None) -> int:

@@ -10,12 +10,13 @@ whole file as written: a theorem counts as proved only when that check shows no 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -25,9 +26,10 @@ from data.problem import Problem
 from data.store import ProofRecord, ProofStore
 from data.text_files import read_text
 from lean_env.verdict import LeanRun, Proved
-from prover.agent import Prover
+from prover.agent import Prover, ProofVerifier
 from eval.progress import RunProgress
-from eval.records import Unit
+from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
+from eval.records import AttemptRow, Unit, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import UnitJob, search_unit
 
@@ -116,25 +118,49 @@ def _line_of(problem: Problem) -> int:
     return int(problem.source.rsplit(":", 1)[1])
 
 
-async def prove_file(job: ProveJob, prover: Prover, checker: SourceChecker | None) -> ProveReport:
-    """Prove the job's theorems one after another; write the file after each proof."""
+@dataclass(frozen=True)
+class OnRay:
+    """Search on Ray workers, each with a Prover from `make_prover`."""
+
+    make_prover: ProverFactory
+    options: RayOptions
+
+
+async def prove_file(
+    job: ProveJob, searcher: Prover | OnRay, verifier: ProofVerifier | None, checker: SourceChecker | None
+) -> ProveReport:
+    """Prove the job's theorems and write the file after each proof.
+
+    With a Prover, theorems are searched here one after another in file order, each with the
+    proofs found before it in its context. On Ray they are searched side by side, each
+    against the file as given, and spliced in at the end. `verifier` rechecks stored proofs
+    before they are reused; `checker` checks the whole file at the end.
+    """
     targets = [t.problem.id for t in select_theorems(job.file, job.theorem)]
     text = read_text(job.file)
     source = str(job.file)
     results: dict[str, TheoremResult] = {}
     store = ProofStore(job.store_path) if job.store_path is not None else None
     progress = RunProgress(f"prove {job.file.name}", len(targets))
+    shown = progress if job.show_progress else None
     try:
         with progress if job.show_progress else contextlib.nullcontext():
-            for theorem_id in targets:
-                theorem = _theorem(text, source, theorem_id)
-                result, proof = await _prove_one(theorem, prover, job.spec, store, progress if job.show_progress else None)
-                results[theorem_id] = result
-                if proof is not None:
-                    text = splice(text, theorem, proof)
-                    write_atomically(job.destination, text)
-                if job.show_progress:
-                    progress.finished(result.proved)
+            if isinstance(searcher, Prover):
+                for theorem_id in targets:
+                    theorem = _theorem(text, source, theorem_id)
+                    result, proof = await _prove_here(theorem, searcher, verifier, job.spec, store, shown)
+                    results[theorem_id] = result
+                    if proof is not None:
+                        text = splice(text, theorem, proof)
+                        write_atomically(job.destination, text)
+            else:
+                theorems = [_theorem(text, source, t) for t in targets]
+                found = await _prove_on_ray(theorems, searcher, verifier, job.spec, store, shown)
+                for theorem_id in sorted(targets, key=lambda t: -_theorem(text, source, t).proof_span[0]):
+                    result, proof = found[theorem_id]
+                    results[theorem_id] = result
+                    if proof is not None:  # from the end of the file backwards: earlier offsets stay valid
+                        text = splice(text, _theorem(text, source, theorem_id), proof)
     finally:
         if store is not None:
             store.close()
@@ -144,33 +170,97 @@ async def prove_file(job: ProveJob, prover: Prover, checker: SourceChecker | Non
     return _final_check(await checker.check_source(text), text, source, [results[t] for t in targets])
 
 
-async def _prove_one(
-    theorem: SourceTheorem, prover: Prover, spec: RunSpec, store: ProofStore | None, progress: RunProgress | None
-) -> tuple[TheoremResult, str | None]:
-    problem = theorem.problem
+async def _from_store(problem: Problem, verifier: ProofVerifier | None, store: ProofStore | None) -> str | None:
+    """A stored proof of exactly this statement that still checks."""
+    if store is None or verifier is None:
+        return None
+    for record in store.query(statement_sha256=problem.statement_sha256):
+        if isinstance(await verifier.verify(problem, record.proof), Proved):
+            return record.proof
+    return None
+
+
+@dataclass
+class _Collector:
+    """Takes what searches report: proofs into the store, attempts to the progress line."""
+
+    store: ProofStore | None
+    progress: RunProgress | None
+    results: list[UnitResult] = field(default_factory=list)
+
+    def attempt(self, row: AttemptRow) -> None:
+        if self.progress is not None:
+            self.progress.attempt()
+
+    def proof(self, record: ProofRecord) -> None:
+        if self.store is not None:
+            self.store.add(record)
+
+    def finished(self, result: UnitResult) -> None:
+        self.results.append(result)
+        if self.progress is not None:
+            self.progress.finished(result.proved)
+
+
+def _outcome(problem: Problem, result: UnitResult, seconds: float) -> tuple[TheoremResult, str | None]:
     line = _line_of(problem)
-    started = time.monotonic()
-    if store is not None and prover.verifier is not None:
-        for record in store.query(statement_sha256=problem.statement_sha256):
-            if isinstance(await prover.verifier.verify(problem, record.proof), Proved):
-                return TheoremResult(problem.id, line, True, "from the proof store", 0, time.monotonic() - started), record.proof
-    proofs: list[ProofRecord] = []
-
-    def on_proof(record: ProofRecord) -> None:
-        proofs.append(record)
-        if store is not None:
-            store.add(record)
-
-    def on_attempt(_: object) -> None:
-        if progress is not None:
-            progress.attempt()
-
-    result = await search_unit(UnitJob(Unit(problem.id, 0), problem), prover, spec, on_attempt, on_proof)
-    seconds = time.monotonic() - started
     if result.proof is None:
         detail = f"no proof within {result.samples} samples"
         return TheoremResult(problem.id, line, False, "not proved", result.samples, seconds, detail), None
     return TheoremResult(problem.id, line, True, "searched", result.first_proof or result.samples, seconds), result.proof
+
+
+def _stored(problem: Problem, proof: str, seconds: float) -> tuple[TheoremResult, str]:
+    return TheoremResult(problem.id, _line_of(problem), True, "from the proof store", 0, seconds), proof
+
+
+async def _prove_here(
+    theorem: SourceTheorem,
+    prover: Prover,
+    verifier: ProofVerifier | None,
+    spec: RunSpec,
+    store: ProofStore | None,
+    progress: RunProgress | None,
+) -> tuple[TheoremResult, str | None]:
+    problem = theorem.problem
+    started = time.monotonic()
+    collector = _Collector(store, progress)
+    stored = await _from_store(problem, verifier, store)
+    if stored is not None:
+        if progress is not None:
+            progress.finished(True)
+        return _stored(problem, stored, time.monotonic() - started)
+    result = await search_unit(UnitJob(Unit(problem.id, 0), problem), prover, spec, collector.attempt, collector.proof)
+    collector.finished(result)
+    return _outcome(problem, result, time.monotonic() - started)
+
+
+async def _prove_on_ray(
+    theorems: list[SourceTheorem],
+    ray: OnRay,
+    verifier: ProofVerifier | None,
+    spec: RunSpec,
+    store: ProofStore | None,
+    progress: RunProgress | None,
+) -> dict[str, tuple[TheoremResult, str | None]]:
+    started = time.monotonic()
+    found: dict[str, tuple[TheoremResult, str | None]] = {}
+    collector = _Collector(store, progress)
+    jobs = []
+    for theorem in theorems:
+        stored = await _from_store(theorem.problem, verifier, store)
+        if stored is not None:
+            found[theorem.problem.id] = _stored(theorem.problem, stored, 0.0)
+            if progress is not None:
+                progress.finished(True)
+        else:
+            jobs.append(UnitJob(Unit(theorem.problem.id, 0), theorem.problem))
+    await asyncio.to_thread(run_on_ray, jobs, ray.make_prover, spec, collector, ray.options)
+    problems = {t.problem.id: t.problem for t in theorems}
+    for result in collector.results:
+        found[result.problem] = _outcome(problems[result.problem], result, result.wall_time_s)
+    logger.info("searched %d theorems on Ray in %.1f s", len(jobs), time.monotonic() - started)
+    return found
 
 
 def _final_check(run: LeanRun, text: str, source: str, results: list[TheoremResult]) -> ProveReport:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from data.store import ProofRecord
-from eval.benchmark_run import Recorder
 from eval.errors import EvalError
 from eval.records import AttemptRow, UnitResult
 from eval.spec import RunSpec
-from eval.unit_search import UnitJob, search_unit
+from eval.unit_search import SearchSink, UnitJob, search_unit
 from prover.agent import Prover
 
 logger = logging.getLogger(__name__)
@@ -79,7 +78,7 @@ def _start_ray(options: RayOptions) -> bool:
     return True
 
 
-def run_on_ray(jobs: list[UnitJob], make_prover: ProverFactory, spec: RunSpec, recorder: Recorder, options: RayOptions) -> None:
+def run_on_ray(jobs: list[UnitJob], make_prover: ProverFactory, spec: RunSpec, recorder: SearchSink, options: RayOptions) -> None:
     if not jobs:
         return
     started = _start_ray(options)

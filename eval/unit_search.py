@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from data.problem import Problem
 from data.store import ProofRecord
@@ -30,6 +30,16 @@ class UnitJob:
 
 AttemptSink = Callable[[AttemptRow], None]
 ProofSink = Callable[[ProofRecord], None]
+
+
+class SearchSink(Protocol):
+    """Where the searches of a run report to (a run directory's recorder, `prover prove`)."""
+
+    def attempt(self, row: AttemptRow) -> None: ...
+
+    def proof(self, record: ProofRecord) -> None: ...
+
+    def finished(self, result: UnitResult) -> None: ...
 
 
 def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:

@@ -47,7 +47,7 @@ def job(file: Path, tmp_path: Path, theorem: str | None = None, samples: int = 4
 
 def run(the_job: ProveJob, outputs: list[str], checker: FileChecker | None = None) -> ProveReport:
     prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), ScriptedVerifier())
-    return asyncio.run(prove_file(the_job, prover, checker or FileChecker()))
+    return asyncio.run(prove_file(the_job, prover, prover.verifier, checker or FileChecker()))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from data.datasets import load_problems
 from eval.errors import EvalError
 from eval.evaluate import BenchmarkRun, run_benchmark
 from eval.merge import merge_runs
-from eval.prove_file import ProveJob, ProveReport, prove_file, select_theorems
+from eval.prove_file import OnRay, ProveJob, ProveReport, prove_file, select_theorems
 from eval.ray_runner import RayOptions
 from eval.report import write_report
 from eval.spec import RunSpec, Shard, parse_budget
@@ -142,6 +142,8 @@ def prove(
     model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
     in_place: bool = typer.Option(False, "--in-place", help="Write the proofs into FILE itself."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the proved file here (default: FILE.proved.lean)."),
+    ray: bool = typer.Option(False, "--ray", help="Search the theorems side by side on Ray workers (local instance)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Search on this Ray cluster (implies --ray)."),
 ) -> None:
     """Prove the sorry theorems of a Lean file, write them in place, and check the file with Lean."""
     config: Config = ctx.obj
@@ -155,10 +157,17 @@ def prove(
     _lean_pins(config)
 
     async def run() -> ProveReport:
+        if ray or ray_address:
+            verifier = Verifier.from_config(config.lean)
+            try:
+                make_prover = functools.partial(Prover.from_config, config.policy, config.lean, config.data)
+                return await prove_file(job, OnRay(make_prover, _ray_options(config, ray_address)), verifier, verifier)
+            finally:
+                await verifier.close()
         prover = Prover.from_config(config.policy, config.lean, config.data)
         try:
             checker = prover.verifier if isinstance(prover.verifier, Verifier) else None
-            return await prove_file(job, prover, checker)
+            return await prove_file(job, prover, prover.verifier, checker)
         finally:
             await prover.close()
 

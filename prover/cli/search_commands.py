@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -61,6 +62,7 @@ def search(
                 await prover.close()
         return found
 
+    started = time.monotonic()
     found = asyncio.run(run())
     if found is None:
         typer.echo(f"no proof of {problem.id} within {budget.samples} samples")
@@ -71,7 +73,7 @@ def search(
         store.add(
             ProofRecord.for_problem(
                 problem, found.proof, model=config.policy.model, algorithm=algorithm_run.name, sample_cost=found.index,
-                wall_time_s=0.0, lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+                wall_time_s=round(time.monotonic() - started, 3), lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
             )
         )
     typer.echo(f"proved {problem.id} at sample {found.index}:\n{problem.formal_statement}{found.proof}")

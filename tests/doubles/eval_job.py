@@ -29,18 +29,16 @@ PROBLEMS = [Problem(f"toy_{i}", "test", "", "", f"theorem toy_{i} : True := by\n
 SEARCH = SearchConfig(concurrency=1, checkpoint_every=1)
 
 
-def make_prover(latency: float = 0.0) -> Prover:
-    return Prover(ScriptedPolicy(OUTPUTS, latency=latency), PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier())
-
-
 class LatencyProver:
-    """A picklable factory (Ray ships it to the workers)."""
+    """Makes a Prover over the scripted doubles; picklable (Ray ships it to the workers)."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, outputs: list[str] | None = None) -> None:
         self.latency = latency
+        self.outputs = outputs or OUTPUTS
 
     def __call__(self) -> Prover:
-        return make_prover(self.latency)
+        policy = ScriptedPolicy(self.outputs, latency=self.latency)
+        return Prover(policy, PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier())
 
 
 def benchmark_run(out: Path, store: Path, algorithm: str, latency: float = 0.0, repeats: int = 1,
