@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eval.errors import EvalError
+
 
 @dataclass
 class EvalConfig:
@@ -13,3 +15,8 @@ class EvalConfig:
     ray_workers: int = field(default=2, metadata={"help": "--ray: search workers (each owns a policy and a REPL pool)."})
     ray_cpus_per_worker: float = field(default=1.0, metadata={"help": "--ray: CPUs Ray reserves for each worker."})
     ray_gpus_per_worker: float = field(default=0.0, metadata={"help": "--ray: GPUs Ray reserves for each worker (vLLM: 1)."})
+
+    def __post_init__(self) -> None:
+        for name in ("problems_in_flight", "ray_workers"):
+            if getattr(self, name) < 1:
+                raise EvalError(f"eval.{name} = {getattr(self, name)}: must be at least 1")

@@ -44,6 +44,14 @@ def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], args: list[str], message: str) -> None:
+    name = json.loads(lines[0])["name"]
+    searched = run_cli(*common, "--set", f"store.path={tmp_path / 'search.sqlite'}", "search", f"two.jsonl:{name}",
+                       "--algorithm", "sample", "--samples", "4", env=env, cwd=tmp_path)
+    assert searched.returncode == 0, searched.stderr
+    with ProofStore(tmp_path / "search.sqlite") as store:  # `prover search` keeps what it proves too
+        (record,) = store.query()
+        assert record.problem_name == name and record.algorithm == "sample" and 1 <= record.sample_cost <= 4
+
     (tmp_path / "three.lean").write_text(ORIGINAL)
     (tmp_path / "proved.lean").write_text("theorem t : True := by\n  trivial\n")
     (tmp_path / "latin1.lean").write_bytes("theorem caf\xe9 : True := by\n  sorry\n".encode("latin-1"))
@@ -81,6 +89,14 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     config = json.loads((tmp_path / "run" / "run.json").read_text())["config"]
     assert config["policy"]["max_new_tokens"] == 8
 
+    name = json.loads(lines[0])["name"]
+    searched = run_cli(*common, "--set", f"store.path={tmp_path / 'search.sqlite'}", "search", f"two.jsonl:{name}",
+                       "--algorithm", "sample", "--samples", "4", env=env, cwd=tmp_path)
+    assert searched.returncode == 0, searched.stderr
+    with ProofStore(tmp_path / "search.sqlite") as store:  # `prover search` keeps what it proves too
+        (record,) = store.query()
+        assert record.problem_name == name and record.algorithm == "sample" and 1 <= record.sample_cost <= 4
+
     (tmp_path / "three.lean").write_text(ORIGINAL)
     proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "1", env=env, cwd=tmp_path)
     assert proved.returncode == 0, proved.stderr
@@ -88,3 +104,8 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     written = (tmp_path / "three.proved.lean").read_text()
     assert written.startswith(HEAD + "  sorry" + MIDDLE_1) and written.endswith(MIDDLE_2 + "  sorry" + TAIL)
     assert written != ORIGINAL
+
+
+def test_bad_eval_settings_are_one_line(tmp_path: Path, env: dict[str, str]) -> None:
+    result = run_cli("--set", "eval.problems_in_flight=0", "eval", "--out", "r", env=env, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == "error: eval.problems_in_flight = 0: must be at least 1"

@@ -184,7 +184,7 @@ def prove(
 def print_prove_report(result: ProveReport, destination: Path) -> None:
     for theorem in result.theorems:
         mark = "proved" if theorem.proved else "FAILED"
-        cost = f"{theorem.samples} samples, {theorem.wall_time_s:.1f} s"
+        cost = f"{theorem.samples} sample{'' if theorem.samples == 1 else 's'}, {theorem.wall_time_s:.1f} s"
         line = f"{mark:>7}  {theorem.id} (line {theorem.line}): {theorem.how}, {cost}"
         typer.echo(line + (f"\n         {theorem.detail}" if theorem.detail else ""))
     for error in result.file_errors:
