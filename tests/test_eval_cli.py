@@ -44,14 +44,6 @@ def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], args: list[str], message: str) -> None:
-    name = json.loads(lines[0])["name"]
-    searched = run_cli(*common, "--set", f"store.path={tmp_path / 'search.sqlite'}", "search", f"two.jsonl:{name}",
-                       "--algorithm", "sample", "--samples", "4", env=env, cwd=tmp_path)
-    assert searched.returncode == 0, searched.stderr
-    with ProofStore(tmp_path / "search.sqlite") as store:  # `prover search` keeps what it proves too
-        (record,) = store.query()
-        assert record.problem_name == name and record.algorithm == "sample" and 1 <= record.sample_cost <= 4
-
     (tmp_path / "three.lean").write_text(ORIGINAL)
     (tmp_path / "proved.lean").write_text("theorem t : True := by\n  trivial\n")
     (tmp_path / "latin1.lean").write_bytes("theorem caf\xe9 : True := by\n  sorry\n".encode("latin-1"))
