@@ -156,11 +156,11 @@ async def prove_file(
             else:
                 theorems = [_theorem(text, source, t) for t in targets]
                 found = await _prove_on_ray(theorems, searcher, verifier, job.spec, store, shown)
-                for theorem_id in sorted(targets, key=lambda t: -_theorem(text, source, t).proof_span[0]):
-                    result, proof = found[theorem_id]
-                    results[theorem_id] = result
-                    if proof is not None:  # from the end of the file backwards: earlier offsets stay valid
-                        text = splice(text, _theorem(text, source, theorem_id), proof)
+                for theorem in reversed(theorems):  # from the end backwards: earlier offsets stay valid
+                    result, proof = found[theorem.problem.id]
+                    results[theorem.problem.id] = result
+                    if proof is not None:
+                        text = splice(text, theorem, proof)
     finally:
         if store is not None:
             store.close()
