@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from data.problem import Problem
@@ -57,15 +56,16 @@ def _tree_samples(run_dir: RunDirectory, unit: Unit) -> int:
         return 0
 
 
-@dataclass
 class Recorder:
     """Writes what the searches report into the run directory and the proof store, and keeps
     the summary and the progress line current. Called on one thread only."""
 
-    spec: RunSpec
-    run_dir: RunDirectory
-    store: ProofStore | None
-    progress: RunProgress | None = None
+    def __init__(self, run_dir: RunDirectory, store: ProofStore | None, progress: RunProgress | None = None) -> None:
+        self.run_dir = run_dir
+        self.store = store
+        self.progress = progress
+        self._manifest = run_dir.manifest()
+        self._results = run_dir.results()  # read once; kept current as searches finish
 
     def attempt(self, row: AttemptRow) -> None:
         self.run_dir.append_attempt(row)
@@ -78,13 +78,13 @@ class Recorder:
 
     def finished(self, result: UnitResult) -> None:
         self.run_dir.append_result(result)
+        self._results.setdefault(result.unit.key, result)
         if self.progress is not None:
             self.progress.finished(result.proved)
         self.write_summary()
 
     def write_summary(self) -> dict[str, object]:
-        manifest = self.run_dir.manifest()
-        summary = summarize(manifest.fingerprint, manifest.problems, list(self.run_dir.results().values()))
+        summary = summarize(self._manifest.fingerprint, self._manifest.problems, list(self._results.values()))
         self.run_dir.write_summary(summary)
         return summary
 

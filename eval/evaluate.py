@@ -47,7 +47,7 @@ def run_benchmark(run: BenchmarkRun) -> dict[str, Any]:
         total = len(problems) * run.spec.repeats
         label = f"{run.spec.search.algorithm} {run.spec.dataset}" + (f" {run.spec.split}" if run.spec.split else "")
         progress = RunProgress(label, total, done=len(finished), proved=sum(r.proved for r in finished.values()))
-        recorder = Recorder(run.spec, run_dir, store, progress if run.show_progress else None)
+        recorder = Recorder(run_dir, store, progress if run.show_progress else None)
         with progress if run.show_progress else contextlib.nullcontext():
             if run.ray is not None:
                 run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray)

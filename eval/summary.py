@@ -13,6 +13,8 @@ from eval.records import UnitResult
 def summarize(fingerprint: dict[str, Any], problems: list[str], results: list[UnitResult]) -> dict[str, Any]:
     """Per repeat: the share of the run's problems proved; over repeats: mean and standard
     deviation (V1.5 reports mean ± std over its repeated runs); the pass-rate curve by budget."""
+    covered = set(problems)
+    results = [r for r in results if r.problem in covered]  # a --force'd run may have left others
     repeats = int(fingerprint.get("repeats", 1))
     budget = int(fingerprint.get("budget.samples", 1))
     by_repeat: dict[int, list[UnitResult]] = defaultdict(list)
