@@ -56,19 +56,15 @@ def _tree_samples(run_dir: RunDirectory, unit: Unit) -> int:
         return 0
 
 
-class Recorder:
-    """Writes what the searches report into the run directory and the proof store, and keeps
-    the summary and the progress line current. Called on one thread only."""
+class ProofsAndProgress:
+    """Where searches report (a `SearchSink`): every proof into the proof store at once, and
+    each attempt and finished search onto the progress line."""
 
-    def __init__(self, run_dir: RunDirectory, store: ProofStore | None, progress: RunProgress | None = None) -> None:
-        self.run_dir = run_dir
+    def __init__(self, store: ProofStore | None, progress: RunProgress | None = None) -> None:
         self.store = store
         self.progress = progress
-        self._manifest = run_dir.manifest()
-        self._results = run_dir.results()  # read once; kept current as searches finish
 
     def attempt(self, row: AttemptRow) -> None:
-        self.run_dir.append_attempt(row)
         if self.progress is not None:
             self.progress.attempt()
 
@@ -77,10 +73,28 @@ class Recorder:
             self.store.add(record)
 
     def finished(self, result: UnitResult) -> None:
-        self.run_dir.append_result(result)
-        self._results.setdefault(result.unit.key, result)
         if self.progress is not None:
             self.progress.finished(result.proved)
+
+
+class Recorder(ProofsAndProgress):
+    """A benchmark run's sink: also writes every row into the run directory and keeps its
+    summary current. Called on one thread only."""
+
+    def __init__(self, run_dir: RunDirectory, store: ProofStore | None, progress: RunProgress | None = None) -> None:
+        super().__init__(store, progress)
+        self.run_dir = run_dir
+        self._manifest = run_dir.manifest()
+        self._results = run_dir.results()  # read once; kept current as searches finish
+
+    def attempt(self, row: AttemptRow) -> None:
+        self.run_dir.append_attempt(row)
+        super().attempt(row)
+
+    def finished(self, result: UnitResult) -> None:
+        self.run_dir.append_result(result)
+        self._results.setdefault(result.unit.key, result)
+        super().finished(result)
         self.write_summary()
 
     def write_summary(self) -> dict[str, object]:

@@ -16,20 +16,21 @@ import logging
 import os
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from data.errors import DataError
 from data.lean_file import SourceTheorem, find_sorry_theorems, parse_theorems, with_unique_ids
 from data.problem import Problem
-from data.store import ProofRecord, ProofStore
+from data.store import ProofStore
 from data.text_files import read_text
 from lean_env.verdict import LeanRun, Proved
 from prover.agent import Prover, ProofVerifier
+from eval.benchmark_run import ProofsAndProgress
 from eval.progress import RunProgress
 from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
-from eval.records import AttemptRow, Unit, UnitResult
+from eval.records import Unit, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import UnitJob, search_unit
 
@@ -180,26 +181,16 @@ async def _from_store(problem: Problem, verifier: ProofVerifier | None, store: P
     return None
 
 
-@dataclass
-class _Collector:
-    """Takes what searches report: proofs into the store, attempts to the progress line."""
+class _Collector(ProofsAndProgress):
+    """Also keeps the results of the searches (Ray hands them back one by one)."""
 
-    store: ProofStore | None
-    progress: RunProgress | None
-    results: list[UnitResult] = field(default_factory=list)
-
-    def attempt(self, row: AttemptRow) -> None:
-        if self.progress is not None:
-            self.progress.attempt()
-
-    def proof(self, record: ProofRecord) -> None:
-        if self.store is not None:
-            self.store.add(record)
+    def __init__(self, store: ProofStore | None, progress: RunProgress | None) -> None:
+        super().__init__(store, progress)
+        self.results: list[UnitResult] = []
 
     def finished(self, result: UnitResult) -> None:
         self.results.append(result)
-        if self.progress is not None:
-            self.progress.finished(result.proved)
+        super().finished(result)
 
 
 def _outcome(problem: Problem, result: UnitResult, seconds: float) -> tuple[TheoremResult, str | None]:
