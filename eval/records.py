@@ -31,7 +31,8 @@ class AttemptRow:
     """The search's own sample index (decides the sample's seed)."""
     proof: str | None
     verdict: str
-    """proved, lean-errors, incomplete, guard-rejected, timeout or crashed."""
+    """proved, lean-errors, incomplete, guard-rejected, timeout or crashed; with a `subgoal-`
+    prefix for an attempt on a lemma of the problem (subgoal decomposition)."""
     detail: str
     tokens: int
 

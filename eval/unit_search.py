@@ -43,15 +43,22 @@ class SearchSink(Protocol):
 
 
 def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:
+    """The row of an attempt; an attempt on a subgoal lemma has its verdict marked `subgoal-`
+    (it proves the lemma, not the problem) and the lemma named in its detail."""
     report = report_verdict(unit.problem_id, "", attempt.verdict)
+    detail = "; ".join(report.details)
+    verdict = report.outcome
+    if attempt.subgoal is not None:
+        verdict = f"subgoal-{verdict}"
+        detail = f"lemma {attempt.subgoal.name}" + (f": {detail}" if detail else "")
     return AttemptRow(
         problem=unit.problem_id,
         repeat=unit.repeat,
         attempt=number,
         sample=attempt.index,
         proof=attempt.proof,
-        verdict=report.outcome,
-        detail="; ".join(report.details)[:500],
+        verdict=verdict,
+        detail=detail[:500],
         tokens=attempt.tokens,
     )
 
@@ -78,7 +85,7 @@ async def search_unit(
             pins = attempt.verdict.run.pins
             on_proof(
                 ProofRecord.for_problem(
-                    job.problem,
+                    attempt.subgoal or job.problem,
                     attempt.proof,
                     model=spec.policy.model,
                     algorithm=search_config.algorithm,

@@ -98,7 +98,21 @@ class Verifier:
         `restated_statement` is the statement as the policy wrote it, when it wrote one (chat
         formats restate the theorem); it must equal the reference token for token.
         """
-        violations = check_proof(proof, self.policy)
+        return await self._check(problem, proof, restated_statement, self.policy)
+
+    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict:
+        """Check a proof sketch, whose steps may be `sorry` (subgoal decomposition).
+
+        The guard lets `sorry` through and nothing else; a sketch that compiles with sorries
+        is `Incomplete`, with each sorry's goal and position. It never counts as a proof: a
+        sketch without sorries is judged exactly as `verify` judges it."""
+        policy = dataclasses.replace(self.policy, allow_sorry=True)
+        return await self._check(problem, sketch, restated_statement, policy)
+
+    async def _check(
+        self, problem: Problem, proof: str, restated_statement: str | None, policy: GuardPolicy
+    ) -> Verdict:
+        violations = check_proof(proof, policy)
         if restated_statement is not None:
             violations += check_statement(problem.formal_statement, restated_statement)
         name = theorem_name(problem.formal_statement)

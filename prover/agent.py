@@ -36,6 +36,8 @@ class ProofVerifier(Protocol):
 
     async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict: ...
 
+    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict: ...
+
     def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticSession]: ...
 
     async def close(self) -> None: ...
@@ -151,6 +153,15 @@ class Prover:
         if self.verifier is None:
             raise RuntimeError("this Prover was built without a verifier")
         return await self.verifier.verify(problem, extraction.proof, extraction.restated_statement)
+
+    async def check_sketch(self, problem: Problem, extraction: Extraction) -> Verdict:
+        """Lean's verdict on a proof sketch, whose `have` steps may be `sorry`
+        (`Incomplete`, with the goals, when it compiles with only those)."""
+        if extraction.proof is None:
+            return GuardRejected((Violation("no-proof", extraction.reason),))
+        if self.verifier is None:
+            raise RuntimeError("this Prover was built without a verifier")
+        return await self.verifier.check_sketch(problem, extraction.proof, extraction.restated_statement)
 
     async def attempt(self, problem: Problem, n: int, seed: int | None = None) -> list[Attempt]:
         """Propose `n` proofs and check them all, in parallel on the verifier's pool."""

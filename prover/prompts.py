@@ -132,6 +132,26 @@ def _chat_prompt(problem: Problem, format_name: str) -> tuple[ChatMessage, ...]:
     return (user,)
 
 
+SKETCH_REQUEST = (
+    "Write a proof sketch: state each intermediate step as `have name : statement := by sorry`, "
+    "then finish the proof from those steps. Leave every step's proof as `sorry`; nothing else may be `sorry`."
+)
+
+
+def sketch_prompt(problem: Problem, format_name: str) -> Prompt:
+    """Ask for a proof sketch (DeepSeek-Prover-V2's subgoal decomposition).
+
+    Chat formats get the request after the code; completion formats get it as the instruction
+    line, and the model continues the statement as usual, so the format's extraction applies."""
+    if get_format(format_name).kind == "chat":
+        request = f"Complete the following Lean 4 code:\n\n```lean4\n{theorem_with_sorry(problem)}\n```\n\n{SKETCH_REQUEST}"
+        return (ChatMessage("user", request),)
+    return (
+        f"{SKETCH_REQUEST}\n\n```lean4\n{problem.header}{problem.context}{problem.informal_prefix}"
+        f"{problem.formal_statement}"
+    )
+
+
 def revision_prompt(problem: Problem, format_name: str, previous: Prompt, answer: str, errors: list[str]) -> Prompt:
     """Ask for a corrected proof, showing Lean's errors (self-correction, Goedel-Prover-V2 style).
 

@@ -23,10 +23,14 @@ class SearchAttempt:
     proof: str | None
     verdict: Verdict
     tokens: int
+    subgoal: Problem | None = None
+    """Set when the attempt was on a lemma the search made of the problem (subgoal
+    decomposition) rather than on the problem: its proof proves that lemma only."""
 
     @property
     def proved(self) -> bool:
-        return isinstance(self.verdict, Proved)
+        """Whether this attempt proved the problem itself."""
+        return self.subgoal is None and isinstance(self.verdict, Proved)
 
 
 class SearchAlgorithm(Protocol):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct")
+ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct", "decompose")
 
 
 @dataclass
@@ -23,4 +23,10 @@ class SearchConfig:
     revision_rounds: int = field(default=2, metadata={"help": "self-correct: revisions of a failed proof."})
     bfs_expansions: int = field(default=64, metadata={"help": "bfs: node budget (states expanded)."})
     bfs_candidates: int = field(default=8, metadata={"help": "bfs: tactics sampled per expanded state."})
+    subgoal_algorithm: str = field(
+        default="sample", metadata={"help": "decompose: the search that proves each subgoal lemma."}
+    )
+    subgoal_samples: int = field(default=32, metadata={"help": "decompose: samples per subgoal lemma before it is re-sketched."})
+    decompose_depth: int = field(default=2, metadata={"help": "decompose: how deep a failed subgoal may be sketched again."})
+    sketches: int = field(default=4, metadata={"help": "decompose: sketches tried per theorem or lemma."})
     seed: int = field(default=0, metadata={"help": "Seed of the search's own choices (ties, code variants)."})

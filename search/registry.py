@@ -7,6 +7,7 @@ from pathlib import Path
 from search.base import SearchAlgorithm
 from search.best_first import BestFirstSearch
 from search.config import ALGORITHMS, SearchConfig
+from search.decomposition import SubgoalDecomposition
 from search.rmaxts import RMaxTS
 from search.sampling import WholeProofSampling
 from search.self_correction import SelfCorrection
@@ -24,6 +25,11 @@ def build_search(config: SearchConfig, checkpoint: Path | None = None) -> Search
         return WholeProofSampling(config)
     if config.algorithm == "self-correct":
         return SelfCorrection(config)
+    if config.algorithm == "decompose":
+        if config.subgoal_algorithm not in ALGORITHMS or config.subgoal_algorithm == "decompose":
+            choices = ", ".join(a for a in ALGORITHMS if a != "decompose")
+            raise UnknownAlgorithmError(f"search.subgoal_algorithm must be one of {choices}")
+        return SubgoalDecomposition(config, build_search)
     if config.algorithm == "bfs":
         return BestFirstSearch(config)
     raise UnknownAlgorithmError(f"unknown search algorithm {config.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")

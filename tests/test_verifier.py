@@ -106,6 +106,28 @@ def test_static_rejections_cost_no_lean_time() -> None:
     assert verifier.pool.counters.processes_started == 0
 
 
+def test_a_sketch_may_hold_sorry_and_comes_back_incomplete_with_its_goals() -> None:
+    """check_sketch lets `sorry` past the guard (and nothing else); the sorries' goals come back.
+    The same text through verify() is rejected before Lean runs."""
+    sketch = "  have h2 : x + x = 2 + 2 := by sorry\n  simpa using h2\n"
+
+    async def checks(v: Verifier) -> list:
+        return [
+            await v.check_sketch(PROBLEM, sketch),
+            await v.verify(PROBLEM, sketch),
+            await v.check_sketch(PROBLEM, "  have h2 : 1 = 1 := by admit\n  trivial\n"),
+            await v.check_sketch(PROBLEM, "  subst h\n  norm_num\n"),
+        ]
+
+    (sketched, verified, admitted, whole), _ = with_verifier(checks)
+    assert isinstance(sketched, Incomplete)
+    (sorry,) = sketched.run.sorries
+    assert sorry.goal and sorry.pos is not None
+    assert isinstance(verified, GuardRejected) and verified.violations[0].rule == "sorry"
+    assert isinstance(admitted, GuardRejected) and admitted.violations[0].rule == "sorry"
+    assert isinstance(whole, Proved)  # a sketch without sorries is judged as a proof, layer 2 included
+
+
 def test_a_broken_header_is_a_lean_error() -> None:
     problem = Problem(**{**PROBLEM.__dict__, "header": "import BROKEN_HEADER\n"})
     verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))

@@ -48,7 +48,21 @@ def search(
     algorithm_run = build_search(config.search, checkpoint=out / problem.id / TREE_FILE)
     prover = Prover.from_config(config.policy, config.lean, config.data)
 
-    async def run() -> SearchAttempt | None:
+    started = time.monotonic()
+
+    def record(store: ProofStore, attempt: SearchAttempt) -> None:
+        """Store a proof as soon as it is found: of the problem, or of a subgoal lemma."""
+        assert attempt.proof is not None and isinstance(attempt.verdict, Proved)
+        pins = attempt.verdict.run.pins
+        store.add(
+            ProofRecord.for_problem(
+                attempt.subgoal or problem, attempt.proof, model=config.policy.model, algorithm=algorithm_run.name,
+                sample_cost=attempt.index, wall_time_s=round(time.monotonic() - started, 3),
+                lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+            )
+        )
+
+    async def run(store: ProofStore) -> SearchAttempt | None:
         found = None
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
         with Progress(*columns, transient=True) as progress:
@@ -56,26 +70,19 @@ def search(
             try:
                 async for attempt in algorithm_run.run(problem, prover, budget):
                     progress.update(task, completed=attempt.index)
+                    if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
+                        record(store, attempt)
                     if attempt.proved and found is None:
                         found = attempt
             finally:
                 await prover.close()
         return found
 
-    started = time.monotonic()
-    found = asyncio.run(run())
+    with ProofStore(config.store.path) as store:
+        found = asyncio.run(run(store))
     if found is None:
         typer.echo(f"no proof of {problem.id} within {budget.samples} samples")
         raise typer.Exit(1)
-    assert found.proof is not None and isinstance(found.verdict, Proved)
-    pins = found.verdict.run.pins
-    with ProofStore(config.store.path) as store:
-        store.add(
-            ProofRecord.for_problem(
-                problem, found.proof, model=config.policy.model, algorithm=algorithm_run.name, sample_cost=found.index,
-                wall_time_s=round(time.monotonic() - started, 3), lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
-            )
-        )
     typer.echo(f"proved {problem.id} at sample {found.index}:\n{problem.formal_statement}{found.proof}")
 
 

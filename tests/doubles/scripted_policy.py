@@ -52,3 +52,28 @@ class ScriptedPolicy:
 
     async def close(self) -> None:
         pass
+
+
+class PromptRulePolicy:
+    """Answers by what the prompt says: the output of the first rule whose every key occurs in
+    the prompt's text (a rule with no match is an error: the test forgot a case)."""
+
+    name = "prompt-rules"
+
+    def __init__(self, rules: list[tuple[tuple[str, ...], str]]) -> None:
+        self.rules = rules
+        self.prompts: list[str] = []
+
+    async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
+        results = []
+        for request in requests:
+            text = request.prompt if isinstance(request.prompt, str) else "\n".join(m.content for m in request.prompt)
+            self.prompts.append(text)
+            output = next((out for keys, out in self.rules if all(k in text for k in keys)), None)
+            if output is None:
+                raise AssertionError(f"no rule for the prompt ending {text[-200:]!r}")
+            results.append([Completion(output, max(1, len(output.split())), "stop", None) for _ in range(request.n)])
+        return results
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,169 @@
+"""Subgoal decomposition (DeepSeek-Prover-V2): sketch, prove the steps, put the proof together.
+
+For a theorem: ask the policy for a sketch whose steps are `have name : stmt := by sorry`;
+Lean checks it and gives each sorry's goal; each goal becomes a lemma (`search.subgoals`),
+proved by another search (`subgoal_algorithm`, `subgoal_samples` samples). A lemma that search
+cannot prove is itself decomposed, up to `decompose_depth` levels. When every step is proved,
+the proofs replace the sorries and the whole is verified against the untouched statement:
+only that verdict counts. A sketch whose steps cannot all be proved is replaced by a new one,
+up to `sketches` per lemma; the theorem itself is sketched again until its budget is spent.
+The search stops at the theorem's first proof.
+
+Every sample drawn (sketches and the lemma searches' samples) is an attempt of the search and
+is charged to the problem's budget. Attempts on lemmas carry the lemma as `subgoal`, so that
+their proofs are stored as proofs of the lemma (V2's curriculum data), never of the problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import AsyncIterator, Callable
+
+from data.problem import Problem
+from lean_env.verdict import Incomplete, Proved
+from prover.agent import Prover
+from prover.extraction import Extraction
+from prover.prompts import sketch_prompt
+from search.base import SearchAlgorithm, SearchAttempt
+from search.budget import Budget, Spending
+from search.config import SearchConfig
+from search.subgoals import SketchError, SorrySite, subgoals_of, substitute
+
+logger = logging.getLogger(__name__)
+
+SearchFactory = Callable[[SearchConfig], SearchAlgorithm]
+
+_DONE = None
+SKETCH_SEED_BASE = 1_000_000
+"""Sketch k of a goal draws with `seed_for(goal, SKETCH_SEED_BASE + k)`, apart from the seeds
+of the goal's own search (its sample indices)."""
+
+
+class SubgoalDecomposition:
+    name = "decompose"
+
+    def __init__(self, config: SearchConfig, build_search: SearchFactory) -> None:
+        self.config = config
+        self.build_search = build_search
+        self.spending = Spending()
+
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+        attempts: asyncio.Queue[SearchAttempt | None] = asyncio.Queue()
+        run = _Run(self.config, self.build_search, self.spending, prover, budget, attempts.put_nowait)
+
+        async def solve() -> None:
+            try:
+                while self.spending.left(budget):
+                    sketches_before = run.sketches
+                    if await run.prove_by_sketch(problem, depth=0, root=problem) is not None:
+                        return
+                    if run.sketches == sketches_before:
+                        return  # no sketch could start: the budget is spent
+            finally:
+                attempts.put_nowait(_DONE)
+
+        task = asyncio.ensure_future(solve())
+        try:
+            while (attempt := await attempts.get()) is not _DONE:
+                assert attempt is not None
+                yield attempt
+            await task  # raises what the search raised
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+class _Run:
+    """The state of one problem's decomposition: the budget spent and where attempts go."""
+
+    def __init__(
+        self,
+        config: SearchConfig,
+        build_search: SearchFactory,
+        spending: Spending,
+        prover: Prover,
+        budget: Budget,
+        emit: Callable[[SearchAttempt], None],
+    ) -> None:
+        self.config = config
+        self.build_search = build_search
+        self.spending = spending
+        self.prover = prover
+        self.budget = budget
+        self.emit = emit
+        self.sketches = 0
+
+    async def prove_by_sketch(self, goal: Problem, depth: int, root: Problem) -> str | None:
+        """A verified proof of `goal` from up to `sketches` sketches, or None."""
+        for _ in range(self.config.sketches):
+            if not self.spending.left(self.budget):
+                return None
+            proof = await self._try_sketch(goal, depth, root)
+            if proof is not None:
+                return proof
+        return None
+
+    async def _try_sketch(self, goal: Problem, depth: int, root: Problem) -> str | None:
+        self.sketches += 1
+        index = self.spending.samples + 1
+        prompt = sketch_prompt(goal, self.prover.config.prompt_format)
+        (proposal,) = await self.prover.propose(goal, 1, prompt=prompt, seed=self.prover.seed_for(goal, SKETCH_SEED_BASE + self.sketches))
+        extraction = proposal.extraction
+        verdict = await self.prover.check_sketch(goal, extraction)
+        self.spending.charge(1, proposal.completion.token_count)
+        self._emit(goal, root, SearchAttempt(index, extraction.proof, verdict, proposal.completion.token_count))
+        if isinstance(verdict, Proved):
+            return extraction.proof  # a sketch without sorries that Lean accepts is a proof
+        if not isinstance(verdict, Incomplete) or extraction.proof is None:
+            return None
+        try:
+            subgoals = subgoals_of(goal, extraction.proof, verdict.run.sorries)
+        except SketchError as error:
+            logger.info("%s: sketch not used: %s", goal.id, error)
+            return None
+        proofs: list[tuple[SorrySite, str]] = []
+        for subgoal in subgoals:
+            proof = await self._prove_lemma(subgoal.lemma, depth, root)
+            if proof is None:
+                return None
+            proofs.append((subgoal.site, proof))
+        whole = substitute(extraction.proof, proofs)
+        verdict = await self.prover.check(goal, Extraction(whole, extraction.restated_statement))
+        self._emit(goal, root, SearchAttempt(self.spending.samples, whole, verdict, 0))
+        return whole if isinstance(verdict, Proved) else None
+
+    async def _prove_lemma(self, lemma: Problem, depth: int, root: Problem) -> str | None:
+        """A lemma's proof: by the subgoal search first, then by sketching it (if deep enough)."""
+        proof = await self._search_lemma(lemma, root)
+        if proof is None and depth + 1 < self.config.decompose_depth:
+            proof = await self.prove_by_sketch(lemma, depth + 1, root)
+        return proof
+
+    async def _search_lemma(self, lemma: Problem, root: Problem) -> str | None:
+        samples_left = self.budget.samples - self.spending.samples
+        if samples_left <= 0:
+            return None
+        config = dataclasses.replace(
+            self.config, algorithm=self.config.subgoal_algorithm, samples=self.config.subgoal_samples, stop_at_first=True
+        )
+        tokens_left = max(1, self.budget.tokens - self.spending.tokens) if self.budget.tokens else 0
+        time_left = max(0.001, self.budget.wall_time_s - self.spending.elapsed()) if self.budget.wall_time_s else 0.0
+        budget = Budget(min(self.config.subgoal_samples, samples_left), tokens_left, time_left)
+        offset = self.spending.samples
+        proof = None
+        # The lemma's search stops by itself after its first proof (`stop_at_first`).
+        async for attempt in self.build_search(config).run(lemma, self.prover, budget):
+            self.spending.charge(1, attempt.tokens)
+            self._emit(lemma, root, dataclasses.replace(attempt, index=offset + attempt.index))
+            if attempt.proved and proof is None:
+                proof = attempt.proof
+        return proof
+
+    @staticmethod
+    def _subgoal_of(goal: Problem, root: Problem) -> Problem | None:
+        return None if goal is root else goal
+
+    def _emit(self, goal: Problem, root: Problem, attempt: SearchAttempt) -> None:
+        self.emit(dataclasses.replace(attempt, subgoal=attempt.subgoal or self._subgoal_of(goal, root)))
