@@ -16,6 +16,7 @@ from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
 from eval.run_dir import RunDirectory
 from eval.spec import RunSpec
 from eval.unit_search import UnitJob
+from eval.verifier_actors import VerifierFactory
 
 
 @dataclass
@@ -33,6 +34,8 @@ class BenchmarkRun:
     force: bool = False
     problems_in_flight: int = 1
     ray: RayOptions | None = None
+    make_verifier: VerifierFactory | None = None
+    """With `ray.verifiers`: builds each Lean verifier actor's verifier."""
     show_progress: bool = True
 
 
@@ -50,7 +53,7 @@ def run_benchmark(run: BenchmarkRun) -> dict[str, Any]:
         recorder = Recorder(run_dir, store, progress if run.show_progress else None)
         with progress if run.show_progress else contextlib.nullcontext():
             if run.ray is not None:
-                run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray)
+                run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray, run.make_verifier)
             else:
                 asyncio.run(_run_here(jobs, run, recorder))
         return recorder.write_summary()

@@ -30,6 +30,7 @@ from prover.agent import Prover, ProofVerifier
 from eval.benchmark_run import ProofsAndProgress
 from eval.progress import RunProgress
 from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
+from eval.verifier_actors import VerifierFactory
 from eval.records import Unit, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import UnitJob, search_unit
@@ -125,6 +126,8 @@ class OnRay:
 
     make_prover: ProverFactory
     options: RayOptions
+    make_verifier: VerifierFactory | None = None
+    """With `options.verifiers`: builds each verifier actor's verifier."""
 
 
 async def prove_file(
@@ -246,7 +249,7 @@ async def _prove_on_ray(
                 progress.finished(True)
         else:
             jobs.append(UnitJob(Unit(theorem.problem.id, 0), theorem.problem))
-    await asyncio.to_thread(run_on_ray, jobs, ray.make_prover, spec, collector, ray.options)
+    await asyncio.to_thread(run_on_ray, jobs, ray.make_prover, spec, collector, ray.options, ray.make_verifier)
     problems = {t.problem.id: t.problem for t in theorems}
     for result in collector.results:
         found[result.problem] = _outcome(problems[result.problem], result, result.wall_time_s)

@@ -1,4 +1,6 @@
-"""Searches on Ray workers: one actor per worker, each owning a Prover (policy and verifier).
+"""Searches on Ray workers: one actor per worker, each owning a Prover (policy and verifier),
+or, with `verifiers > 0`, a policy only, its checks going to that many Lean verifier actors
+(`eval.verifier_actors`) shared by all workers.
 
 The driver hands each worker one search at a time and records what comes back exactly as a
 local run does (same rows, same summary, same proof store). A search is the unit of work on
@@ -19,6 +21,7 @@ from eval.errors import EvalError
 from eval.records import AttemptRow, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import SearchSink, UnitJob, search_unit
+from eval.verifier_actors import RemoteVerifier, VerifierActor, VerifierFactory
 from prover.agent import Prover
 
 logger = logging.getLogger(__name__)
@@ -39,13 +42,19 @@ class RayOptions:
     """Object store of a local instance; Ray's default takes a third of memory from /dev/shm."""
     env: tuple[tuple[str, str], ...] = ()
     """Environment variables of the workers (e.g. PYTHONPATH of code they must import)."""
+    verifiers: int = 0
+    """Lean verifier actors shared by the workers; 0: each worker checks with its own REPLs."""
+    cpus_per_verifier: float = 1.0
 
 
 class SearchWorker:
-    """A Ray actor: builds its Prover once, then runs searches one at a time."""
+    """A Ray actor: builds its Prover once, then runs searches one at a time. Given verifier
+    actors, its Prover checks on them (the factory then need not start a verifier)."""
 
-    def __init__(self, make_prover: ProverFactory) -> None:
+    def __init__(self, make_prover: ProverFactory, verifiers: list[Any] | None = None) -> None:
         self.prover = make_prover()
+        if verifiers:
+            self.prover.verifier = RemoteVerifier(verifiers)
 
     async def search(self, job: UnitJob, spec: RunSpec) -> tuple[UnitResult, list[AttemptRow], list[ProofRecord]]:
         rows: list[AttemptRow] = []
@@ -78,16 +87,30 @@ def _start_ray(options: RayOptions) -> bool:
     return True
 
 
-def run_on_ray(jobs: list[UnitJob], make_prover: ProverFactory, spec: RunSpec, recorder: SearchSink, options: RayOptions) -> None:
+def run_on_ray(
+    jobs: list[UnitJob],
+    make_prover: ProverFactory,
+    spec: RunSpec,
+    recorder: SearchSink,
+    options: RayOptions,
+    make_verifier: VerifierFactory | None = None,
+) -> None:
+    """Run the searches on Ray. With `options.verifiers`, `make_verifier` builds each verifier
+    actor's verifier and `make_prover` the workers' policies."""
     if not jobs:
         return
+    if options.verifiers and make_verifier is None:
+        raise EvalError("verifier actors need a verifier factory")
     started = _start_ray(options)
     import ray
 
+    # Restarted when they die, with the calls they were running run again.
+    verifier_class = ray.remote(num_cpus=options.cpus_per_verifier, max_restarts=-1, max_task_retries=-1)(VerifierActor)
+    verifiers: list[Any] = [verifier_class.remote(make_verifier) for _ in range(options.verifiers)]
     actor_class = ray.remote(
         num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker, max_restarts=-1, max_task_retries=-1
     )(SearchWorker)
-    actors: list[Any] = [actor_class.remote(make_prover) for _ in range(min(options.workers, len(jobs)))]
+    actors: list[Any] = [actor_class.remote(make_prover, verifiers) for _ in range(min(options.workers, len(jobs)))]
     waiting = list(reversed(jobs))
     running: dict[Any, Any] = {}
 
@@ -109,7 +132,7 @@ def run_on_ray(jobs: list[UnitJob], make_prover: ProverFactory, spec: RunSpec, r
             recorder.finished(result)
             give_work(actor)
     finally:
-        for actor in actors:
+        for actor in actors + verifiers:
             ray.kill(actor)
         if started:
             ray.shutdown()

@@ -8,7 +8,7 @@ assembled proof with `Verifier.verify` before counting it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
+from typing import Protocol, Union
 
 from data.problem import Problem
 from lean_env.checks import attach_proof
@@ -44,6 +44,14 @@ class TacticFailed:
 
 
 TacticOutcome = Union[GoalState, ProofFinished, TacticFailed]
+
+
+class TacticRunner(Protocol):
+    """What a step-level search needs of a session (`TacticSession`, or one on another process)."""
+
+    async def start(self) -> GoalState | TacticFailed: ...
+
+    async def run_tactic(self, state: GoalState, tactic: str) -> TacticOutcome: ...
 
 
 class TacticSession:

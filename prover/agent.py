@@ -20,7 +20,7 @@ from data.problem import Problem
 from lean_env.config import LeanConfig
 from lean_env.guard import Violation
 from lean_env.verdict import GuardRejected, Verdict
-from lean_env.tactic_mode import TacticSession
+from lean_env.tactic_mode import TacticRunner
 from lean_env.verifier import Verifier
 from prover.extraction import FENCE, Extraction, extract
 from prover.policy.base import Completion, GenerationRequest, Policy, Prompt
@@ -38,7 +38,7 @@ class ProofVerifier(Protocol):
 
     async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict: ...
 
-    def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticSession]: ...
+    def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticRunner]: ...
 
     async def close(self) -> None: ...
 

@@ -15,7 +15,7 @@ import itertools
 from typing import AsyncIterator
 
 from data.problem import Problem
-from lean_env.tactic_mode import GoalState, ProofFinished, TacticSession
+from lean_env.tactic_mode import GoalState, ProofFinished, TacticRunner
 from prover.agent import Proposal, Prover
 from prover.extraction import Extraction
 from prover.prompts import Resume
@@ -43,7 +43,7 @@ class BestFirstSearch:
                 yield attempt
 
     async def _search(
-        self, problem: Problem, prover: Prover, session: TacticSession, budget: Budget
+        self, problem: Problem, prover: Prover, session: TacticRunner, budget: Budget
     ) -> AsyncIterator[SearchAttempt]:
         start = await session.start()
         if not isinstance(start, GoalState):

@@ -39,6 +39,8 @@ def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
         (["prove", "three.lean", "--in-place", "--out", "x.lean"], "--in-place or --out, not both"),
         (["prove", "latin1.lean"], "not UTF-8"),
         (["prove", "three.lean"], "Lean is not set up"),
+        (["collect", "--algorithm", "dfs"], "unknown search algorithm 'dfs'"),
+        (["collect"], "Lean is not set up"),
         (["report", "nowhere"], "not a run directory"),
         (["merge", "nowhere", "--out", "m"], "not a run directory"),
     ],
@@ -96,6 +98,30 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     written = (tmp_path / "three.proved.lean").read_text()
     assert written.startswith(HEAD + "  sorry" + MIDDLE_1) and written.endswith(MIDDLE_2 + "  sorry" + TAIL)
     assert written != ORIGINAL
+
+
+@pytest.mark.slow
+def test_collect_on_local_ray_fills_the_store(smollm2: object, model_cache: Path, shared_data: Path, tmp_path: Path,
+                                              env: dict[str, str]) -> None:
+    """`prover collect`: one search worker with SmolLM2, two verifier actors over the scripted
+    REPL, on a local Ray instance; a second run continues (nothing is searched twice)."""
+    lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
+    (tmp_path / "two.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
+              "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", "eval.ray_cpus_per_verifier=0.5"]
+    args = [*common, "collect", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "1",
+            "--generators", "1", "--verifiers", "2"]
+    first = run_cli(*args, env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    run = tmp_path / "runs" / "collect" / "two-all-sample"
+    proved = json.loads((run / "summary.json").read_text())["proved"]
+    assert f"{proved} of 2 searches found a proof" in first.stdout and f"holds {proved} proofs" in first.stdout
+    with ProofStore(tmp_path / "store.sqlite") as store:
+        assert store.count() == proved
+    assert len((run / "results.jsonl").read_text().splitlines()) == 2
+    again = run_cli(*args, env=env, cwd=tmp_path)
+    assert again.returncode == 0 and f"holds {proved} proofs" in again.stdout
+    assert len((run / "attempts.jsonl").read_text().splitlines()) == 2
 
 
 def test_bad_eval_settings_are_one_line(tmp_path: Path, env: dict[str, str]) -> None:

@@ -7,8 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from eval.evaluate import run_benchmark
-from tests.doubles.eval_job import benchmark_run
+from data.problem import Problem
+from data.store import ProofStore
+from eval.evaluate import BenchmarkRun, run_benchmark
+from eval.ray_runner import RayOptions
+from eval.spec import RunSpec
+from lean_env.pool import ReplPool
+from lean_env.verifier import Verifier
+from lean_env.workspace import Pins
+from prover.agent import Prover
+from prover.policy.config import PolicyConfig
+from search.budget import Budget
+from search.config import SearchConfig
+from tests.conftest import REPO_ROOT, scripted_settings
+from tests.doubles.eval_job import CrashingVerifierFactory, PolicyOnlyProver, benchmark_run
+from tests.doubles.scripted_policy import ScriptedPolicy
 
 ray = pytest.importorskip("ray", reason="needs Ray (pip install -e '.[ray]')")
 
@@ -46,3 +59,41 @@ def test_prove_on_local_ray_writes_the_same_file(tmp_path: Path) -> None:
     written = lean_file.with_name("out.lean").read_text()
     assert checker.checked == [written] and written.startswith(HEAD) and written.endswith(TAIL)
     assert written == HEAD + PROOF + MIDDLE_1 + PROOF + MIDDLE_2 + PROOF + TAIL
+
+
+# The scripted REPL fails a proof with FAIL in it and accepts the others.
+COLLECT_OUTPUTS = ["  FAIL\n```", "  FAIL\n  simp\n```", "  norm_num\n```", "  FAIL\n  ring\n```", "  FAIL\n  bad\n```"]
+COLLECT_PROBLEMS = [
+    Problem(f"toy_{i}", "test", "import Mathlib\n", "", f"theorem toy_{i} (x : ℕ) : x = x := by\n", "", "toy") for i in range(6)
+]
+
+
+def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_nothing(tmp_path: Path) -> None:
+    """1 search worker and 2 Lean verifier actors (each with its REPL pool); one actor's process
+    dies in the middle of a check. Ray restarts it and reruns the check: the store and the
+    results equal those of a run in one process."""
+    spec = RunSpec("toy", "test", Budget(3), SearchConfig(algorithm="sample", concurrency=1),
+                   PolicyConfig(model="scripted", prompt_format="non-cot"))
+
+    def local_prover() -> Prover:
+        return Prover(ScriptedPolicy(COLLECT_OUTPUTS), PolicyConfig(prompt_format="non-cot"),
+                      Verifier(ReplPool(scripted_settings(), 2), Pins.unknown()))
+
+    local = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "local", local_prover,
+                                       store_path=tmp_path / "local.sqlite", show_progress=False))
+    marker = tmp_path / "crashed"
+    options = RayOptions(workers=1, verifiers=2, local_cpus=2, cpus_per_worker=1, cpus_per_verifier=0.5,
+                         object_store_mb=100, env=(("PYTHONPATH", str(REPO_ROOT)),))
+    collected = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "ray", PolicyOnlyProver(COLLECT_OUTPUTS),
+                                           store_path=tmp_path / "ray.sqlite", show_progress=False, ray=options,
+                                           make_verifier=CrashingVerifierFactory(marker, crash_at=3)))
+    assert marker.exists()  # an actor did die mid-run
+    assert 0 < collected["proved"] < len(COLLECT_PROBLEMS)
+    assert {k: v for k, v in collected.items() if k != "wall_time_s"} == {k: v for k, v in local.items() if k != "wall_time_s"}
+
+    def proofs(store: Path) -> list[tuple[str, str]]:
+        with ProofStore(store) as opened:
+            return sorted((r.problem_name, r.proof) for r in opened.query())
+
+    assert proofs(tmp_path / "ray.sqlite") == proofs(tmp_path / "local.sqlite")
+    assert len(proofs(tmp_path / "ray.sqlite")) == collected["proved"]

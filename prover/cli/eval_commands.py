@@ -12,11 +12,13 @@ from typing import Any, Optional
 import typer
 
 from data.datasets import load_problems
+from data.store import ProofStore
 from eval.errors import EvalError
 from eval.evaluate import BenchmarkRun, run_benchmark
 from eval.merge import merge_runs
 from eval.prove_file import OnRay, ProveJob, ProveReport, prove_file, select_theorems
-from eval.ray_runner import RayOptions
+from eval.ray_runner import ProverFactory, RayOptions
+from eval.verifier_actors import VerifierFactory
 from eval.report import write_report
 from eval.spec import RunSpec, Shard, parse_budget
 from lean_env.verifier import Verifier, repl_settings
@@ -64,7 +66,26 @@ def _ray_options(config: Config, address: str | None) -> RayOptions:
         workers=config.eval.ray_workers,
         cpus_per_worker=config.eval.ray_cpus_per_worker,
         gpus_per_worker=config.eval.ray_gpus_per_worker,
+        verifiers=config.eval.ray_verifiers,
+        cpus_per_verifier=config.eval.ray_cpus_per_verifier,
     )
+
+
+def _provers(config: Config, ray: RayOptions | None) -> tuple[ProverFactory, VerifierFactory | None]:
+    """How workers build their Prover; with verifier actors, the workers hold a policy only
+    and each actor builds its verifier."""
+    if ray is not None and ray.verifiers:
+        make_prover = functools.partial(Prover.from_config, config.policy, None, config.data)
+        return make_prover, functools.partial(Verifier.from_config, config.lean)
+    return functools.partial(Prover.from_config, config.policy, config.lean, config.data), None
+
+
+def _run(run: BenchmarkRun) -> dict[str, Any]:
+    try:
+        return run_benchmark(run)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; run the same command again to continue {run.out}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 def eval_command(
@@ -88,29 +109,69 @@ def eval_command(
     spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy,
                    repeats=repeats, shard=Shard.parse(shard))
     problems = load_problems(dataset, config.data, path=path, split=split)
+    ray_options = _ray_options(config, ray_address) if ray or ray_address else None
+    make_prover, make_verifier = _provers(config, ray_options)
     run = BenchmarkRun(
         spec,
         problems,
         out,
-        functools.partial(Prover.from_config, config.policy, config.lean, config.data),
+        make_prover,
         config=_as_json(config),
         pins=_lean_pins(config),
         store_path=config.store.path,
         force=force,
         problems_in_flight=config.eval.problems_in_flight,
-        ray=_ray_options(config, ray_address) if ray or ray_address else None,
+        ray=ray_options,
+        make_verifier=make_verifier,
     )
-    try:
-        summary = run_benchmark(run)
-    except KeyboardInterrupt:
-        typer.echo(f"interrupted; run the same command again to continue {out}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED)
+    summary = _run(run)
     rate = 100 * summary["pass_rate"]
     spread = f" ± {100 * summary['pass_rate_std']:.1f}%" if summary["repeats"] > 1 else ""
     typer.echo(
         f"{summary['dataset']} {summary['split'] or ''}: {rate:.1f}%{spread} proved "
         f"({summary['proved']} of {summary['problems'] * summary['repeats']} searches, "
         f"{summary['samples']} samples); {out / 'summary.json'}"
+    )
+
+
+def collect(
+    ctx: typer.Context,
+    dataset: str = typer.Option("minif2f", "--dataset", help="A dataset name, or a .jsonl or .lean file."),
+    split: Optional[str] = typer.Option(None, "--split", help="valid or test (default: all splits)."),
+    algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
+    budget: Optional[str] = typer.Option(None, "--budget", help="Samples per problem and repeat."),
+    model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
+    repeats: int = typer.Option(1, "--repeats", help="Passes over the problems, each with other seeds."),
+    generators: Optional[int] = typer.Option(None, "--generators", min=1, help="Search workers, each with a policy (eval.ray_workers)."),
+    verifiers: Optional[int] = typer.Option(None, "--verifiers", min=0, help="Lean verifier actors (eval.ray_verifiers; default 2)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="The run directory (default: runs/collect/DATASET-SPLIT-ALGORITHM)."),
+    force: bool = typer.Option(False, "--force", help="Go on with a run directory made with other settings."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="A Ray cluster (default: a local instance)."),
+    path: Optional[Path] = PathOption,
+) -> None:
+    """Fill the proof store: search every problem of a dataset on Ray (search workers and Lean
+    verifier actors); rerun to continue. Every verified proof (and subgoal lemma) is stored."""
+    config: Config = ctx.obj
+    search_budget = _apply(config, algorithm, budget, model)
+    if generators is not None:
+        config.eval.ray_workers = generators
+    config.eval.ray_verifiers = verifiers if verifiers is not None else (config.eval.ray_verifiers or 2)
+    name = Path(dataset).stem if path is None else path.stem
+    out = out or Path("runs/collect") / f"{name}-{split or 'all'}-{config.search.algorithm}"
+    spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy, repeats=repeats)
+    problems = load_problems(dataset, config.data, path=path, split=split)
+    ray_options = _ray_options(config, ray_address)
+    make_prover, make_verifier = _provers(config, ray_options)
+    run = BenchmarkRun(
+        spec, problems, out, make_prover, config=_as_json(config), pins=_lean_pins(config),
+        store_path=config.store.path, force=force, ray=ray_options, make_verifier=make_verifier,
+    )
+    summary = _run(run)
+    with ProofStore(config.store.path) as store:
+        stored = store.count()
+    typer.echo(
+        f"{summary['proved']} of {summary['problems'] * summary['repeats']} searches found a proof; "
+        f"the proof store ({config.store.path}) holds {stored} proofs; run: {out}"
     )
 
 
@@ -160,8 +221,9 @@ def prove(
         if ray or ray_address:
             verifier = Verifier.from_config(config.lean)
             try:
-                make_prover = functools.partial(Prover.from_config, config.policy, config.lean, config.data)
-                return await prove_file(job, OnRay(make_prover, _ray_options(config, ray_address)), verifier, verifier)
+                options = _ray_options(config, ray_address)
+                make_prover, make_verifier = _provers(config, options)
+                return await prove_file(job, OnRay(make_prover, options, make_verifier), verifier, verifier)
             finally:
                 await verifier.close()
         prover = Prover.from_config(config.policy, config.lean, config.data)

@@ -17,7 +17,11 @@ from prover.agent import Prover
 from prover.policy.config import PolicyConfig
 from search.budget import Budget
 from search.config import SearchConfig
-from tests.conftest import REPO_ROOT
+from lean_env.pool import ReplPool
+from lean_env.verdict import Verdict
+from lean_env.verifier import Verifier
+from lean_env.workspace import Pins
+from tests.conftest import REPO_ROOT, scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 
@@ -39,6 +43,44 @@ class LatencyProver:
     def __call__(self) -> Prover:
         policy = ScriptedPolicy(self.outputs, latency=self.latency)
         return Prover(policy, PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier())
+
+
+class PolicyOnlyProver:
+    """Makes a Prover with no verifier of its own (its checks go to verifier actors); picklable."""
+
+    def __init__(self, outputs: list[str], latency: float = 0.0) -> None:
+        self.outputs = outputs
+        self.latency = latency
+
+    def __call__(self) -> Prover:
+        return Prover(ScriptedPolicy(self.outputs, latency=self.latency), PolicyConfig(prompt_format="non-cot"))
+
+
+class CrashingVerifier(Verifier):
+    """The real verifier over the scripted REPL, whose process dies (as if killed) at its
+    `crash_at`-th check, once per `marker` file: the restarted actor does not die again."""
+
+    def __init__(self, marker: Path, crash_at: int) -> None:
+        super().__init__(ReplPool(scripted_settings(), 2), Pins.unknown())
+        self.marker = marker
+        self.crash_at = crash_at
+        self.checks = 0
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+        self.checks += 1
+        if self.checks == self.crash_at and not self.marker.exists():
+            self.marker.write_text(str(os.getpid()))
+            os._exit(1)
+        return await super().verify(problem, proof, restated_statement)
+
+
+class CrashingVerifierFactory:
+    def __init__(self, marker: Path, crash_at: int) -> None:
+        self.marker = marker
+        self.crash_at = crash_at
+
+    def __call__(self) -> Verifier:
+        return CrashingVerifier(self.marker, self.crash_at)
 
 
 def benchmark_run(out: Path, store: Path, algorithm: str, latency: float = 0.0, repeats: int = 1,

@@ -1,0 +1,124 @@
+"""Lean verifier actors on Ray, and the client through which search workers use them.
+
+On a cluster, generation (GPUs) and Lean (many CPU cores) scale apart: a few search workers
+hold the policy, and verifier actors, each owning a REPL pool, check what they propose. A
+search worker's Prover gets a `RemoteVerifier` in place of its own REPLs; it sends each
+check to the least busy actor. Actors are created with `max_restarts=-1` and
+`max_task_retries=-1`: when one dies, Ray starts it again and reruns the checks it was doing,
+so a search sees a slower answer, never a lost one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable
+
+from data.problem import Problem
+from lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
+from lean_env.verdict import Verdict
+from prover.agent import ProofVerifier
+
+VerifierFactory = Callable[[], ProofVerifier]
+
+
+class VerifierActor:
+    """A Ray actor owning one verifier (a REPL pool); tactic sessions stay in this process."""
+
+    def __init__(self, make_verifier: VerifierFactory) -> None:
+        self.verifier = make_verifier()
+        self._sessions: dict[int, tuple[contextlib.AsyncExitStack, TacticRunner]] = {}
+        self._session_ids = itertools.count(1)
+
+    def pid(self) -> int:
+        return os.getpid()
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None) -> Verdict:
+        return await self.verifier.verify(problem, proof, restated_statement)
+
+    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None) -> Verdict:
+        return await self.verifier.check_sketch(problem, sketch, restated_statement)
+
+    async def open_session(self, problem: Problem) -> tuple[int, GoalState | TacticFailed]:
+        stack = contextlib.AsyncExitStack()
+        session = await stack.enter_async_context(self.verifier.tactic_session(problem))
+        session_id = next(self._session_ids)
+        self._sessions[session_id] = (stack, session)
+        return session_id, await session.start()
+
+    async def run_tactic(self, session_id: int, state: GoalState, tactic: str) -> TacticOutcome:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return TacticFailed("the verifier actor was restarted; its tactic session is gone")
+        return await session[1].run_tactic(state, tactic)
+
+    async def close_session(self, session_id: int) -> None:
+        session = self._sessions.pop(session_id, None)
+        if session is not None:
+            await session[0].aclose()
+
+
+class RemoteVerifier:
+    """A `ProofVerifier` whose checks run on verifier actors (Ray handles)."""
+
+    def __init__(self, actors: list[Any]) -> None:
+        if not actors:
+            raise ValueError("a RemoteVerifier needs at least one verifier actor")
+        self.actors = actors
+        self._busy = [0] * len(actors)
+
+    @asynccontextmanager
+    async def _actor(self) -> AsyncIterator[Any]:
+        index = min(range(len(self.actors)), key=self._busy.__getitem__)
+        self._busy[index] += 1
+        try:
+            yield self.actors[index]
+        finally:
+            self._busy[index] -= 1
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+        async with self._actor() as actor:
+            verdict: Verdict = await actor.verify.remote(problem, proof, restated_statement)
+        return verdict
+
+    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict:
+        async with self._actor() as actor:
+            verdict: Verdict = await actor.check_sketch.remote(problem, sketch, restated_statement)
+        return verdict
+
+    @asynccontextmanager
+    async def tactic_session(self, problem: Problem) -> AsyncIterator[RemoteTacticSession]:
+        async with self._actor() as actor:
+            session = RemoteTacticSession(actor, problem)
+            try:
+                yield session
+            finally:
+                await session.close()
+
+    async def close(self) -> None:
+        """The actors belong to whoever started them (the run), not to this client."""
+
+
+class RemoteTacticSession:
+    """Tactic mode on one actor: its proof states live in that actor's REPL."""
+
+    def __init__(self, actor: Any, problem: Problem) -> None:
+        self.actor = actor
+        self.problem = problem
+        self.session_id: int | None = None
+
+    async def start(self) -> GoalState | TacticFailed:
+        self.session_id, outcome = await self.actor.open_session.remote(self.problem)
+        return outcome  # type: ignore[no-any-return]
+
+    async def run_tactic(self, state: GoalState, tactic: str) -> TacticOutcome:
+        if self.session_id is None:
+            raise RuntimeError("start() the session first")
+        outcome: TacticOutcome = await self.actor.run_tactic.remote(self.session_id, state, tactic)
+        return outcome
+
+    async def close(self) -> None:
+        if self.session_id is not None:
+            await self.actor.close_session.remote(self.session_id)
