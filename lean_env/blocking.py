@@ -9,19 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Coroutine, TypeVar
+from typing import Any, Coroutine, Protocol, TypeVar
 
 from data.problem import Problem
 from lean_env.config import LeanConfig
-from lean_env.pool import PoolCounters
 from lean_env.verdict import Verdict
 from lean_env.verifier import Verifier
 
 T = TypeVar("T")
 
 
+class AsyncVerifier(Protocol):
+    """What the blocking front needs: a `Verifier`, or one that checks elsewhere."""
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict: ...
+
+    async def close(self) -> None: ...
+
+
 class BlockingVerifier:
-    def __init__(self, verifier: Verifier | None = None, config: LeanConfig | None = None) -> None:
+    def __init__(self, verifier: AsyncVerifier | None = None, config: LeanConfig | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lean-verifier", daemon=True)
         self._thread.start()
@@ -34,21 +41,18 @@ class BlockingVerifier:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    @property
-    def counters(self) -> PoolCounters:
-        return self._verifier.pool.counters
-
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
         return self._call(self._verifier.verify(problem, proof, restated_statement))
 
-    def verify_many(self, items: list[tuple[Problem, str]]) -> list[Verdict]:
-        """Check many proofs at once, as many in parallel as the pool has workers."""
+    def verify_many(self, items: list[tuple[Problem, str, str | None]]) -> list[Verdict]:
+        """Check many (problem, proof, restated statement) at once, as many in parallel as the
+        pool has workers."""
 
         async def run_all() -> list[Verdict]:
-            return list(await asyncio.gather(*(self._verifier.verify(p, proof) for p, proof in items)))
+            return list(await asyncio.gather(*(self._verifier.verify(*item) for item in items)))
 
         return self._call(run_all())
 

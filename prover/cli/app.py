@@ -17,10 +17,12 @@ from eval.errors import EvalError
 from lean_env.errors import LeanEnvError
 from prover import __version__
 from prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
+from prover.cli.train_commands import train_app
 from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
 from prover.cli.doctor import Status, run_checks
 from prover.policy.base import PolicyError
 from prover.prompts import PromptError
+from prover.training.config import TrainingConfigError
 from search.registry import UnknownAlgorithmError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -30,6 +32,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     LeanEnvError,
     PolicyError,
     PromptError,
+    TrainingConfigError,
     UnknownAlgorithmError,
 )
 EXIT_BAD_INPUT = 2
@@ -55,6 +58,7 @@ app.command()(eval_commands.collect)
 app.command()(eval_commands.merge)
 app.command()(eval_commands.report)
 app.command()(eval_commands.prove)
+app.add_typer(train_app, name="train")
 
 
 def _print_version(value: bool) -> None:
@@ -86,6 +90,7 @@ def root(
     resolved = load_config(config, overrides)
     configure_logging(resolved.log.level)
     ctx.obj = resolved
+    ctx.meta["overrides"] = overrides  # `train --config FILE` applies them over its own file
 
 
 @config_app.command("show")

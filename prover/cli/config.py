@@ -22,6 +22,7 @@ from data.config import DataConfig, StoreConfig
 from eval.config import EvalConfig
 from lean_env.config import LeanConfig
 from prover.policy.config import PolicyConfig
+from prover.training.config import RLConfig, SFTConfig
 from search.config import SearchConfig
 
 if sys.version_info >= (3, 11):
@@ -55,6 +56,8 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    rl: RLConfig = field(default_factory=RLConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
 
 
 def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -1,0 +1,68 @@
+"""`prover train rl` (GRPO on Lean's verdicts) and `prover train sft` (expert iteration)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from data.datasets import load_problems
+from data.store import ProofStore
+from lean_env.verifier import Verifier
+from prover.cli.config import Config, load_config
+from prover.model_files import resolve_model
+from prover.training.config import TrainingConfigError
+from prover.training.rl import train_rl
+from prover.training.sft import train_sft
+
+train_app = typer.Typer(help="Train the policy: GRPO from Lean's verdicts (rl), or on stored proofs (sft).",
+                        no_args_is_help=True)
+
+ConfigFileOption = typer.Option(
+    None, "--config", "-c", help="A TOML or YAML file with [rl] or [sft] (and any other) sections."
+)
+
+
+def _config(ctx: typer.Context, config_file: Path | None) -> Config:
+    """The root's config, or this file's with the root's --set flags on top."""
+    if config_file is None:
+        config: Config = ctx.obj
+        return config
+    return load_config(config_file, ctx.meta.get("overrides", []))
+
+
+@train_app.command("rl")
+def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> None:
+    """GRPO with Lean's verdict as the reward (V1.5's RLPAF); a rerun resumes from the last checkpoint."""
+    config = _config(ctx, config_file)
+    settings = config.rl
+    settings.validate()
+    problems = load_problems(settings.dataset, config.data, split=settings.split or None)
+    model = resolve_model(settings.model, config.policy.cache_dir).location
+    verifier = Verifier.from_config(config.lean)
+    with ProofStore(config.store.path) as store:
+        result = train_rl(settings, problems, verifier, model, store)
+    typer.echo(
+        f"{result.steps} steps; {result.proofs_found} of {result.completions_checked} completions proved; "
+        f"policy: {result.model_dir} (use it with --set policy.model={result.model_dir})"
+    )
+
+
+@train_app.command("sft")
+def sft(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> None:
+    """Fine-tune on the proof store's proofs (deduplicated, some statements held out)."""
+    config = _config(ctx, config_file)
+    settings = config.sft
+    settings.validate()
+    if not config.store.path.is_file():
+        raise TrainingConfigError(f"{config.store.path}: no proof store yet; run `prover collect` first")
+    with ProofStore(config.store.path) as store:
+        records = store.query(model=settings.from_model or None)
+    model = resolve_model(settings.model, config.policy.cache_dir).location
+    result = train_sft(settings, records, model)
+    loss = f"{result.eval_loss:.4f}" if result.eval_loss is not None else "n/a (nothing held out)"
+    typer.echo(
+        f"{result.steps} steps on {result.train_examples} proofs ({result.held_out_examples} held out, eval loss "
+        f"{loss}); model: {result.model_dir}"
+    )

@@ -1,0 +1,121 @@
+"""RLPAF's reward: Lean's verdict on a completion, as TRL's GRPOTrainer asks for it.
+
+`score` is the whole rule, a pure function of a verdict: 1.0 for a proof that the guard and
+Lean accept with no `sorry` and standard axioms only, else 0.0 (or a configured shaping
+value). `LeanReward` is the adapter TRL calls with a batch of completions: it extracts each
+proof with the prompt format's own extraction and checks them all at once on the verifier's
+REPL pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from data.lean_lexer import LexError, significant, tokenize
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+from lean_env.blocking import BlockingVerifier
+from lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict
+from lean_env.guard import Violation
+from prover.extraction import extract
+from prover.training.config import RLConfig
+
+logger = logging.getLogger(__name__)
+
+
+def score(verdict: Verdict, config: RLConfig) -> float:
+    """The reward of one checked completion."""
+    if isinstance(verdict, Proved):
+        return 1.0
+    if isinstance(verdict, Incomplete):
+        return config.shaping_incomplete
+    if isinstance(verdict, LeanErrors):
+        return config.shaping_lean_errors
+    return 0.0
+
+
+def keeps_every_have(proof: str, haves: list[str]) -> bool:
+    """V2's consistency rule: each `have` statement of the sketch occurs in the proof (token
+    for token, layout and comments aside)."""
+    try:
+        proof_tokens = " ".join(t.text for t in significant(tokenize(proof)))
+        return all(" ".join(t.text for t in significant(tokenize(h))) in proof_tokens for h in haves)
+    except LexError:
+        return False
+
+
+def completion_text(completion: Any) -> str:
+    """TRL passes a string for a plain prompt, a list of messages for a chat prompt."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(message["content"] for message in completion if message.get("role") == "assistant")
+
+
+class LeanReward:
+    """A TRL reward function: `reward(prompts, completions, problem_id, prompt_format, ...)`."""
+
+    __name__ = "lean_proof"  # TRL names the reward's logged metrics after it
+
+    def __init__(
+        self,
+        problems: dict[str, Problem],
+        verifier: BlockingVerifier,
+        config: RLConfig,
+        store: ProofStore | None = None,
+        model_name: str = "",
+    ) -> None:
+        self.problems = problems
+        self.verifier = verifier
+        self.config = config
+        self.store = store
+        self.model_name = model_name
+        self.checked = 0
+        self.proved = 0
+
+    def __call__(
+        self,
+        prompts: list[Any],
+        completions: list[Any],
+        problem_id: list[str],
+        prompt_format: list[str],
+        haves: list[list[str]] | None = None,
+        **other_columns: Any,
+    ) -> list[float | None]:
+        started = time.monotonic()
+        problems = [self.problems[name] for name in problem_id]
+        extractions = [
+            extract(problem, fmt, completion_text(completion))
+            for problem, fmt, completion in zip(problems, prompt_format, completions)
+        ]
+        to_check = [(i, p, e) for i, (p, e) in enumerate(zip(problems, extractions)) if e.proof is not None]
+        verdicts: list[Verdict] = [GuardRejected((Violation("no-proof", e.reason),)) for e in extractions]
+        checked = self.verifier.verify_many([(p, e.proof or "", e.restated_statement) for _, p, e in to_check])
+        for (index, *_), verdict in zip(to_check, checked):
+            verdicts[index] = verdict
+        rewards: list[float | None] = []
+        for index, verdict in enumerate(verdicts):
+            reward = score(verdict, self.config)
+            proof = extractions[index].proof
+            if reward == 1.0 and self.config.consistency and haves is not None:
+                reward = 1.0 if proof is not None and keeps_every_have(proof, haves[index]) else 0.0
+            if isinstance(verdict, Proved) and proof is not None:
+                self._store(problems[index], proof, verdict)
+            rewards.append(reward)
+        self.checked += len(verdicts)
+        self.proved += sum(isinstance(v, Proved) for v in verdicts)
+        logger.info("rewards: %d of %d proved, %.1fs in Lean", sum(r == 1.0 for r in rewards), len(rewards),
+                    time.monotonic() - started)
+        return rewards
+
+    def _store(self, problem: Problem, proof: str, verdict: Proved) -> None:
+        if self.store is None:
+            return
+        pins = verdict.run.pins
+        self.store.add(
+            ProofRecord.for_problem(
+                problem, proof, model=self.model_name, algorithm="grpo", sample_cost=0, wall_time_s=0.0,
+                lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+            )
+        )

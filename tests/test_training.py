@@ -1,0 +1,193 @@
+"""Training from Lean's verdicts: the reward, GRPO steps and SFT on stored proofs, with the
+real SmolLM2 policy on CPU, and the `prover train` commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from data.problem import Problem
+from data.store import ProofRecord, ProofStore
+from lean_env.blocking import BlockingVerifier
+from lean_env.guard import GuardPolicy
+from lean_env.pool import ReplPool
+from lean_env.protocol import Message, Pos
+from lean_env.verdict import LeanErrors, LeanRun, Proved, Verdict
+from lean_env.verifier import Verifier
+from lean_env.workspace import Pins
+from prover.training.config import RLConfig, SFTConfig, TrainingConfigError
+from prover.training.reward import LeanReward, keeps_every_have
+from prover.training.rl import rl_rows
+from prover.training.sft import normalized, sft_split
+from tests.conftest import FAKE_REPL, run_cli, scripted_settings
+
+PROBLEMS = [
+    Problem(f"toy_{i}", "test", "import Mathlib\n", "", f"theorem toy_{i} (x : ℕ) (h : x = {i}) : x + 0 = {i} := by\n", "", "toy")
+    for i in range(2)
+]
+
+
+class ParityVerifier:
+    """Accepts a proof of even length: a scripted verdict that splits a group's rewards."""
+
+    def __init__(self) -> None:
+        self.verdicts: list[bool] = []
+
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+        await asyncio.sleep(0)
+        accepted = len(proof) % 2 == 0
+        self.verdicts.append(accepted)
+        if accepted:
+            return Proved(LeanRun(), ())
+        error = Message(severity="error", pos=Pos(line=1, column=0), data="odd")
+        return LeanErrors(LeanRun(messages=(error,)), error, None)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:
+    completions = ["  subst h\n  simp\n```", "  FAIL\n```", "  sorry\n```", "```"]
+    verifier = Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
+    with ProofStore(tmp_path / "store.sqlite") as store, BlockingVerifier(verifier) as blocking:
+        binary = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(), store, model_name="m")
+        rewards = binary(prompts=[""] * 4, completions=completions, problem_id=["toy_0"] * 4, prompt_format=["non-cot"] * 4)
+        shaped = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(shaping_lean_errors=0.25))
+        shaped_rewards = shaped(prompts=[""] * 4, completions=completions, problem_id=["toy_1"] * 4,
+                                prompt_format=["non-cot"] * 4)
+        assert verifier.pool.counters.checks >= 2  # the two candidates past the guard went to Lean
+        (record,) = store.query()
+    assert rewards == [1.0, 0.0, 0.0, 0.0]  # proved; Lean error; `sorry` (guard); no proof at all
+    assert shaped_rewards == [1.0, 0.25, 0.0, 0.0]
+    assert record.problem_name == "toy_0" and record.algorithm == "grpo" and record.proof == "  subst h\n  simp\n"
+    assert binary.checked == 4 and binary.proved == 1
+
+
+def test_consistency_needs_every_have_of_the_sketch() -> None:
+    proof = "\n  have h1 : x = 2 := by\n    simpa using h\n  -- done\n  have h2 : x + 0 = 2 := by simp [h1]\n  exact h2"
+    assert keeps_every_have(proof, ["have h1 : x = 2", "have  h2 : x + 0 = 2"])
+    assert not keeps_every_have(proof, ["have h1 : x = 2", "have h3 : x = x"])
+
+
+def test_each_problem_is_prompted_with_and_without_chain_of_thought() -> None:
+    rows = rl_rows(PROBLEMS, RLConfig())
+    assert [(r["problem_id"], r["prompt_format"]) for r in rows] == [
+        ("toy_0", "non-cot"), ("toy_0", "cot"), ("toy_1", "non-cot"), ("toy_1", "cot")
+    ]
+    assert rows[1]["prompt"].startswith("Complete the following Lean 4 code with explanatory comments")
+    chat = rl_rows(PROBLEMS[:1], RLConfig(prompt_formats="deepseek-v2"))
+    assert chat[0]["prompt"][0]["role"] == "user"
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"group_size": 1}, "at least 2"),
+        ({"micro_batch_size": 7}, "must divide group_size x prompts_per_step = 512"),
+        ({"prompt_formats": "cot,poem"}, "rl.prompt_formats"),
+    ],
+)
+def test_rl_settings_that_cannot_train_are_refused(changes: dict, message: str) -> None:
+    with pytest.raises(TrainingConfigError, match=message):
+        RLConfig(**changes).validate()
+
+
+def record(name: str, proof: str, model: str = "m") -> ProofRecord:
+    problem = Problem(name, "test", "import Mathlib\n", "", f"theorem {name} : True := by\n", "", "toy")
+    return ProofRecord.for_problem(problem, proof, model=model, algorithm="sample", sample_cost=1, wall_time_s=0.1,
+                                   lean_version="", mathlib_version="")
+
+
+def test_sft_data_drops_layout_copies_and_holds_out_whole_statements() -> None:
+    records = [record(f"t{i}", f"\n  trivial{i}\n") for i in range(40)]
+    records += [record("t0", "\n  trivial0   \n\n"), record("t1", "\n  exact trivial\n")]
+    split = sft_split(records, SFTConfig(held_out=0.25))
+    assert split.duplicates == 1 and len(split.train) + len(split.held_out) == 41
+    assert 0 < len(split.held_out) < 41
+    train_prompts = {e["prompt"] for e in split.train}
+    assert not train_prompts & {e["prompt"] for e in split.held_out}  # a statement is on one side only
+    first = next(e for e in split.train + split.held_out if "theorem t5 " in e["prompt"])
+    assert first["completion"] == "\n  trivial5\n```"
+    assert normalized("\n  a  \n\n  b\n") == "  a\n  b"
+
+
+@pytest.mark.slow
+def test_two_grpo_steps_change_the_weights_and_save_a_checkpoint_that_resumes(smollm2: object, model_cache: Path,
+                                                                          tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from prover.model_files import resolve_model
+    from prover.training.rl import train_rl
+
+    source = resolve_model("smollm2", model_cache).location
+    config = RLConfig(model="smollm2", group_size=4, prompts_per_step=2, micro_batch_size=8, max_completion_length=24,
+                      max_steps=2, save_steps=2, output_dir=tmp_path / "rl")
+    verifier = ParityVerifier()
+    result = train_rl(config, PROBLEMS, verifier, source)
+    assert result.steps == 2 and result.completions_checked == 16 == len(verifier.verdicts)
+    # The rewards the trainer logged are the verifier's verdicts, step by step.
+    logged = [entry["reward"] for entry in result.log_history if "reward" in entry]
+    assert logged == pytest.approx([sum(verifier.verdicts[:8]) / 8, sum(verifier.verdicts[8:]) / 8])
+
+    before = AutoModelForCausalLM.from_pretrained(source).state_dict()
+    after = AutoModelForCausalLM.from_pretrained(result.model_dir).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    checkpoint = tmp_path / "rl" / "checkpoint-2"
+    saved = AutoModelForCausalLM.from_pretrained(checkpoint).state_dict()
+    assert all(torch.equal(saved[k], after[k]) for k in after)  # the checkpoint reloads as trained
+
+    config.max_steps = 3  # a rerun goes on from checkpoint-2: one more step, not three
+    again = train_rl(config, PROBLEMS, verifier, source)
+    assert again.steps == 3 and again.completions_checked == 8
+
+
+@pytest.mark.slow
+def test_an_sft_step_on_stored_proofs(smollm2: object, model_cache: Path, tmp_path: Path) -> None:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from prover.model_files import resolve_model
+    from prover.training.sft import train_sft
+
+    source = resolve_model("smollm2", model_cache).location
+    records = [record(f"t{i}", f"\n  trivial -- {i}\n") for i in range(12)]
+    config = SFTConfig(model="smollm2", held_out=0.25, batch_size=4, micro_batch_size=4, max_steps=1, max_length=128,
+                       output_dir=tmp_path / "sft")
+    result = train_sft(config, records, source)
+    assert result.steps == 1 and result.train_examples + result.held_out_examples == 12
+    assert result.eval_loss is not None and result.eval_loss > 0
+    before = AutoModelForCausalLM.from_pretrained(source).state_dict()
+    after = AutoModelForCausalLM.from_pretrained(result.model_dir).state_dict()
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+
+
+def test_train_commands_refuse_bad_settings_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "rl.toml").write_text("[rl]\ngroup_size = 1\n")
+    result = run_cli("train", "rl", "--config", str(tmp_path / "rl.toml"), cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip() == (
+        "error: rl.group_size must be at least 2: GRPO compares completions within a group"
+    )
+    empty = run_cli("--set", f"store.path={tmp_path / 'none.sqlite'}", "train", "sft", cwd=tmp_path)
+    assert empty.returncode == 2 and "no proof store yet" in empty.stderr
+
+
+@pytest.mark.slow
+def test_train_rl_from_the_command_line(smollm2: object, model_cache: Path, shared_data: Path, tmp_path: Path) -> None:
+    """`prover train rl --config FILE`: SmolLM2, the real REPL client over the scripted REPL."""
+    (tmp_path / "two.jsonl").write_text("\n".join((shared_data / "minif2f.jsonl").read_text().splitlines()[:1]) + "\n")
+    (tmp_path / "rl.toml").write_text(
+        f'[rl]\nmodel = "smollm2"\ndataset = "{tmp_path / "two.jsonl"}"\nsplit = ""\ngroup_size = 2\n'
+        f'prompts_per_step = 2\nmicro_batch_size = 4\nmax_completion_length = 8\nmax_steps = 1\n'
+        f'output_dir = "{tmp_path / "rl"}"\n[policy]\ncache_dir = "{model_cache}"\n'
+        f'[lean]\nrepl_command = "{sys.executable} {FAKE_REPL} scripted"\n'
+    )
+    result = run_cli("--set", f"store.path={tmp_path / 'store.sqlite'}", "train", "rl", "--config",
+                     str(tmp_path / "rl.toml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 steps;" in result.stdout and f"policy: {tmp_path / 'rl' / 'final'}" in result.stdout
+    assert json.loads((tmp_path / "rl" / "final" / "config.json").read_text())["model_type"] == "llama"
