@@ -16,7 +16,7 @@ from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
 from eval.run_dir import RunDirectory
 from eval.spec import RunSpec
 from eval.unit_search import UnitJob
-from eval.verifier_actors import VerifierFactory
+from lean_env.remote import VerifierFactory
 
 
 @dataclass

@@ -30,7 +30,7 @@ from prover.agent import Prover, ProofVerifier
 from eval.benchmark_run import ProofsAndProgress
 from eval.progress import RunProgress
 from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
-from eval.verifier_actors import VerifierFactory
+from lean_env.remote import VerifierFactory
 from eval.records import Unit, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import UnitJob, search_unit

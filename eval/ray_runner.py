@@ -1,6 +1,6 @@
 """Searches on Ray workers: one actor per worker, each owning a Prover (policy and verifier),
 or, with `verifiers > 0`, a policy only, its checks going to that many Lean verifier actors
-(`eval.verifier_actors`) shared by all workers.
+(`lean_env.remote`) shared by all workers.
 
 The driver hands each worker one search at a time and records what comes back exactly as a
 local run does (same rows, same summary, same proof store). A search is the unit of work on
@@ -12,7 +12,6 @@ with a local instance (`ray.init()`) and with a cluster address, unchanged.
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -21,7 +20,7 @@ from eval.errors import EvalError
 from eval.records import AttemptRow, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import SearchSink, UnitJob, search_unit
-from eval.verifier_actors import RemoteVerifier, VerifierActor, VerifierFactory
+from lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
 from prover.agent import Prover
 
 logger = logging.getLogger(__name__)
@@ -63,30 +62,6 @@ class SearchWorker:
         return result, rows, proofs
 
 
-def _start_ray(options: RayOptions) -> bool:
-    """Connect to (or start) Ray; True when this call started it."""
-    try:
-        import ray
-    except ImportError as error:
-        raise EvalError("--ray needs Ray: pip install 'lean-prover[ray]'") from error
-
-    if ray.is_initialized():
-        return False
-    runtime_env: dict[str, Any] = {"env_vars": dict(options.env)} if options.env else {}
-    if options.address is not None:
-        ray.init(address=options.address, runtime_env=runtime_env or None, log_to_driver=False)
-    else:
-        ray.init(
-            num_cpus=options.local_cpus,
-            object_store_memory=options.object_store_mb * 1024 * 1024,
-            include_dashboard=False,
-            _temp_dir=tempfile.mkdtemp(prefix="ray-"),  # short: Ray's socket paths must fit 107 bytes
-            runtime_env=runtime_env or None,
-            log_to_driver=False,
-        )
-    return True
-
-
 def run_on_ray(
     jobs: list[UnitJob],
     make_prover: ProverFactory,
@@ -101,12 +76,10 @@ def run_on_ray(
         return
     if options.verifiers and make_verifier is None:
         raise EvalError("verifier actors need a verifier factory")
-    started = _start_ray(options)
+    started = connect_ray(options.address, options.local_cpus, options.object_store_mb, options.env)
     import ray
 
-    # Restarted when they die, with the calls they were running run again.
-    verifier_class = ray.remote(num_cpus=options.cpus_per_verifier, max_restarts=-1, max_task_retries=-1)(VerifierActor)
-    verifiers: list[Any] = [verifier_class.remote(make_verifier) for _ in range(options.verifiers)]
+    verifiers = start_verifier_actors(make_verifier, options.verifiers, options.cpus_per_verifier) if make_verifier else []
     actor_class = ray.remote(
         num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker, max_restarts=-1, max_task_retries=-1
     )(SearchWorker)

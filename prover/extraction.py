@@ -51,13 +51,19 @@ def extract_continuation(completion: str, proof_prefix: str = "") -> Extraction:
     return Extraction(proof + "\n")
 
 
-def extract_from_chat(problem: Problem, answer: str) -> Extraction:
-    """The proof of `problem`'s theorem in the last Lean block of a chat answer."""
+def lean_code_blocks(answer: str) -> list[str]:
+    """The Lean code blocks of a chat answer, in order (untagged blocks when none is tagged)."""
     blocks = list(_CODE_BLOCK.finditer(answer))
     lean_blocks = [b for b in blocks if b["tag"] in _LEAN_TAGS] or [b for b in blocks if not b["tag"]]
+    return [b["code"] for b in lean_blocks]
+
+
+def extract_from_chat(problem: Problem, answer: str) -> Extraction:
+    """The proof of `problem`'s theorem in the last Lean block of a chat answer."""
+    lean_blocks = lean_code_blocks(answer)
     if not lean_blocks:
         return Extraction(None, reason="no ```lean4 code block in the answer")
-    code = lean_blocks[-1]["code"]
+    code = lean_blocks[-1]
     try:
         theorems = parse_theorems(code, "answer")
     except LexError as error:

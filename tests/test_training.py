@@ -67,10 +67,46 @@ def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:
     assert binary.checked == 4 and binary.proved == 1
 
 
+@pytest.mark.slow
+def test_rewards_from_verifier_actors_on_ray_are_the_same() -> None:
+    """rl.verifiers > 0: the reward's checks go to Lean verifier actors on Ray."""
+    ray = pytest.importorskip("ray", reason="needs Ray")
+    from lean_env.remote import RemoteVerifier, connect_ray, start_verifier_actors
+    from tests.conftest import REPO_ROOT
+    from tests.doubles.eval_job import ScriptedReplVerifierFactory
+
+    assert connect_ray(None, local_cpus=2, object_store_mb=100, env=(("PYTHONPATH", str(REPO_ROOT)),))
+    try:
+        actors = start_verifier_actors(ScriptedReplVerifierFactory(), 2, cpus_each=0.5)
+        completions = ["  subst h\n  simp\n```", "  FAIL\n```", "  norm_num\n```", "  sorry\n```"]
+        with BlockingVerifier(RemoteVerifier(actors)) as blocking:
+            reward = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig())
+            rewards = reward(prompts=[""] * 4, completions=completions, problem_id=["toy_0"] * 4,
+                             prompt_format=["non-cot"] * 4)
+        assert rewards == [1.0, 0.0, 1.0, 0.0]
+    finally:
+        ray.shutdown()
+
+
 def test_consistency_needs_every_have_of_the_sketch() -> None:
     proof = "\n  have h1 : x = 2 := by\n    simpa using h\n  -- done\n  have h2 : x + 0 = 2 := by simp [h1]\n  exact h2"
     assert keeps_every_have(proof, ["have h1 : x = 2", "have  h2 : x + 0 = 2"])
     assert not keeps_every_have(proof, ["have h1 : x = 2", "have h3 : x = x"])
+
+
+def test_the_consistency_reward_holds_a_chat_proof_to_its_own_sketch(tmp_path: Path) -> None:
+    statement = PROBLEMS[0].formal_statement.rstrip()
+    sketch = f"Plan:\n```lean4\n{statement}\n  have h1 : x = 0 := by sorry\n  have h2 : x + 0 = 0 := by sorry\n  exact h2\n```\n"
+    kept = sketch + f"Proof:\n```lean4\n{statement}\n  have h1 : x = 0 := h\n  have h2 : x + 0 = 0 := by simp [h1]\n  exact h2\n```"
+    dropped = sketch + f"Proof:\n```lean4\n{statement}\n  subst h\n  rfl\n```"
+    verifier = Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
+    completions = [[{"role": "assistant", "content": text}] for text in (kept, dropped)]
+    with BlockingVerifier(verifier) as blocking:
+        plain = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig())
+        consistent = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(consistency=True))
+        kwargs = dict(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2, prompt_format=["deepseek-v2-cot"] * 2)
+        assert plain(**kwargs) == [1.0, 1.0]
+        assert consistent(**kwargs) == [1.0, 0.0]
 
 
 def test_each_problem_is_prompted_with_and_without_chain_of_thought() -> None:

@@ -18,9 +18,9 @@ from eval.evaluate import BenchmarkRun, run_benchmark
 from eval.merge import merge_runs
 from eval.prove_file import OnRay, ProveJob, ProveReport, prove_file, select_theorems
 from eval.ray_runner import ProverFactory, RayOptions
-from eval.verifier_actors import VerifierFactory
 from eval.report import write_report
 from eval.spec import RunSpec, Shard, parse_budget
+from lean_env.remote import VerifierFactory
 from lean_env.verifier import Verifier, repl_settings
 from lean_env.workspace import Pins, read_pins
 from prover.agent import Prover

@@ -47,9 +47,14 @@ class RLConfig:
     shaping_lean_errors: float = field(default=0.0, metadata={"help": "Reward shaping: a proof Lean rejects (V1.5: 0)."})
     consistency: bool = field(
         default=False,
-        metadata={"help": "V2's consistency reward: a proof must keep every `have` of the row's sketch (column `haves`)."},
+        metadata={"help": "V2's consistency reward: a proof must keep every `have` of the sketch the completion wrote first."},
     )
     store_proofs: bool = field(default=True, metadata={"help": "Add every proof found during training to the proof store."})
+    verifiers: int = field(
+        default=0, metadata={"help": "Lean verifier actors on Ray that check the rewards (0: a REPL pool in this process)."}
+    )
+    cpus_per_verifier: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for each verifier actor."})
+    ray_address: str = field(default="", metadata={"help": "A Ray cluster for the verifier actors (empty: a local instance)."})
 
     def formats(self) -> list[str]:
         return [name.strip() for name in self.prompt_formats.split(",") if name.strip()]
@@ -58,6 +63,8 @@ class RLConfig:
         unknown = [name for name in self.formats() if name not in FORMATS]
         if unknown or not self.formats():
             raise TrainingConfigError(f"rl.prompt_formats {self.prompt_formats!r}: choose from {', '.join(FORMATS)}")
+        if self.verifiers < 0:
+            raise TrainingConfigError(f"rl.verifiers = {self.verifiers}: must be 0 or more")
         for name in ("group_size", "prompts_per_step", "micro_batch_size", "max_steps", "save_steps", "max_completion_length"):
             if getattr(self, name) < 1:
                 raise TrainingConfigError(f"rl.{name} = {getattr(self, name)}: must be at least 1")

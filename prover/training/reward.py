@@ -19,10 +19,13 @@ from data.store import ProofRecord, ProofStore
 from lean_env.blocking import BlockingVerifier
 from lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict
 from lean_env.guard import Violation
-from prover.extraction import extract
+from prover.extraction import extract, lean_code_blocks
 from prover.training.config import RLConfig
 
 logger = logging.getLogger(__name__)
+
+_OPENING = frozenset("([{⟨")
+_CLOSING = frozenset(")]}⟩")
 
 
 def score(verdict: Verdict, config: RLConfig) -> float:
@@ -34,6 +37,28 @@ def score(verdict: Verdict, config: RLConfig) -> float:
     if isinstance(verdict, LeanErrors):
         return config.shaping_lean_errors
     return 0.0
+
+
+def sketch_haves(completion: str) -> list[str]:
+    """The `have name : statement` steps of the sketch a chat completion wrote before its final
+    proof: the Lean code blocks before the last one (V2's chain of thought plans this way)."""
+    blocks = lean_code_blocks(completion)
+    haves: list[str] = []
+    for block in blocks[:-1]:
+        try:
+            tokens = significant(tokenize(block))
+        except LexError:
+            continue
+        for index, token in enumerate(tokens):
+            if token.text != "have":
+                continue
+            depth, end = 0, index + 1
+            while end < len(tokens) and not (depth == 0 and tokens[end].text in (":=", "by", "have")):
+                depth += tokens[end].text in _OPENING
+                depth -= tokens[end].text in _CLOSING
+                end += 1
+            haves.append(" ".join(t.text for t in tokens[index:end]))
+    return haves
 
 
 def keeps_every_have(proof: str, haves: list[str]) -> bool:
@@ -80,7 +105,6 @@ class LeanReward:
         completions: list[Any],
         problem_id: list[str],
         prompt_format: list[str],
-        haves: list[list[str]] | None = None,
         **other_columns: Any,
     ) -> list[float | None]:
         started = time.monotonic()
@@ -98,8 +122,8 @@ class LeanReward:
         for index, verdict in enumerate(verdicts):
             reward = score(verdict, self.config)
             proof = extractions[index].proof
-            if reward == 1.0 and self.config.consistency and haves is not None:
-                reward = 1.0 if proof is not None and keeps_every_have(proof, haves[index]) else 0.0
+            if reward == 1.0 and self.config.consistency and proof is not None:
+                reward = 1.0 if keeps_every_have(proof, sketch_haves(completion_text(completions[index]))) else 0.0
             if isinstance(verdict, Proved) and proof is not None:
                 self._store(problems[index], proof, verdict)
             rewards.append(reward)

@@ -74,6 +74,13 @@ class CrashingVerifier(Verifier):
         return await super().verify(problem, proof, restated_statement)
 
 
+class ScriptedReplVerifierFactory:
+    """Makes the real verifier over a pool of two scripted REPLs; picklable (for Ray actors)."""
+
+    def __call__(self) -> Verifier:
+        return Verifier(ReplPool(scripted_settings(), 2), Pins.unknown())
+
+
 class CrashingVerifierFactory:
     def __init__(self, marker: Path, crash_at: int) -> None:
         self.marker = marker

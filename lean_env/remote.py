@@ -1,8 +1,8 @@
-"""Lean verifier actors on Ray, and the client through which search workers use them.
+"""Lean verifier actors on Ray, and the client through which others use them.
 
 On a cluster, generation (GPUs) and Lean (many CPU cores) scale apart: a few search workers
-hold the policy, and verifier actors, each owning a REPL pool, check what they propose. A
-search worker's Prover gets a `RemoteVerifier` in place of its own REPLs; it sends each
+or a trainer hold the policy, and verifier actors, each owning a REPL pool, check what it
+proposes. The policy's side gets a `RemoteVerifier` in place of its own REPLs; it sends each
 check to the least busy actor. Actors are created with `max_restarts=-1` and
 `max_task_retries=-1`: when one dies, Ray starts it again and reruns the checks it was doing,
 so a search sees a slower answer, never a lost one.
@@ -12,16 +12,59 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
+import tempfile
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
 from data.problem import Problem
+from lean_env.errors import LeanEnvError
 from lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
 from lean_env.verdict import Verdict
-from prover.agent import ProofVerifier
+from lean_env.verifier import Verifier
 
-VerifierFactory = Callable[[], ProofVerifier]
+VerifierFactory = Callable[[], Verifier]
+"""Builds an actor's verifier (e.g. `functools.partial(Verifier.from_config, lean_config)`)."""
+
+
+class RayUnavailableError(LeanEnvError):
+    """Ray is not installed."""
+
+
+def connect_ray(
+    address: str | None, local_cpus: int | None = None, object_store_mb: int = 256, env: tuple[tuple[str, str], ...] = ()
+) -> bool:
+    """Connect to the Ray cluster at `address` (`auto`, `ray://host:10001`), or start a local
+    instance (None) with its own temp dir and object store size (Ray's default takes a third
+    of memory from /dev/shm). `env`: environment variables of the workers. True when this
+    call started Ray (and should shut it down)."""
+    try:
+        import ray
+    except ImportError as error:
+        raise RayUnavailableError("Ray is not installed: pip install 'lean-prover[ray]'") from error
+    if ray.is_initialized():
+        return False
+    runtime_env: dict[str, Any] | None = {"env_vars": dict(env)} if env else None
+    if address is not None:
+        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+    else:
+        ray.init(
+            num_cpus=local_cpus,
+            object_store_memory=object_store_mb * 1024 * 1024,
+            include_dashboard=False,
+            _temp_dir=tempfile.mkdtemp(prefix="ray-"),  # short: Ray's socket paths must fit 107 bytes
+            runtime_env=runtime_env,
+            log_to_driver=False,
+        )
+    return True
+
+
+def start_verifier_actors(make_verifier: VerifierFactory, count: int, cpus_each: float) -> list[Any]:
+    """`count` verifier actors on the connected Ray cluster. They are restarted when they die,
+    and the checks they were running are run again."""
+    import ray
+
+    actor_class = ray.remote(num_cpus=cpus_each, max_restarts=-1, max_task_retries=-1)(VerifierActor)
+    return [actor_class.remote(make_verifier) for _ in range(count)]
 
 
 class VerifierActor:
@@ -31,9 +74,6 @@ class VerifierActor:
         self.verifier = make_verifier()
         self._sessions: dict[int, tuple[contextlib.AsyncExitStack, TacticRunner]] = {}
         self._session_ids = itertools.count(1)
-
-    def pid(self) -> int:
-        return os.getpid()
 
     async def verify(self, problem: Problem, proof: str, restated_statement: str | None) -> Verdict:
         return await self.verifier.verify(problem, proof, restated_statement)
