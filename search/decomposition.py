@@ -109,7 +109,8 @@ class _Run:
         self.sketches += 1
         index = self.spending.samples + 1
         prompt = sketch_prompt(goal, self.prover.config.prompt_format)
-        (proposal,) = await self.prover.propose(goal, 1, prompt=prompt, seed=self.prover.seed_for(goal, SKETCH_SEED_BASE + self.sketches))
+        seed = self.prover.seed_for(goal, SKETCH_SEED_BASE + self.sketches)
+        (proposal,) = await self.prover.propose(goal, 1, prompt=prompt, seed=seed)
         extraction = proposal.extraction
         verdict = await self.prover.check_sketch(goal, extraction)
         self.spending.charge(1, proposal.completion.token_count)
@@ -131,6 +132,7 @@ class _Run:
             proofs.append((subgoal.site, proof))
         whole = substitute(extraction.proof, proofs)
         verdict = await self.prover.check(goal, Extraction(whole, extraction.restated_statement))
+        # The recombined proof costs no sample: it carries the index of the last one drawn.
         self._emit(goal, root, SearchAttempt(self.spending.samples, whole, verdict, 0))
         return whole if isinstance(verdict, Proved) else None
 

@@ -25,12 +25,18 @@ from lean_env.verifier import Verifier, repl_settings
 from lean_env.workspace import Pins, read_pins
 from prover.agent import Prover
 from prover.cli.config import Config
-from prover.cli.options import PathOption
+from prover.cli.options import (
+    EXIT_INTERRUPTED,
+    AlgorithmOption,
+    DatasetOption,
+    ForceOption,
+    ModelOption,
+    PathOption,
+    SplitOption,
+)
 from search.budget import Budget
 from search.config import ALGORITHMS
 from search.registry import UnknownAlgorithmError
-
-EXIT_INTERRUPTED = 130
 
 
 def _apply(config: Config, algorithm: str | None, budget: str | None, model: str | None) -> Budget:
@@ -91,14 +97,14 @@ def _run(run: BenchmarkRun) -> dict[str, Any]:
 def eval_command(
     ctx: typer.Context,
     out: Path = typer.Option(..., "--out", help="The run directory (created, or continued)."),
-    dataset: str = typer.Option("minif2f", "--dataset", help="A dataset name, or a .jsonl or .lean file."),
-    split: Optional[str] = typer.Option(None, "--split", help="valid or test (default: all splits)."),
-    algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
+    dataset: str = DatasetOption,
+    split: Optional[str] = SplitOption,
+    algorithm: Optional[str] = AlgorithmOption,
     budget: Optional[str] = typer.Option(None, "--budget", help="Samples per problem and repeat, e.g. 3200."),
-    model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
+    model: Optional[str] = ModelOption,
     repeats: int = typer.Option(1, "--repeats", help="Independent runs over the problems (V1.5: 16)."),
     shard: str = typer.Option("1/1", "--shard", help="i/n: this machine's part of the problems."),
-    force: bool = typer.Option(False, "--force", help="Go on with a run directory made with other settings."),
+    force: bool = ForceOption,
     ray: bool = typer.Option(False, "--ray", help="Search on Ray workers (a local instance)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Search on this Ray cluster (implies --ray)."),
     path: Optional[Path] = PathOption,
@@ -136,16 +142,16 @@ def eval_command(
 
 def collect(
     ctx: typer.Context,
-    dataset: str = typer.Option("minif2f", "--dataset", help="A dataset name, or a .jsonl or .lean file."),
-    split: Optional[str] = typer.Option(None, "--split", help="valid or test (default: all splits)."),
-    algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
+    dataset: str = DatasetOption,
+    split: Optional[str] = SplitOption,
+    algorithm: Optional[str] = AlgorithmOption,
     budget: Optional[str] = typer.Option(None, "--budget", help="Samples per problem and repeat."),
-    model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
+    model: Optional[str] = ModelOption,
     repeats: int = typer.Option(1, "--repeats", help="Passes over the problems, each with other seeds."),
     generators: Optional[int] = typer.Option(None, "--generators", min=1, help="Search workers, each with a policy (eval.ray_workers)."),
     verifiers: Optional[int] = typer.Option(None, "--verifiers", min=0, help="Lean verifier actors (eval.ray_verifiers; default 2)."),
     out: Optional[Path] = typer.Option(None, "--out", help="The run directory (default: runs/collect/DATASET-SPLIT-ALGORITHM)."),
-    force: bool = typer.Option(False, "--force", help="Go on with a run directory made with other settings."),
+    force: bool = ForceOption,
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="A Ray cluster (default: a local instance)."),
     path: Optional[Path] = PathOption,
 ) -> None:
@@ -198,9 +204,9 @@ def prove(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="A .lean file with `sorry` proofs."),
     theorem: Optional[str] = typer.Option(None, "--theorem", help="Prove only this theorem."),
-    algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
+    algorithm: Optional[str] = AlgorithmOption,
     budget: Optional[str] = typer.Option(None, "--budget", help="Samples per theorem, e.g. 3200."),
-    model: Optional[str] = typer.Option(None, "--model", help="Hub id or local folder (policy.model)."),
+    model: Optional[str] = ModelOption,
     in_place: bool = typer.Option(False, "--in-place", help="Write the proofs into FILE itself."),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the proved file here (default: FILE.proved.lean)."),
     ray: bool = typer.Option(False, "--ray", help="Search the theorems side by side on Ray workers (local instance)."),

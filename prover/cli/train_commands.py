@@ -15,6 +15,7 @@ from lean_env.blocking import AsyncVerifier
 from lean_env.remote import RemoteVerifier, connect_ray, start_verifier_actors
 from lean_env.verifier import Verifier, repl_settings
 from prover.cli.config import Config, load_config
+from prover.cli.options import EXIT_INTERRUPTED
 from prover.model_files import resolve_model
 from prover.training.config import TrainingConfigError
 from prover.training.rl import train_rl
@@ -44,12 +45,22 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     settings.validate()
     problems = load_problems(settings.dataset, config.data, split=settings.split or None)
     model = resolve_model(settings.model, config.policy.cache_dir).location
-    with ProofStore(config.store.path) as store, _reward_verifier(config) as verifier:
+    with _resumable(settings.output_dir), ProofStore(config.store.path) as store, _reward_verifier(config) as verifier:
         result = train_rl(settings, problems, verifier, model, store)
     typer.echo(
         f"{result.steps} steps; {result.proofs_found} of {result.completions_checked} completions proved; "
         f"policy: {result.model_dir} (use it with --set policy.model={result.model_dir})"
     )
+
+
+@contextlib.contextmanager
+def _resumable(output_dir: Path) -> Iterator[None]:
+    """Ctrl-C: one line saying how to go on, not a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; run the same command again to resume from the last checkpoint in {output_dir}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
 @contextlib.contextmanager
@@ -85,7 +96,8 @@ def sft(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> N
     with ProofStore(config.store.path) as store:
         records = store.query(model=settings.from_model or None)
     model = resolve_model(settings.model, config.policy.cache_dir).location
-    result = train_sft(settings, records, model)
+    with _resumable(settings.output_dir):
+        result = train_sft(settings, records, model)
     loss = f"{result.eval_loss:.4f}" if result.eval_loss is not None else "n/a (nothing held out)"
     typer.echo(
         f"{result.steps} steps on {result.train_examples} proofs ({result.held_out_examples} held out, eval loss "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from prover.policy.base import ModelLoadError
+
 
 def load_for_training(model_path: str) -> tuple[Any, Any, bool]:
     """The model (bf16 on a GPU, fp32 on a CPU), its tokenizer (with a pad token), and
@@ -13,10 +15,13 @@ def load_for_training(model_path: str) -> tuple[Any, Any, bool]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     cuda = torch.cuda.is_available()
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path)
+        model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16 if cuda else torch.float32)
+    except (OSError, ValueError) as error:  # not on the hub, no network, not a causal LM
+        raise ModelLoadError(f"{model_path}: cannot load the model to train ({type(error).__name__}: {error})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16 if cuda else torch.float32)
     return model, tokenizer, cuda
 
 
