@@ -86,3 +86,27 @@ def test_a_deepseek_v2_proof_of_minif2f(shared_data: Path) -> None:
     reference = Problem(name, "valid", record["header"], "", record["formal_statement"], record["goal"], "minif2f")
     verdict = run(lambda v: v.verify(reference, attach_proof(reference.formal_statement, theorem.after_assign)))
     assert isinstance(verdict, Proved)
+
+
+def test_a_sketch_becomes_lemmas_that_elaborate_and_recombine() -> None:
+    """Subgoal decomposition against Lean itself: the sorries' goals, the lemmas made of them
+    (hypotheses in scope as binders), and the recombined proof."""
+    from search.subgoals import subgoals_of, substitute
+
+    theorem = problem("theorem t (a b : Nat) (h₀ : a = 2) (h₁ : b = 3) : a + b = 5 := by\n")
+    sketch = "  have ha : a = 2 := by sorry\n  have hab : a + b = 5 := by\n    sorry\n  exact hab\n"
+
+    async def scenario(verifier: Verifier) -> tuple:
+        sketched = await verifier.check_sketch(theorem, sketch)
+        subgoals = subgoals_of(theorem, sketch, sketched.run.sorries)  # type: ignore[union-attr]
+        lemma_verdicts = [
+            await verifier.verify(subgoals[0].lemma, "\n  exact h₀"),
+            await verifier.verify(subgoals[1].lemma, "\n  omega"),
+        ]
+        whole = substitute(sketch, [(subgoals[0].site, "\n  exact h₀"), (subgoals[1].site, "\n  omega")])
+        return subgoals, lemma_verdicts, await verifier.verify(theorem, whole)
+
+    subgoals, lemma_verdicts, whole = run(scenario)
+    assert "(ha : a = 2)" in subgoals[1].lemma.formal_statement  # the earlier step is in scope
+    assert all(isinstance(v, Proved) for v in lemma_verdicts)
+    assert isinstance(whole, Proved)
