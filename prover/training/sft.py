@@ -10,7 +10,6 @@ that grows keeps its held-out statements held out.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
