@@ -68,24 +68,26 @@ def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_rewards_from_verifier_actors_on_ray_are_the_same() -> None:
-    """rl.verifiers > 0: the reward's checks go to Lean verifier actors on Ray."""
+def test_a_grpo_step_with_a_trainer_and_verifier_actors_on_ray(smollm2: object, model_cache: Path, tmp_path: Path) -> None:
+    """rl.verifiers = 2 and rl.trainer_on_ray: the trainer is a Ray actor, and the rewards of its
+    completions come from two verifier actors (each a pool of scripted REPLs)."""
     ray = pytest.importorskip("ray", reason="needs Ray")
-    from lean_env.remote import RemoteVerifier, connect_ray, start_verifier_actors
+    from prover.model_files import resolve_model
+    from prover.training.on_ray import train_rl_on_ray
     from tests.conftest import REPO_ROOT
     from tests.doubles.eval_job import ScriptedReplVerifierFactory
 
-    assert connect_ray(None, local_cpus=2, object_store_mb=100, env=(("PYTHONPATH", str(REPO_ROOT)),))
-    try:
-        actors = start_verifier_actors(ScriptedReplVerifierFactory(), 2, cpus_each=0.5)
-        completions = ["  subst h\n  simp\n```", "  FAIL\n```", "  norm_num\n```", "  sorry\n```"]
-        with BlockingVerifier(RemoteVerifier(actors)) as blocking:
-            reward = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig())
-            rewards = reward(prompts=[""] * 4, completions=completions, problem_id=["toy_0"] * 4,
-                             prompt_format=["non-cot"] * 4)
-        assert rewards == [1.0, 0.0, 1.0, 0.0]
-    finally:
-        ray.shutdown()
+    config = RLConfig(model="smollm2", group_size=4, prompts_per_step=2, micro_batch_size=8, max_completion_length=16,
+                      max_steps=1, save_steps=1, output_dir=tmp_path / "rl", verifiers=2, cpus_per_verifier=0.5,
+                      trainer_on_ray=True, trainer_gpus=0, trainer_cpus=1)
+    result = train_rl_on_ray(config, PROBLEMS, ScriptedReplVerifierFactory(), resolve_model("smollm2", model_cache).location,
+                             tmp_path / "store.sqlite", local_cpus=2, env=(("PYTHONPATH", str(REPO_ROOT)),))
+    assert not ray.is_initialized()  # the instance it started is shut down
+    assert result.steps == 1 and result.completions_checked == 8
+    assert [e["reward"] for e in result.log_history if "reward" in e] == [result.proofs_found / 8]
+    with ProofStore(tmp_path / "store.sqlite") as store:
+        assert len(store.query()) <= result.proofs_found  # every proof stored (copies count once)
+        assert len(store.query()) > 0 or result.proofs_found == 0
 
 
 def test_consistency_needs_every_have_of_the_sketch() -> None:
@@ -123,6 +125,7 @@ def test_each_problem_is_prompted_with_and_without_chain_of_thought() -> None:
     "changes, message",
     [
         ({"group_size": 1}, "at least 2"),
+        ({"trainer_on_ray": True}, "needs rl.verifiers"),
         ({"micro_batch_size": 7}, "must divide group_size x prompts_per_step = 512"),
         ({"prompt_formats": "cot,poem"}, "rl.prompt_formats"),
     ],

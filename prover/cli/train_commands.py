@@ -11,13 +11,12 @@ import typer
 
 from data.datasets import load_problems
 from data.store import ProofStore
-from lean_env.blocking import AsyncVerifier
-from lean_env.remote import RemoteVerifier, connect_ray, start_verifier_actors
 from lean_env.verifier import Verifier, repl_settings
 from prover.cli.config import Config, load_config
 from prover.cli.options import EXIT_INTERRUPTED
 from prover.model_files import resolve_model
 from prover.training.config import TrainingConfigError
+from prover.training.on_ray import train_rl_on_ray
 from prover.training.rl import train_rl
 from prover.training.sft import train_sft
 
@@ -45,8 +44,14 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     settings.validate()
     problems = load_problems(settings.dataset, config.data, split=settings.split or None)
     model = resolve_model(settings.model, config.policy.cache_dir).location
-    with _resumable(settings.output_dir), ProofStore(config.store.path) as store, _reward_verifier(config) as verifier:
-        result = train_rl(settings, problems, verifier, model, store)
+    with _resumable(settings.output_dir):
+        if settings.verifiers:
+            repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
+            make_verifier = functools.partial(Verifier.from_config, config.lean)
+            result = train_rl_on_ray(settings, problems, make_verifier, model, config.store.path)
+        else:
+            with ProofStore(config.store.path) as store:
+                result = train_rl(settings, problems, Verifier.from_config(config.lean), model, store)
     typer.echo(
         f"{result.steps} steps; {result.proofs_found} of {result.completions_checked} completions proved; "
         f"policy: {result.model_dir} (use it with --set policy.model={result.model_dir})"
@@ -61,28 +66,6 @@ def _resumable(output_dir: Path) -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo(f"interrupted; run the same command again to resume from the last checkpoint in {output_dir}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED)
-
-
-@contextlib.contextmanager
-def _reward_verifier(config: Config) -> Iterator[AsyncVerifier]:
-    """A REPL pool here, or with rl.verifiers, that many verifier actors on Ray."""
-    settings = config.rl
-    if not settings.verifiers:
-        yield Verifier.from_config(config.lean)
-        return
-    repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
-    started = connect_ray(settings.ray_address or None)
-    import ray
-
-    actors = start_verifier_actors(functools.partial(Verifier.from_config, config.lean), settings.verifiers,
-                                   settings.cpus_per_verifier)
-    try:
-        yield RemoteVerifier(actors)
-    finally:
-        for actor in actors:
-            ray.kill(actor)
-        if started:
-            ray.shutdown()
 
 
 @train_app.command("sft")

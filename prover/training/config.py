@@ -55,6 +55,11 @@ class RLConfig:
     )
     cpus_per_verifier: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for each verifier actor."})
     ray_address: str = field(default="", metadata={"help": "A Ray cluster for the verifier actors (empty: a local instance)."})
+    trainer_on_ray: bool = field(
+        default=False, metadata={"help": "Run the trainer as a Ray actor too (with rl.verifiers), on a node with rl.trainer_gpus GPUs."}
+    )
+    trainer_gpus: float = field(default=1.0, metadata={"help": "GPUs Ray reserves for the trainer actor."})
+    trainer_cpus: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for the trainer actor."})
 
     def formats(self) -> list[str]:
         return [name.strip() for name in self.prompt_formats.split(",") if name.strip()]
@@ -65,6 +70,8 @@ class RLConfig:
             raise TrainingConfigError(f"rl.prompt_formats {self.prompt_formats!r}: choose from {', '.join(FORMATS)}")
         if self.verifiers < 0:
             raise TrainingConfigError(f"rl.verifiers = {self.verifiers}: must be 0 or more")
+        if self.trainer_on_ray and not self.verifiers:
+            raise TrainingConfigError("rl.trainer_on_ray needs rl.verifiers of at least 1 (the trainer checks on them)")
         for name in ("group_size", "prompts_per_step", "micro_batch_size", "max_steps", "save_steps", "max_completion_length"):
             if getattr(self, name) < 1:
                 raise TrainingConfigError(f"rl.{name} = {getattr(self, name)}: must be at least 1")

@@ -1,0 +1,61 @@
+"""GRPO with its rewards checked by Lean verifier actors on Ray, and the trainer placed by Ray.
+
+On a cluster the trainer needs a GPU and Lean needs many CPU cores: `rl.verifiers` verifier
+actors (each a REPL pool, `rl.cpus_per_verifier` CPUs) check the rewards, and with
+`rl.trainer_on_ray` the trainer itself is a Ray actor holding `rl.trainer_gpus` GPUs, so a
+driver without a GPU (the head node, a laptop) can launch it. Verifier actors are restarted
+when they die and their checks rerun; a trainer that dies is not restarted: run the command
+again and it resumes from its last checkpoint (`rl.output_dir` must then be on a disk that
+the trainer's node sees, as must the proof store).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from data.problem import Problem
+from data.store import ProofStore
+from lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
+from prover.training.config import RLConfig
+from prover.training.rl import RLResult, train_rl
+
+
+class RLTrainer:
+    """Runs `train_rl` with the rewards checked on verifier actors (here, or as a Ray actor)."""
+
+    def train(
+        self, config: RLConfig, problems: list[Problem], verifiers: list[Any], model_path: str, store_path: Path | None
+    ) -> RLResult:
+        with ProofStore(store_path) if store_path is not None else contextlib.nullcontext() as store:
+            return train_rl(config, problems, RemoteVerifier(verifiers), model_path, store)
+
+
+def train_rl_on_ray(
+    config: RLConfig,
+    problems: list[Problem],
+    make_verifier: VerifierFactory,
+    model_path: str,
+    store_path: Path | None,
+    local_cpus: int | None = None,
+    env: tuple[tuple[str, str], ...] = (),
+) -> RLResult:
+    """GRPO with `config.verifiers` verifier actors on the Ray cluster at `config.ray_address`
+    (a local instance with `local_cpus` CPUs when empty)."""
+    config.validate()
+    started = connect_ray(config.ray_address or None, local_cpus=local_cpus, env=env)
+    import ray
+
+    verifiers = start_verifier_actors(make_verifier, config.verifiers, config.cpus_per_verifier)
+    trainer: Any = None
+    try:
+        if not config.trainer_on_ray:
+            return RLTrainer().train(config, problems, verifiers, model_path, store_path)
+        trainer = ray.remote(num_cpus=config.trainer_cpus, num_gpus=config.trainer_gpus)(RLTrainer).remote()
+        return ray.get(trainer.train.remote(config, problems, verifiers, model_path, store_path))  # type: ignore[no-any-return]
+    finally:
+        for actor in verifiers + ([trainer] if trainer is not None else []):
+            ray.kill(actor)
+        if started:
+            ray.shutdown()
