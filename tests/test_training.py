@@ -205,7 +205,7 @@ def test_an_sft_step_on_stored_proofs(smollm2: object, model_cache: Path, tmp_pa
     assert any(not torch.equal(before[k], after[k]) for k in before)
 
 
-def test_train_commands_refuse_bad_settings_in_one_line(tmp_path: Path) -> None:
+def test_train_commands_refuse_bad_settings_in_one_line(tmp_path: Path, shared_data: Path) -> None:
     (tmp_path / "rl.toml").write_text("[rl]\ngroup_size = 1\n")
     result = run_cli("train", "rl", "--config", str(tmp_path / "rl.toml"), cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip() == (
@@ -213,6 +213,10 @@ def test_train_commands_refuse_bad_settings_in_one_line(tmp_path: Path) -> None:
     )
     empty = run_cli("--set", f"store.path={tmp_path / 'none.sqlite'}", "train", "sft", cwd=tmp_path)
     assert empty.returncode == 2 and "no proof store yet" in empty.stderr
+    unknown = run_cli("--set", "rl.model=no-such-org/no-such-model", "--set", f"lean.repl_command={sys.executable} {FAKE_REPL} scripted",
+                      "train", "rl", cwd=tmp_path, env={"PROVER_DATA_DIR": str(shared_data)})
+    assert unknown.returncode == 2 and len(unknown.stderr.strip().splitlines()) == 1, unknown.stderr
+    assert unknown.stderr.startswith("error: no-such-org/no-such-model: cannot load the model to train")
 
 
 @pytest.mark.slow

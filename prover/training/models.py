@@ -19,7 +19,8 @@ def load_for_training(model_path: str) -> tuple[Any, Any, bool]:
         tokenizer = AutoTokenizer.from_pretrained(model_path)
         model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16 if cuda else torch.float32)
     except (OSError, ValueError) as error:  # not on the hub, no network, not a causal LM
-        raise ModelLoadError(f"{model_path}: cannot load the model to train ({type(error).__name__}: {error})") from error
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ModelLoadError(f"{model_path}: cannot load the model to train ({first_line})") from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model, tokenizer, cuda
