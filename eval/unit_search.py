@@ -10,7 +10,7 @@ from typing import Callable, Protocol
 from data.problem import Problem
 from data.store import ProofRecord
 from lean_env.file_check import report_verdict
-from lean_env.verdict import Proved
+from lean_env.verdict import Proved, proof_record
 from prover.agent import Prover
 from search.base import SearchAttempt
 from search.registry import build_search
@@ -82,17 +82,15 @@ async def search_unit(
         rows.append(row)
         on_attempt(row)
         if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
-            pins = attempt.verdict.run.pins
             on_proof(
-                ProofRecord.for_problem(
+                proof_record(
                     attempt.subgoal or job.problem,
                     attempt.proof,
+                    attempt.verdict,
                     model=spec.policy.model,
                     algorithm=search_config.algorithm,
                     sample_cost=row.attempt,
                     wall_time_s=round(time.monotonic() - started, 3),
-                    lean_version=pins.lean_toolchain,
-                    mathlib_version=pins.mathlib_rev or "",
                 )
             )
     return summarize_unit(job, rows, spec, time.monotonic() - started)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
+from data.problem import Problem
+from data.store import ProofRecord
 from lean_env.guard import Violation
 from lean_env.protocol import Message, Pos, Sorry, Tactic
 from lean_env.workspace import Pins
@@ -79,6 +81,17 @@ class Crashed:
 
 
 Verdict = Union[Proved, LeanErrors, Incomplete, GuardRejected, TimedOut, Crashed]
+
+
+def proof_record(
+    problem: Problem, proof: str, verdict: Proved, *, model: str, algorithm: str, sample_cost: int, wall_time_s: float
+) -> ProofRecord:
+    """A verified proof as the proof store keeps it, with the Lean and Mathlib it was checked under."""
+    pins = verdict.run.pins
+    return ProofRecord.for_problem(
+        problem, proof, model=model, algorithm=algorithm, sample_cost=sample_cost, wall_time_s=wall_time_s,
+        lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+    )
 
 
 def trace_steps(tactics: list[Tactic], proved: bool) -> tuple[TacticStep, ...]:

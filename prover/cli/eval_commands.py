@@ -86,6 +86,27 @@ def _provers(config: Config, ray: RayOptions | None) -> tuple[ProverFactory, Ver
     return functools.partial(Prover.from_config, config.policy, config.lean, config.data), None
 
 
+def _benchmark_run(
+    config: Config, spec: RunSpec, dataset: str, path: Path | None, out: Path, force: bool, ray: RayOptions | None
+) -> BenchmarkRun:
+    """`prover eval`'s and `prover collect`'s run: the problems, how workers are built, the store."""
+    problems = load_problems(dataset, config.data, path=path, split=spec.split)
+    make_prover, make_verifier = _provers(config, ray)
+    return BenchmarkRun(
+        spec,
+        problems,
+        out,
+        make_prover,
+        config=_as_json(config),
+        pins=_lean_pins(config),
+        store_path=config.store.path,
+        force=force,
+        problems_in_flight=config.eval.problems_in_flight,
+        ray=ray,
+        make_verifier=make_verifier,
+    )
+
+
 def _run(run: BenchmarkRun) -> dict[str, Any]:
     try:
         return run_benchmark(run)
@@ -114,23 +135,8 @@ def eval_command(
     search_budget = _apply(config, algorithm, budget, model)
     spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy,
                    repeats=repeats, shard=Shard.parse(shard))
-    problems = load_problems(dataset, config.data, path=path, split=split)
     ray_options = _ray_options(config, ray_address) if ray or ray_address else None
-    make_prover, make_verifier = _provers(config, ray_options)
-    run = BenchmarkRun(
-        spec,
-        problems,
-        out,
-        make_prover,
-        config=_as_json(config),
-        pins=_lean_pins(config),
-        store_path=config.store.path,
-        force=force,
-        problems_in_flight=config.eval.problems_in_flight,
-        ray=ray_options,
-        make_verifier=make_verifier,
-    )
-    summary = _run(run)
+    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, ray_options))
     rate = 100 * summary["pass_rate"]
     spread = f" ± {100 * summary['pass_rate_std']:.1f}%" if summary["repeats"] > 1 else ""
     typer.echo(
@@ -165,14 +171,7 @@ def collect(
     name = Path(dataset).stem if path is None else path.stem
     out = out or Path("runs/collect") / f"{name}-{split or 'all'}-{config.search.algorithm}"
     spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy, repeats=repeats)
-    problems = load_problems(dataset, config.data, path=path, split=split)
-    ray_options = _ray_options(config, ray_address)
-    make_prover, make_verifier = _provers(config, ray_options)
-    run = BenchmarkRun(
-        spec, problems, out, make_prover, config=_as_json(config), pins=_lean_pins(config),
-        store_path=config.store.path, force=force, ray=ray_options, make_verifier=make_verifier,
-    )
-    summary = _run(run)
+    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, _ray_options(config, ray_address)))
     with ProofStore(config.store.path) as store:
         stored = store.count()
     typer.echo(

@@ -13,8 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from data.datasets import load_problem
 from data.errors import DataError
-from data.store import ProofRecord, ProofStore
-from lean_env.verdict import Proved
+from data.store import ProofStore
+from lean_env.verdict import Proved, proof_record
 from prover.agent import Prover
 from prover.cli.config import Config
 from prover.cli.options import PathOption
@@ -53,12 +53,10 @@ def search(
     def record(store: ProofStore, attempt: SearchAttempt) -> None:
         """Store a proof as soon as it is found: of the problem, or of a subgoal lemma."""
         assert attempt.proof is not None and isinstance(attempt.verdict, Proved)
-        pins = attempt.verdict.run.pins
         store.add(
-            ProofRecord.for_problem(
-                attempt.subgoal or problem, attempt.proof, model=config.policy.model, algorithm=algorithm_run.name,
-                sample_cost=attempt.index, wall_time_s=round(time.monotonic() - started, 3),
-                lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+            proof_record(
+                attempt.subgoal or problem, attempt.proof, attempt.verdict, model=config.policy.model,
+                algorithm=algorithm_run.name, sample_cost=attempt.index, wall_time_s=round(time.monotonic() - started, 3),
             )
         )
 

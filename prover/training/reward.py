@@ -15,9 +15,9 @@ from typing import Any
 
 from data.lean_lexer import LexError, significant, tokenize
 from data.problem import Problem
-from data.store import ProofRecord, ProofStore
+from data.store import ProofStore
 from lean_env.blocking import BlockingVerifier
-from lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict
+from lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict, proof_record
 from lean_env.guard import Violation
 from prover.extraction import extract, lean_code_blocks
 from prover.training.config import RLConfig
@@ -109,10 +109,8 @@ class LeanReward:
     ) -> list[float | None]:
         started = time.monotonic()
         problems = [self.problems[name] for name in problem_id]
-        extractions = [
-            extract(problem, fmt, completion_text(completion))
-            for problem, fmt, completion in zip(problems, prompt_format, completions)
-        ]
+        texts = [completion_text(completion) for completion in completions]
+        extractions = [extract(problem, fmt, text) for problem, fmt, text in zip(problems, prompt_format, texts)]
         to_check = [(i, p, e) for i, (p, e) in enumerate(zip(problems, extractions)) if e.proof is not None]
         verdicts: list[Verdict] = [GuardRejected((Violation("no-proof", e.reason),)) for e in extractions]
         checked = self.verifier.verify_many([(p, e.proof or "", e.restated_statement) for _, p, e in to_check])
@@ -123,7 +121,7 @@ class LeanReward:
             reward = score(verdict, self.config)
             proof = extractions[index].proof
             if reward == 1.0 and self.config.consistency and proof is not None:
-                reward = 1.0 if keeps_every_have(proof, sketch_haves(completion_text(completions[index]))) else 0.0
+                reward = 1.0 if keeps_every_have(proof, sketch_haves(texts[index])) else 0.0
             if isinstance(verdict, Proved) and proof is not None:
                 self._store(problems[index], proof, verdict)
             rewards.append(reward)
@@ -134,12 +132,6 @@ class LeanReward:
         return rewards
 
     def _store(self, problem: Problem, proof: str, verdict: Proved) -> None:
-        if self.store is None:
-            return
-        pins = verdict.run.pins
-        self.store.add(
-            ProofRecord.for_problem(
-                problem, proof, model=self.model_name, algorithm="grpo", sample_cost=0, wall_time_s=0.0,
-                lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
-            )
-        )
+        if self.store is not None:
+            record = proof_record(problem, proof, verdict, model=self.model_name, algorithm="grpo", sample_cost=0, wall_time_s=0.0)
+            self.store.add(record)
