@@ -73,7 +73,7 @@ class SleepingVerifier:
         self._slots = asyncio.Semaphore(workers)
         self._verdict = LeanErrors(LeanRun(), Message(severity="error", pos=Pos(line=1, column=0), data="x"), 0)
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> LeanErrors:
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = "") -> LeanErrors:
         async with self._slots:
             await asyncio.sleep(self.latency)
         return self._verdict

@@ -65,13 +65,33 @@ class LexError(ValueError):
         self.line = line
 
 
+def _is_letter_like(ch: str) -> bool:
+    """Lean's `isLetterLike`: Greek (but λ, Π, Σ), Coptic, the letter-like block, script letters."""
+    code = ord(ch)
+    return (
+        (0x3B1 <= code <= 0x3C9 and code != 0x3BB)
+        or (0x391 <= code <= 0x3A9 and code not in (0x3A0, 0x3A3))
+        or 0x3CA <= code <= 0x3FB
+        or 0x1F00 <= code <= 0x1FFE
+        or 0x2100 <= code <= 0x214F
+        or 0x1D49C <= code <= 0x1D59F
+    )
+
+
+def _is_subscript(ch: str) -> bool:
+    """Lean's `isSubScriptAlnum`: subscript digits and letters."""
+    code = ord(ch)
+    return 0x2080 <= code <= 0x2089 or 0x2090 <= code <= 0x209C or 0x1D62 <= code <= 0x1D6A
+
+
 def _is_ident_start(ch: str) -> bool:
-    # Lean accepts letters (Greek and letter-like symbols included), `_`, and subscripts later on.
-    return ch.isalpha() or ch == "_" or ch == "«"
+    """Lean's `isIdFirst` (ASCII letters only, as Lean's `Char.isAlpha`), or a `«` quote."""
+    return (ch.isascii() and ch.isalpha()) or ch == "_" or ch == "«" or _is_letter_like(ch)
 
 
 def _is_ident_rest(ch: str) -> bool:
-    return ch.isalnum() or ch in "_'!?" or "₀" <= ch <= "₉" or "ₐ" <= ch <= "ₜ" or ch in "ᵢᵣᵤᵥⱼ"
+    """Lean's `isIdRest`."""
+    return (ch.isascii() and ch.isalnum()) or ch in "_'!?" or _is_letter_like(ch) or _is_subscript(ch)
 
 
 def _scan_block_comment(text: str, i: int, line: int) -> int:
@@ -137,16 +157,33 @@ def _scan_ident(text: str, i: int) -> int:
 
 
 def _scan_number(text: str, i: int) -> int:
+    """End offset of a numeric literal, as Lean reads one: `0x1F`, `0b101`, `0o7`, `12`, `2.5`, `1e-3`.
+
+    Only the digits of the literal's base belong to it: `2exit` is the number `2` followed by
+    the identifier `exit`, as Lean sees it."""
     n = len(text)
-    if text.startswith(("0x", "0b", "0o"), i):
-        i += 2
-    while i < n and (text[i].isalnum() or text[i] == "_"):
+    for prefix, digits in (("0x", "0123456789abcdefABCDEF"), ("0b", "01"), ("0o", "01234567")):
+        if text.startswith(prefix, i) or text.startswith(prefix.upper(), i):
+            j = i + 2
+            while j < n and text[j] in digits:
+                j += 1
+            if j > i + 2:
+                return j
+    while i < n and text[i].isascii() and text[i].isdigit():
         i += 1
     # A decimal point only when a digit follows: `2.5` is one number, `h.1` is not a number.
-    if i + 1 < n and text[i] == "." and text[i + 1].isdigit():
+    if i + 1 < n and text[i] == "." and text[i + 1].isascii() and text[i + 1].isdigit():
         i += 1
-        while i < n and (text[i].isalnum()):
+        while i < n and text[i].isascii() and text[i].isdigit():
             i += 1
+    if i < n and text[i] in "eE":
+        j = i + 1
+        if j < n and text[j] in "+-":
+            j += 1
+        if j < n and text[j].isascii() and text[j].isdigit():
+            while j < n and text[j].isascii() and text[j].isdigit():
+                j += 1
+            return j
     return i
 
 
@@ -193,7 +230,7 @@ def iter_tokens(text: str) -> Iterator[Token]:
         elif _is_ident_start(ch):
             kind = Kind.IDENT
             i = _scan_ident(text, i)
-        elif ch.isdigit():
+        elif ch.isascii() and ch.isdigit():
             kind = Kind.NUMBER
             i = _scan_number(text, i)
         elif ch == "'" and (char_end := _char_literal_end(text, i)):
@@ -222,10 +259,35 @@ def iter_tokens(text: str) -> Iterator[Token]:
 def _is_symbol_char(ch: str) -> bool:
     return not (
         ch.isspace()
-        or ch.isalnum()
-        or ch in "_\"'«"
+        or _is_ident_rest(ch)
+        or ch in "\"«"
         or ch in SINGLE_CHAR_SYMBOLS
     )
+
+
+def name_parts(identifier: str) -> tuple[str, ...]:
+    """The components of a (dotted) identifier as Lean reads them: `«my thm».foo` is `my thm`, `foo`."""
+    parts: list[str] = []
+    i, n = 0, len(identifier)
+    while i < n:
+        if identifier[i] == "«":
+            close = identifier.find("»", i)
+            close = n if close < 0 else close
+            parts.append(identifier[i + 1 : close])
+            i = close + 1
+        else:
+            dot = identifier.find(".", i)
+            dot = n if dot < 0 else dot
+            parts.append(identifier[i:dot])
+            i = dot
+        if i < n and identifier[i] == ".":
+            i += 1
+    return tuple(parts)
+
+
+def plain_name(identifier: str) -> str:
+    """The identifier with its `«»` quotes removed: `«sorryAx»` is `sorryAx`."""
+    return ".".join(name_parts(identifier))
 
 
 def significant(tokens: list[Token]) -> list[Token]:

@@ -22,7 +22,9 @@ T = TypeVar("T")
 class AsyncVerifier(Protocol):
     """What the blocking front needs: a `Verifier`, or one that checks elsewhere."""
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict: ...
+    async def verify(
+        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict: ...
 
     async def close(self) -> None: ...
 
@@ -44,12 +46,14 @@ class BlockingVerifier:
     def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
-    def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
-        return self._call(self._verifier.verify(problem, proof, restated_statement))
+    def verify(
+        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict:
+        return self._call(self._verifier.verify(problem, proof, restated_statement, preamble))
 
-    def verify_many(self, items: list[tuple[Problem, str, str | None]]) -> list[Verdict]:
-        """Check many (problem, proof, restated statement) at once, as many in parallel as the
-        pool has workers."""
+    def verify_many(self, items: list[tuple[Problem, str, str | None, str]]) -> list[Verdict]:
+        """Check many (problem, proof, restated statement, preamble) at once, as many in parallel
+        as the pool has workers."""
 
         async def run_all() -> list[Verdict]:
             return list(await asyncio.gather(*(self._verifier.verify(*item) for item in items)))

@@ -1,26 +1,31 @@
-"""Layer 2 of the soundness guard: checks that Lean itself makes after a proof compiles.
+"""The checks Lean makes for the fast tier, in commands the checked text cannot see coming.
 
-In the environment where the proof was accepted, one more command
-1. elaborates the reference statement again under a fresh name (with `sorry` as its proof),
-2. asks Lean whether the proved theorem's type is *syntactically* the reference's type
-   (`Expr` equality, not mere definitional equality), and
-3. prints the axioms the proved theorem depends on, which must be among the standard three.
-This catches anything the static layer missed that changes what was proved: a statement
-altered by notation, a theorem replaced through the environment, `sorryAx` or a new axiom
-reached through a lemma.
+A check runs three commands on one REPL process, each on the environment the last one made:
+
+1. **reference** (before any candidate text): the problem's context, then the reference
+   statement under a fresh name that carries the check's nonce, proved by `sorry`. It is
+   elaborated where no helper, instance or `open` of the candidate exists yet.
+2. **candidate**: the helper declarations, the untouched statement, the proof.
+3. **query**: one `#eval` of ours that reports, in a single info message that starts with the
+   nonce, the proved theorem's fully qualified name, the reference's, whether it is a
+   `theorem`, whether its type is the reference's type (`Expr.equal`: syntactic, not
+   definitional), and the axioms it depends on. The query calls functions, never an
+   instance-resolved operation (`++`, `==`, `toString`), so a helper `instance` cannot change
+   what it computes.
+
+The nonce is drawn after the candidate text is fixed: a reply written by the candidate's own
+code cannot carry it, so a forged reply shows up as a query answer without its nonce.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 
-from data.lean_lexer import Kind, significant, tokenize
-from lean_env.protocol import Message
+from data.lean_lexer import Kind, plain_name, significant, tokenize
+from lean_env.protocol import CommandResponse
 
-REFERENCE_NAME = "prover_reference_statement_"
-MISMATCH_MARKER = "prover-guard: statement mismatch"
-_AXIOMS = re.compile(r"'(?P<name>[^']+)' depends on axioms: \[(?P<axioms>[^\]]*)\]", re.S)
-_NO_AXIOMS = re.compile(r"'(?P<name>[^']+)' does not depend on any axioms")
+REFERENCE_PREFIX = "prover_reference_"
+QUERY_TAG = "prover-check"
 
 
 def theorem_name(statement: str) -> str | None:
@@ -66,29 +71,86 @@ def attach_proof(statement: str, after_assign: str) -> str:
     return after_assign
 
 
-def reference_check_command(statement: str, name: str) -> str:
-    """The layer-2 command: re-elaborate the reference, compare types, print axioms."""
+def reference_name(nonce: str) -> str:
+    return f"{REFERENCE_PREFIX}{nonce}"
+
+
+def reference_declaration(statement: str, name: str) -> str:
+    """The reference statement as a theorem called `name`, proved by `sorry`."""
     name_start, name_end, assign = _signature(statement)
-    reference = statement[:name_start] + REFERENCE_NAME + statement[name_end:assign] + ":= sorry"
+    return "\n" + statement[:name_start] + name + statement[name_end:assign] + ":= sorry\n"
+
+
+def query_command(name: str, reference: str, nonce: str) -> str:
+    """The trusted query (step 3 above), for the theorem `name` and the reference `reference`."""
     return (
-        f"{reference}\n\n"
         "open Lean Meta in\n"
         "#eval show MetaM Unit from do\n"
-        f"  let proved ← getConstInfo (← resolveGlobalConstNoOverload (mkIdent `{name}))\n"
-        f"  let reference ← getConstInfo (← resolveGlobalConstNoOverload (mkIdent `{REFERENCE_NAME}))\n"
-        "  unless proved.type == reference.type do\n"
-        f'    throwError "{MISMATCH_MARKER}"\n\n'
-        f"#print axioms {name}\n"
+        f"  let proved ← resolveGlobalConstNoOverload (mkIdent `{name})\n"
+        f"  let reference ← resolveGlobalConstNoOverload (mkIdent `{reference})\n"
+        "  let provedInfo ← getConstInfo proved\n"
+        "  let referenceInfo ← getConstInfo reference\n"
+        "  let axioms ← collectAxioms proved\n"
+        "  let kind := match provedInfo with\n"
+        '    | ConstantInfo.thmInfo _ => "theorem"\n'
+        '    | _ => "other"\n'
+        "  let sameType := match Expr.equal provedInfo.type referenceInfo.type with\n"
+        '    | true => "same-type"\n'
+        '    | false => "other-type"\n'
+        f'  let fields := ["{QUERY_TAG}", "{nonce}", Name.toString proved, Name.toString reference, kind, sameType,\n'
+        '    String.intercalate "," (List.map (fun (a : Name) => Name.toString a) (Array.toList axioms))]\n'
+        '  logInfo (MessageData.ofFormat (Std.Format.text (String.intercalate " " fields)))\n'
     )
 
 
-def axioms_in(messages: list[Message], name: str) -> list[str] | None:
-    """The axioms `#print axioms name` reported, or None if it did not answer."""
-    for message in messages:
-        if message.severity != "info":
-            continue
-        if (match := _AXIOMS.search(message.data)) and match["name"].endswith(name):
-            return [a.strip() for a in match["axioms"].split(",") if a.strip()]
-        if (match := _NO_AXIOMS.search(message.data)) and match["name"].endswith(name):
-            return []
-    return None
+@dataclass(frozen=True)
+class QueryAnswer:
+    """What the trusted query reported."""
+
+    proved: str
+    """Fully qualified name of the proved theorem."""
+    reference: str
+    is_theorem: bool
+    same_type: bool
+    axioms: tuple[str, ...]
+
+
+class QueryRefused(ValueError):
+    """The query's answer is not one well-formed report (a rejection, with the reason)."""
+
+
+class QueryForged(ValueError):
+    """No report carries this check's nonce: the answer is not the query's (a tampered channel)."""
+
+
+def read_query_answer(answer: CommandResponse, nonce: str) -> QueryAnswer:
+    """The one report of the query, read fail-closed. Raises QueryForged or QueryRefused."""
+    tagged = [m for m in answer.messages if m.data.startswith(f"{QUERY_TAG} {nonce} ")]
+    if not tagged:
+        if answer.errors:
+            raise QueryRefused(f"the check inside Lean failed: {answer.errors[0].data}")
+        raise QueryForged("the query's answer does not carry its nonce")
+    if len(answer.messages) != 1 or tagged[0].severity != "info":
+        raise QueryRefused(f"the query answered {len(answer.messages)} messages, not one report")
+    fields = tagged[0].data.strip().split(" ")
+    if len(fields) not in (6, 7):
+        raise QueryRefused(f"the query's report has {len(fields)} fields: {tagged[0].data[:200]}")
+    _, _, proved, reference, kind, same_type, *rest = fields
+    if kind not in ("theorem", "other") or same_type not in ("same-type", "other-type"):
+        raise QueryRefused(f"the query's report is malformed: {tagged[0].data[:200]}")
+    axioms = tuple(rest[0].split(",")) if rest and rest[0] else ()
+    return QueryAnswer(
+        proved=plain_name(proved),
+        reference=plain_name(reference),
+        is_theorem=kind == "theorem",
+        same_type=same_type == "same-type",
+        axioms=tuple(plain_name(a) for a in axioms),
+    )
+
+
+def expected_full_name(answer: QueryAnswer, name: str, reference: str) -> str | None:
+    """The proved theorem's full name must be the reference's namespace plus `name`: the
+    statement was declared where the reference was. None when the reference's name is odd."""
+    if not answer.reference.endswith(reference):
+        return None
+    return answer.reference[: len(answer.reference) - len(reference)] + plain_name(name)

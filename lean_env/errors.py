@@ -43,3 +43,10 @@ class ReplMemoryError(ReplCrashedError):
 
 class ReplProtocolError(ReplError):
     """The process answered something that is not a REPL answer (garbage, too large)."""
+
+
+class ReplTamperedError(ReplError):
+    """The answers on the protocol channel are not the REPL's answers to our requests: an extra
+    or missing JSON object, an answer of the wrong kind, an environment that is not new, or a
+    sentinel whose nonce is missing. Checked code can write to the process's stdout, so any of
+    these may be forged: the process is killed, and the check's verdict is `Tampered`."""

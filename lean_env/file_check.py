@@ -16,7 +16,7 @@ from data.lean_file import read_theorems, with_unique_ids
 from data.problem import Problem
 from lean_env.checks import attach_proof
 from lean_env.guard import GuardPolicy, Violation, check_proof, check_statement
-from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, TimedOut, Verdict
+from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
 from lean_env.verifier import Verifier
 
 
@@ -38,7 +38,7 @@ class TheoremReport:
     source: str
     passed: bool
     outcome: str
-    """proved, static-ok, guard-rejected, lean-errors, incomplete, timeout, crashed, missing."""
+    """proved, static-ok, guard-rejected, lean-errors, incomplete, timeout, crashed, tampered, missing."""
     details: list[str] = field(default_factory=list)
 
 
@@ -107,6 +107,8 @@ def report_verdict(key: str, source: str, verdict: Verdict) -> TheoremReport:
         return TheoremReport(key, source, False, "lean-errors", [f"line {error.pos.line}: {error.data}"])
     if isinstance(verdict, Incomplete):
         return TheoremReport(key, source, False, "incomplete", [f"sorry: {s.goal}" for s in verdict.run.sorries])
+    if isinstance(verdict, Tampered):
+        return TheoremReport(key, source, False, "tampered", [verdict.reason])
     if isinstance(verdict, TimedOut):
         return TheoremReport(key, source, False, "timeout", [f"no answer within {verdict.seconds:.0f} s"])
     assert isinstance(verdict, Crashed)

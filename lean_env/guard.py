@@ -1,21 +1,33 @@
-"""The static layer of the soundness guard: checks that need no Lean.
+"""The static layer of the soundness guard: an allowlist over Lean's syntax, checked before Lean runs.
 
-Everything a policy writes is untrusted. A proof counts only when Lean accepts the original,
-untouched statement with no `sorry` and only the standard axioms. Lean itself checks that in
-layer 2 (see `lean_env.checks`); this layer rejects, before any Lean time is spent, the
-tricks that reward-hacking provers are known to use, and proofs whose restated statement
-differs from the reference. Each rule below names the threat it stops.
+Everything a policy writes is untrusted. The text it may add to a file (the proof after the
+statement, and helper declarations before it) is held to what a proof needs and nothing more:
 
-What it does not catch: anything that needs elaboration to see (a tactic that is harmless in
-one Lean version and unsound in another, unless listed here), bugs in Lean's kernel, and a
-proof that is sound but proves the statement for the wrong reason. Layer 2 backs it up.
+- commands: `theorem`, `lemma`, `def`, `abbrev`, `instance`, `example` (modifiers `private`,
+  `protected`, `noncomputable`; attributes from `SAFE_ATTRIBUTES` only), `open` (with or without
+  `in`), `namespace`/`section`/`end`, and `set_option` for the options in `ALLOWED_OPTIONS`;
+- every line that starts in column 0 must start one of those commands (or continue one: `|`,
+  `where`, `termination_by`, `decreasing_by`); any other command keyword anywhere is rejected;
+- no `#` token except the array literal `#[`: `#eval`, `#exit`, `#print`, `#eval!`, `x#check`
+  are all commands, and rejected alike;
+- no string literal with `{` or `}`: an interpolated string (`s!"..."`, `m!`, `f!`,
+  `throwError "..."`) runs the code between its braces, and the lexers of plain and
+  interpolated strings only agree on strings without braces;
+- no name (any `«»`-quoted or dotted component) that reaches the compiler, the metaprogramming
+  API or IO (`DENIED_NAMES`), and no tactic or term that runs a metaprogram (`run_tac`,
+  `by_elab`, `eval%`) or pastes a search result (`exact?`).
+
+This layer is a fast filter, not the proof of soundness: Lean's answer, read over a channel the
+checked code cannot forge (`lean_env.verifier`), and the certified tier (`lean_env.certify`),
+which replays the proof through the kernel in another process, decide. Each rejection names
+the construct and its line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.lean_lexer import Kind, LexError, Token, significant, tokenize
+from data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 
@@ -36,91 +48,17 @@ class GuardPolicy:
     """Let `sorry` through (proof sketches only: their verdict is never a proof)."""
 
 
-# Tokens that end a proof with a hole: Lean accepts the file with a warning only.
-_HOLES = {
-    "sorry": "`sorry` leaves the proof unfinished",
-    "admit": "`admit` leaves the proof unfinished",
-    "sorryAx": "`sorryAx` is the axiom behind `sorry`",
-}
+# Declarations a proof may bring along (helper lemmas and definitions), and how they may be marked.
+DECLARATION_HEADS = frozenset({"theorem", "lemma", "def", "abbrev", "instance", "example"})
+MODIFIERS = frozenset({"private", "protected", "noncomputable"})
+SCOPE_COMMANDS = frozenset({"open", "namespace", "section", "end", "set_option"})
+SAFE_ATTRIBUTES = frozenset({"simp", "reducible", "irreducible", "inline", "instance", "local", "norm_cast", "ext"})
+# What may continue a declaration on a line of its own in column 0.
+DECLARATION_CONTINUATIONS = frozenset({"|", "where", "termination_by", "decreasing_by", "in"})
 
-# Commands: a proof is a term or tactic block, so a command keyword in it means the text
-# tries to leave the proof and change the file around it.
-_COMMANDS = {
-    "axiom": "a new `axiom` can prove anything",
-    "theorem": "a new declaration inside a proof can shadow or replace the statement",
-    "lemma": "a new declaration inside a proof can shadow or replace the statement",
-    "def": "a new definition inside a proof can change what the statement means",
-    "abbrev": "a new definition inside a proof can change what the statement means",
-    "instance": "a new instance can change how the statement's notation resolves",
-    "example": "a new declaration inside a proof is not part of the proof",
-    "structure": "a new type inside a proof is not part of the proof",
-    "class": "a new class can change instance resolution",
-    "inductive": "a new type inside a proof is not part of the proof",
-    "opaque": "`opaque` declarations can hide an `implemented_by`",
-    "notation": "notation can change the meaning of the statement's symbols",
-    "infix": "notation can change the meaning of the statement's symbols",
-    "infixl": "notation can change the meaning of the statement's symbols",
-    "infixr": "notation can change the meaning of the statement's symbols",
-    "prefix": "notation can change the meaning of the statement's symbols",
-    "postfix": "notation can change the meaning of the statement's symbols",
-    "macro": "a macro can redefine a tactic (e.g. make `rfl` expand to `sorry`)",
-    "macro_rules": "a macro can redefine a tactic (e.g. make `rfl` expand to `sorry`)",
-    "syntax": "new syntax can change how the rest of the file parses",
-    "elab": "a custom elaborator runs arbitrary code during checking",
-    "elab_rules": "a custom elaborator runs arbitrary code during checking",
-    "attribute": "changing attributes (e.g. `[simp]`, `[instance]`) changes later elaboration",
-    "import": "imports after the header change the environment the statement is read in",
-    "namespace": "opening a namespace after the statement can shadow names",
-    "section": "sections change the scope of later declarations",
-    "end": "`end` closes the scope the statement was checked in",
-    "mutual": "mutual blocks add declarations",
-    "universe": "universe declarations are header material",
-    "variable": "variables change the statements of later declarations",
-    "initialize": "initializers run arbitrary code",
-    "builtin_initialize": "initializers run arbitrary code",
-    "run_cmd": "runs arbitrary metaprograms that can add declarations without checking",
-    "run_elab": "runs arbitrary metaprograms",
-    "run_meta": "runs arbitrary metaprograms",
-    "run_tac": "runs an arbitrary tactic metaprogram (e.g. one that admits the goal)",
-    "by_elab": "runs an arbitrary elaborator metaprogram",
-}
-
-# Identifiers that reach past the kernel or into the compiler.
-_UNSAFE_NAMES = {
-    "unsafe": "`unsafe` code is not checked by the kernel",
-    "implemented_by": "`implemented_by` swaps in unchecked code",
-    "extern": "`extern` swaps in unchecked code",
-    "csimp": "`@[csimp]` rewrites compiled code with an unchecked lemma",
-    "unsafeCast": "`unsafeCast` breaks type safety",
-    "ofReduceBool": "`Lean.ofReduceBool` trusts the compiler (the axiom behind native_decide)",
-    "Lean.ofReduceBool": "`Lean.ofReduceBool` trusts the compiler (the axiom behind native_decide)",
-    "trustCompiler": "`Lean.trustCompiler` is an axiom that trusts the compiler",
-    "Lean.trustCompiler": "`Lean.trustCompiler` is an axiom that trusts the compiler",
-    "addDecl": "adding declarations from a metaprogram skips the statement",
-    "addDeclWithoutChecking": "adds a declaration the kernel never checks",
-    "Environment": "editing the environment from a proof",
-    "debug.skipKernelTC": "skips the kernel's type check",
-    "skipKernelTC": "skips the kernel's type check",
-    "debug.byAsSorry": "turns every `by` block into `sorry`",
-}
-
-# Tactics that search and paste a proof. In Lean 4.9.0 `apply?` could close a goal without the
-# `sorry` warning (DeepSeek-Prover-V2 paper); all of them make a proof depend on the search's
-# result at check time rather than on the text.
-_SEARCH_TACTICS = {"apply?", "exact?", "rw?", "library_search"}
-
-# `#` commands: `#exit` stops checking the rest of the file, `#eval` runs arbitrary code, and
-# none of them belongs in a proof. (Other `#x`, such as Mathlib's `#s` for a cardinality, are terms.)
-_HASH_COMMANDS = frozenset(
-    {"exit", "eval", "print", "check", "reduce", "synth", "guard", "guard_msgs", "help", "where",
-     "time", "lint", "find", "simp", "norm_num", "conv", "check_failure", "exit_if"}
-)
-
-_NATIVE = {"native_decide", "decide!"}
-
-# Options a proof may set (`set_option NAME VALUE in`): resource limits only. Any other option
+# Options a proof may set: resource limits (and linters, which only warn). Any other option
 # (`debug.skipKernelTC`, `debug.byAsSorry`, `backward.*`, ...) can change what is checked.
-_ALLOWED_OPTIONS = frozenset(
+ALLOWED_OPTIONS = frozenset(
     {
         "maxHeartbeats",
         "maxRecDepth",
@@ -130,78 +68,265 @@ _ALLOWED_OPTIONS = frozenset(
         "linter.unusedVariables",
         "linter.unusedTactic",
         "linter.unreachableTactic",
-        "pp.all",
-        "pp.proofs",
     }
 )
 
+# Tokens that end a proof with a hole: Lean accepts the file with a warning only.
+_HOLES = {
+    "sorry": "`sorry` leaves the proof unfinished",
+    "admit": "`admit` leaves the proof unfinished",
+    "stop": "`stop` discards the rest of the proof and leaves a `sorry`",
+    "sorryAx": "`sorryAx` is the axiom behind `sorry`",
+}
+
+# Command keywords of Lean and Mathlib that a proof may not contain. The column-0 rule above
+# rejects any command, known or not, that starts a line; this list also catches those written
+# after a tactic block at a deeper indentation, where Lean still reads them as commands.
+_FORBIDDEN_COMMANDS = frozenset(
+    """axiom opaque structure class inductive coinductive mutual universe variable omit include
+    export notation notation3 infix infixl infixr prefix postfix macro macro_rules syntax elab
+    elab_rules declare_syntax_cat attribute import initialize builtin_initialize run_cmd run_elab
+    run_meta deriving register_option register_builtin_option register_simp_attr
+    register_label_attr declare_simp_like_tactic add_decl_doc simproc dsimproc simproc_decl
+    dsimproc_decl builtin_simproc builtin_dsimproc unseal seal irreducible_def alias
+    assert_not_exists suppress_compilation unsuppress_compilation compile_inductive compile_def
+    initialize_simps_projections library_note add_aesop_rules erase_aesop_rules
+    declare_aesop_rule_sets grind_pattern binder_predicate unif_hint
+    declare_config_elab declare_command_config_elab nonrec unsafe partial""".split()
+)
+
+# Tactics and terms that run a metaprogram written in the proof, or paste a search result.
+_META_CODE = {
+    "run_tac": "`run_tac` runs a tactic metaprogram written in the proof (e.g. one that admits the goal)",
+    "by_elab": "`by_elab` runs an elaborator metaprogram written in the proof",
+}
+_SEARCH_TACTICS = frozenset({"apply?", "exact?", "rw?", "library_search", "hint"})
+_NATIVE = frozenset({"native_decide", "decide!", "native"})
+
+# Name components that reach past the kernel, into the compiler, the metaprogramming API or IO.
+# A proof of a mathematical statement names none of them.
+DENIED_NAMES = {
+    "implemented_by": "`implemented_by` swaps in unchecked code",
+    "extern": "`extern` swaps in unchecked code",
+    "csimp": "`@[csimp]` rewrites compiled code with an unchecked lemma",
+    "unsafeCast": "`unsafeCast` breaks type safety",
+    "unsafeIO": "runs IO inside a pure value",
+    "unsafeBaseIO": "runs IO inside a pure value",
+    "unsafeEIO": "runs IO inside a pure value",
+    "ofReduceBool": "`Lean.ofReduceBool` trusts the compiler (the axiom behind native_decide)",
+    "reduceBool": "`Lean.reduceBool` trusts the compiler",
+    "reduceNat": "`Lean.reduceNat` trusts the compiler",
+    "trustCompiler": "`Lean.trustCompiler` is an axiom that trusts the compiler",
+    "addDecl": "adding declarations from a metaprogram skips the statement",
+    "addDeclWithoutChecking": "adds a declaration the kernel never checks",
+    "addAndCompile": "adding declarations from a metaprogram skips the statement",
+    "Environment": "editing the environment from a proof",
+    "skipKernelTC": "skips the kernel's type check",
+    "byAsSorry": "turns every `by` block into `sorry`",
+    "Lean": "the metaprogramming API (`Lean.*`) has no place in a proof",
+    "Elab": "the elaborator's API has no place in a proof",
+    "Meta": "the metaprogramming API has no place in a proof",
+    "MetaM": "the metaprogramming API has no place in a proof",
+    "TermElabM": "the metaprogramming API has no place in a proof",
+    "TacticM": "the metaprogramming API has no place in a proof",
+    "CommandElabM": "the metaprogramming API has no place in a proof",
+    "CoreM": "the metaprogramming API has no place in a proof",
+    "MacroM": "the metaprogramming API has no place in a proof",
+    "IO": "IO has no place in a proof (compiled code could write to the checker's channel)",
+    "EIO": "IO has no place in a proof",
+    "BaseIO": "IO has no place in a proof",
+    "RealWorld": "`IO.RealWorld` lets pure code run IO actions",
+    "EStateM": "the IO monad's state has no place in a proof",
+    "dbgTrace": "debug output from compiled code",
+    "dbg_trace": "debug output from compiled code",
+    "dbgTraceIfShared": "debug output from compiled code",
+}
+
 
 def check_proof(proof: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
-    """Violations in the text that follows the statement (the proof). Empty means it may go to Lean."""
+    """Violations in the text that follows the statement (the proof, and anything after it)."""
+    return _check(proof, policy, in_body=True)
+
+
+def check_tactic(tactic: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+    """Violations in one tactic for the REPL's tactic mode, which parses tactics only (no
+    command can start there, so a line may start in column 0)."""
+    return _check(tactic, policy, in_body=True, line_starts=False)
+
+
+def check_commands(text: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+    """Violations in a run of commands: helper declarations before a theorem, or a file's body."""
+    return _check(text, policy, in_body=False)
+
+
+def check_header(header: str) -> list[Violation]:
+    """A file's header may hold `import`s first, then the commands any proof text may hold."""
     try:
-        tokens = significant(tokenize(proof))
+        tokens = significant(tokenize(header))
+    except LexError as error:
+        return [Violation("unterminated", f"unterminated comment or string: {error}", error.line)]
+    index = 0
+    while index < len(tokens) and tokens[index].kind is Kind.IDENT and tokens[index].text == "import":
+        index += 1
+        while index < len(tokens) and tokens[index].kind is Kind.IDENT and tokens[index].text != "import" and (
+            tokens[index].line == tokens[index - 1].line or tokens[index].column > 0
+        ):
+            index += 1
+    rest = header[tokens[index].start :] if index < len(tokens) else ""
+    line_offset = tokens[index].line - 1 if index < len(tokens) else 0
+    return [
+        Violation(v.rule, v.message, None if v.line is None else v.line + line_offset)
+        for v in check_commands(rest)
+    ]
+
+
+def _check(text: str, policy: GuardPolicy, in_body: bool, line_starts: bool = True) -> list[Violation]:
+    try:
+        tokens = significant(tokenize(text))
     except LexError as error:
         # An unclosed comment or string would swallow whatever follows the proof.
         return [Violation("unterminated", f"unterminated comment or string: {error}", error.line)]
     violations: list[Violation] = []
-    for index, token in enumerate(tokens):
-        violation = _check_token(tokens, index, token, policy)
+    first_on_line = _first_tokens_of_lines(tokens)
+    if in_body and tokens:
+        # The proof's first token continues the statement's `:= by` (or `:=`): never a command.
+        first_on_line.discard(tokens[0].start)
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if line_starts and token.column == 0 and token.start in first_on_line:
+            violation = _check_line_start(token, index, in_body)
+            if violation is not None:
+                violations.append(violation)
+        if token.kind is Kind.SYMBOL and token.text == "@" and _next_is(tokens, index, "["):
+            end = _matching_close(tokens, index + 1)
+            violations += _check_attributes(tokens[index + 2 : end])
+            index = end + 1
+            continue
+        violation = _check_token(tokens, index, policy)
         if violation is not None:
             violations.append(violation)
+        index += 1
     return violations
 
 
-def _check_token(tokens: list[Token], index: int, token: Token, policy: GuardPolicy) -> Violation | None:
+def _first_tokens_of_lines(tokens: list[Token]) -> set[int]:
+    starts, last_line = set(), 0
+    for token in tokens:
+        if token.line != last_line:
+            starts.add(token.start)
+        last_line = token.line + token.text.count("\n")
+    return starts
+
+
+def _check_line_start(token: Token, index: int, in_body: bool) -> Violation | None:
+    """A line in column 0 starts a command; it must be one a proof may contain."""
+    allowed = DECLARATION_HEADS | MODIFIERS | SCOPE_COMMANDS | DECLARATION_CONTINUATIONS | {"@"}
+    if token.text in allowed:
+        return None
+    if token.kind is Kind.IDENT and token.text in _FORBIDDEN_COMMANDS:
+        return None  # named by the token rule
+    if token.kind is Kind.SYMBOL and "#" in token.text:
+        return None  # named by the token rule
+    where = "after the proof" if in_body else "here"
+    return Violation(
+        "command",
+        f"`{token.text}` in column 0 starts a command, and only declarations, `open`, `namespace`, "
+        f"`section`, `end` and `set_option` may stand {where}",
+        token.line,
+    )
+
+
+def _check_token(tokens: list[Token], index: int, policy: GuardPolicy) -> Violation | None:
+    token = tokens[index]
+    if token.kind is Kind.STRING and ("{" in token.text or "}" in token.text):
+        return Violation(
+            "interpolation", "a string with `{` or `}`: an interpolated string runs the code in its braces", token.line
+        )
+    if token.kind is Kind.SYMBOL and "#" in token.text and not (token.text == "#" and _next_is(tokens, index, "[")):
+        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
+        return Violation("hash-command", f"`{token.text}{following}`: `#` commands run code or stop checking", token.line)
+    if token.kind is Kind.SYMBOL and token.text.startswith("%") and index > 0 and tokens[index - 1].end == token.start:
+        previous = tokens[index - 1]
+        if previous.kind is Kind.IDENT and previous.text == "eval":
+            return Violation("meta-code", "`eval%` runs compiled code while elaborating", token.line)
+    if token.kind is not Kind.IDENT:
+        return None
     text = token.text
-    if token.kind is Kind.IDENT:
-        last = text.rsplit(".", 1)[-1]
-        if text in _HOLES or last in _HOLES:
-            if policy.allow_sorry and text == "sorry":
-                return None
-            return Violation("sorry", _HOLES.get(text) or _HOLES[last], token.line)
-        if text in _COMMANDS:
-            return Violation("command", f"`{text}` in a proof: {_COMMANDS[text]}", token.line)
-        if text in _UNSAFE_NAMES or last in _UNSAFE_NAMES:
-            return Violation("unsafe", _UNSAFE_NAMES.get(text) or _UNSAFE_NAMES[last], token.line)
-        if text in _SEARCH_TACTICS:
-            return Violation("search-tactic", f"`{text}` pastes a search result at check time", token.line)
-        if text in _NATIVE and not policy.allow_native_decide:
-            return Violation(
-                "native-decide", f"`{text}` trusts the compiler (allow with lean.allow_native_decide)", token.line
-            )
-        if text == "set_option":
-            return _check_option(tokens, index)
-        if text == "open" and not _is_scoped_open(tokens, index):
-            return Violation("command", "`open` without `in` changes name resolution for what follows", token.line)
-    elif token.kind is Kind.SYMBOL and text.endswith("#") and index + 1 < len(tokens):
-        following = tokens[index + 1]
-        if following.kind is Kind.IDENT and following.start == token.end and following.text in _HASH_COMMANDS:
-            return Violation(
-                "command", f"`#{following.text}` in a proof (`#exit` stops checking; `#eval` runs code)", token.line
-            )
+    name = plain_name(text)
+    parts = name_parts(text)
+    if name in _HOLES or parts[-1] in _HOLES:
+        if policy.allow_sorry and name == "sorry":
+            return None
+        return Violation("sorry", _HOLES.get(name) or _HOLES[parts[-1]], token.line)
+    if name in _FORBIDDEN_COMMANDS:
+        return Violation("command", f"`{name}` may not appear in proof text (it declares or changes what Lean checks)", token.line)
+    if name in ("local", "scoped") and not (index > 0 and tokens[index - 1].text == "open"):
+        return Violation("command", f"`{name}` declares notation, instances or attributes for what follows", token.line)
+    if name in _META_CODE:
+        return Violation("meta-code", _META_CODE[name], token.line)
+    if name == "elab" or name.startswith("elab_"):
+        return Violation("meta-code", f"`{name}` defines an elaborator that runs while checking", token.line)
+    denied = next((part for part in parts if part in DENIED_NAMES), None)
+    if denied is not None:
+        return Violation("unsafe", f"`{name}`: {DENIED_NAMES[denied]}", token.line)
+    if name in _SEARCH_TACTICS:
+        return Violation("search-tactic", f"`{name}` pastes a search result at check time", token.line)
+    if name in _NATIVE and not policy.allow_native_decide:
+        return Violation(
+            "native-decide", f"`{name}` trusts the compiler (allow with lean.allow_native_decide)", token.line
+        )
+    if name == "set_option":
+        return _check_option(tokens, index)
     return None
 
 
+def _check_attributes(inside: list[Token]) -> list[Violation]:
+    """`@[...]`: only attributes that change no checking (simp sets, reducibility, instances)."""
+    violations = []
+    for token in inside:
+        if token.kind is Kind.IDENT and plain_name(token.text) not in SAFE_ATTRIBUTES:
+            violations.append(
+                Violation("attribute", f"attribute `{token.text}` is not among {sorted(SAFE_ATTRIBUTES)}", token.line)
+            )
+        elif token.kind not in (Kind.IDENT, Kind.SYMBOL, Kind.NUMBER) or (
+            token.kind is Kind.SYMBOL and token.text not in (",", "←", "-", "↓")
+        ):
+            violations.append(Violation("attribute", f"`{token.text}` in an attribute list", token.line))
+    return violations
+
+
+def _matching_close(tokens: list[Token], open_index: int) -> int:
+    depth = 0
+    for index in range(open_index, len(tokens)):
+        if tokens[index].kind is Kind.OPEN:
+            depth += 1
+        elif tokens[index].kind is Kind.CLOSE:
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(tokens) - 1
+
+
+def _next_is(tokens: list[Token], index: int, text: str) -> bool:
+    return index + 1 < len(tokens) and tokens[index + 1].text == text and tokens[index + 1].start == tokens[index].end
+
+
 def _check_option(tokens: list[Token], index: int) -> Violation | None:
-    name = tokens[index + 1].text if index + 1 < len(tokens) else ""
-    if name in _ALLOWED_OPTIONS:
+    name = plain_name(tokens[index + 1].text) if index + 1 < len(tokens) else ""
+    if name in ALLOWED_OPTIONS:
         return None
     return Violation("option", f"`set_option {name}` may change what Lean checks", tokens[index].line)
 
 
-def _is_scoped_open(tokens: list[Token], index: int) -> bool:
-    """`open Foo in tac` scopes the open to one term or tactic: harmless."""
-    for token in tokens[index + 1 : index + 12]:
-        if token.kind is Kind.IDENT and token.text == "in":
-            return True
-        if token.kind is not Kind.IDENT:
-            return False
-    return False
-
-
 def statement_tokens(statement: str) -> list[str]:
-    """The statement as compared: its tokens, without whitespace or comments, up to `:=`."""
-    texts = [t.text for t in significant(tokenize(statement))]
+    """The statement as compared: its tokens, without whitespace or comments, up to `:=`.
+
+    `lemma` is Mathlib's spelling of `theorem`, and `«name»` is `name`: neither is a change."""
+    texts = []
+    for token in significant(tokenize(statement)):
+        text = plain_name(token.text) if token.kind is Kind.IDENT else token.text
+        texts.append("theorem" if text == "lemma" else text)
     while texts and texts[-1] in ("by", ":="):
         texts.pop()
     return texts

@@ -75,11 +75,13 @@ class VerifierActor:
         self._sessions: dict[int, tuple[contextlib.AsyncExitStack, TacticRunner]] = {}
         self._session_ids = itertools.count(1)
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None) -> Verdict:
-        return await self.verifier.verify(problem, proof, restated_statement)
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None, preamble: str) -> Verdict:
+        return await self.verifier.verify(problem, proof, restated_statement, preamble)
 
-    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None) -> Verdict:
-        return await self.verifier.check_sketch(problem, sketch, restated_statement)
+    async def check_sketch(
+        self, problem: Problem, sketch: str, restated_statement: str | None, preamble: str
+    ) -> Verdict:
+        return await self.verifier.check_sketch(problem, sketch, restated_statement, preamble)
 
     async def open_session(self, problem: Problem) -> tuple[int, GoalState | TacticFailed]:
         stack = contextlib.AsyncExitStack()
@@ -118,14 +120,18 @@ class RemoteVerifier:
         finally:
             self._busy[index] -= 1
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+    async def verify(
+        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict:
         async with self._actor() as actor:
-            verdict: Verdict = await actor.verify.remote(problem, proof, restated_statement)
+            verdict: Verdict = await actor.verify.remote(problem, proof, restated_statement, preamble)
         return verdict
 
-    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict:
+    async def check_sketch(
+        self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict:
         async with self._actor() as actor:
-            verdict: Verdict = await actor.check_sketch.remote(problem, sketch, restated_statement)
+            verdict: Verdict = await actor.check_sketch.remote(problem, sketch, restated_statement, preamble)
         return verdict
 
     @asynccontextmanager

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import resource
+import secrets
 import shlex
 import signal
 from dataclasses import dataclass
@@ -30,15 +31,19 @@ from lean_env.errors import (
     ReplMemoryError,
     ReplProtocolError,
     ReplStartError,
+    ReplTamperedError,
     ReplTimeoutError,
 )
 from lean_env.protocol import (
     CommandRequest,
     CommandResponse,
     ErrorResponse,
+    FileRequest,
+    ProofStateResponse,
     ProtocolError,
     Request,
     Response,
+    TacticRequest,
     encode_request,
     parse_response,
 )
@@ -96,6 +101,10 @@ class ReplProcess:
         self._stderr_size = 0
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
         self._closed = False
+        self._pending = bytearray()
+        """Bytes read from stdout and not yet part of an answer."""
+        self.newest_env = -1
+        """The newest environment any answer named: a new command's environment is newer still."""
 
     @classmethod
     async def start(cls, settings: ReplSettings) -> ReplProcess:
@@ -157,6 +166,8 @@ class ReplProcess:
             await self.close()  # a half-finished exchange leaves the stream out of step
             raise
         self.requests_served += 1
+        if isinstance(data, CommandResponse):
+            self.newest_env = max(self.newest_env, data.env)
         return data
 
     async def header_env(self, header: str) -> CommandResponse | ErrorResponse:
@@ -182,33 +193,67 @@ class ReplProcess:
             raise await self._exited("the REPL closed its input") from error
         raw = await self._read_answer()
         try:
-            return parse_response(json.loads(raw))
+            response = parse_response(json.loads(raw))
         except (json.JSONDecodeError, UnicodeDecodeError, ProtocolError) as error:
             raise ReplProtocolError(f"the REPL answered something that is not the protocol: {raw[:200]!r}") from error
+        _check_answer_kind(request, response)
+        return response
+
+    async def sentinel(self, env: int) -> None:
+        """Prove that the channel is in step: a command only we know, sent now, must come back
+        as the next answer, with its nonce, in a new environment. Raises ReplTamperedError (the
+        process is then closed) or another ReplError."""
+        marker = f"prover-sentinel {secrets.token_hex(16)}"
+        after_env = self.newest_env
+        answer = await self.send(CommandRequest(cmd=f'#print "{marker}"', env=env))
+        messages = answer.messages if isinstance(answer, CommandResponse) else []
+        if not (
+            isinstance(answer, CommandResponse)
+            and answer.env > after_env
+            and len(messages) == 1
+            and messages[0].severity == "info"
+            and messages[0].data.strip() == marker
+        ):
+            await self.close()
+            raise ReplTamperedError(f"the sentinel came back as {str(answer)[:200]}", self.stderr_tail())
 
     async def _read_answer(self) -> bytes:
-        """Lines up to the blank line that ends an answer."""
-        stdout = self._process.stdout
-        assert stdout is not None
+        """Lines up to the blank line that ends an answer. Bytes already waiting after that line
+        mean that something besides the REPL wrote to the channel: a tampered answer."""
         lines: list[bytes] = []
         size = 0
         while True:
-            try:
-                line = await stdout.readline()
-            except (ValueError, asyncio.LimitOverrunError) as error:
-                raise ReplProtocolError(
-                    f"the REPL sent a line over {self.settings.max_answer_bytes} bytes"
-                ) from error
+            line = await self._read_line()
             if not line:
                 raise await self._exited("the REPL exited before answering")
             if not line.strip():
                 if lines:
+                    if bytes(self._pending).strip():
+                        raise ReplTamperedError(
+                            f"more output followed the answer: {bytes(self._pending)[:120]!r}"
+                        )
                     return b"".join(lines)
                 continue
             size += len(line)
             if size > self.settings.max_answer_bytes:
                 raise ReplProtocolError(f"the REPL's answer exceeds {self.settings.max_answer_bytes} bytes")
             lines.append(line)
+
+    async def _read_line(self) -> bytes:
+        """One line of stdout, from our own buffer (so that we can see what waits after an answer)."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        while (newline := self._pending.find(b"\n")) < 0:
+            if len(self._pending) > self.settings.max_answer_bytes:
+                raise ReplProtocolError(f"the REPL sent a line over {self.settings.max_answer_bytes} bytes")
+            chunk = await stdout.read(1 << 16)
+            if not chunk:
+                line, self._pending = bytes(self._pending), bytearray()
+                return line
+            self._pending += chunk
+        line = bytes(self._pending[: newline + 1])
+        del self._pending[: newline + 1]
+        return line
 
     async def _exited(self, what: str) -> ReplCrashedError:
         try:
@@ -250,6 +295,16 @@ class ReplProcess:
         except (asyncio.TimeoutError, asyncio.CancelledError):
             self._stderr_task.cancel()
         logger.debug("closed REPL pid %d after %d requests", self._process.pid, self.requests_served)
+
+
+def _check_answer_kind(request: Request, response: Response) -> None:
+    """A command is answered by an environment, a tactic by a proof state (either may be an error)."""
+    if isinstance(response, ErrorResponse):
+        return
+    if isinstance(request, (CommandRequest, FileRequest)) and not isinstance(response, CommandResponse):
+        raise ReplTamperedError(f"a command was answered with {type(response).__name__}")
+    if isinstance(request, TacticRequest) and not isinstance(response, ProofStateResponse):
+        raise ReplTamperedError(f"a tactic was answered with {type(response).__name__}")
 
 
 def kill_process_tree(pid: int) -> None:

@@ -12,7 +12,7 @@ from typing import Protocol, Union
 
 from data.problem import Problem
 from lean_env.checks import attach_proof
-from lean_env.guard import GuardPolicy, Violation, check_proof
+from lean_env.guard import GuardPolicy, Violation, check_tactic
 from lean_env.protocol import (
     CommandRequest,
     CommandResponse,
@@ -80,7 +80,7 @@ class TacticSession:
 
     async def run_tactic(self, state: GoalState, tactic: str) -> TacticOutcome:
         """Apply one tactic to `state`. Untrusted text: the static guard sees it first."""
-        violations = check_proof(tactic, self._policy)
+        violations = check_tactic(tactic, self._policy)
         if violations:
             return TacticFailed("rejected by the guard", violations=tuple(violations))
         answer = await self._repl.send(TacticRequest(tactic=tactic, proof_state=state.proof_state))

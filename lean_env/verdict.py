@@ -39,10 +39,19 @@ class LeanRun:
     pins: Pins = field(default_factory=Pins.unknown)
 
 
+FAST_TIER = "fast"
+CERTIFIED_TIER = "certified"
+
+
 @dataclass(frozen=True)
 class Proved:
     run: LeanRun
     axioms: tuple[str, ...]
+    tier: str = FAST_TIER
+    """`fast`: the REPL's answer, read over the nonce-checked channel; `certified`: the kernel
+    replayed the compiled proof in a separate process (see `lean_env.certify`)."""
+    checker: str = ""
+    """Which checker and version reached the verdict, e.g. `repl-guard/2` or `prover-certify/1`."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,16 @@ class Crashed:
     stderr: str = ""
 
 
-Verdict = Union[Proved, LeanErrors, Incomplete, GuardRejected, TimedOut, Crashed]
+@dataclass(frozen=True)
+class Tampered:
+    """The answers on the REPL's channel were not the REPL's own answers to this check (an extra
+    or missing reply, a reply of the wrong kind, a sentinel without its nonce). Never a proof;
+    the process was killed and the next check gets a fresh one."""
+
+    reason: str
+
+
+Verdict = Union[Proved, LeanErrors, Incomplete, GuardRejected, TimedOut, Crashed, Tampered]
 
 
 def proof_record(

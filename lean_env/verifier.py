@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 import shutil
 import time
 from contextlib import asynccontextmanager
@@ -16,21 +17,32 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from data.problem import Problem
-from lean_env.checks import MISMATCH_MARKER, axioms_in, reference_check_command, theorem_name
+from lean_env.checks import (
+    QueryForged,
+    QueryRefused,
+    expected_full_name,
+    query_command,
+    read_query_answer,
+    reference_declaration,
+    reference_name,
+    theorem_name,
+)
 from lean_env.config import LeanConfig
-from lean_env.errors import ReplError, ReplTimeoutError, WorkspaceError
-from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_proof, check_statement
+from lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
+from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_commands, check_proof, check_statement
 from lean_env.pool import ReplPool
 from lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
 from lean_env.repl import ReplProcess, ReplSettings
 from lean_env.tactic_mode import TacticSession
 from lean_env.verdict import (
+    FAST_TIER,
     Crashed,
     GuardRejected,
     Incomplete,
     LeanErrors,
     LeanRun,
     Proved,
+    Tampered,
     TimedOut,
     Verdict,
     trace_steps,
@@ -40,6 +52,8 @@ from lean_env.workspace import Pins, read_pins
 logger = logging.getLogger(__name__)
 
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+FAST_CHECKER = "repl-guard/2"
+"""The fast tier's checker and version: bump it when what the fast tier accepts changes."""
 
 
 def repl_settings(config: LeanConfig) -> ReplSettings:
@@ -92,27 +106,33 @@ class Verifier:
     async def close(self) -> None:
         await self.pool.close()
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+    async def verify(
+        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict:
         """Check `proof` (the text after `problem.formal_statement`) against the untouched statement.
 
         `restated_statement` is the statement as the policy wrote it, when it wrote one (chat
-        formats restate the theorem); it must equal the reference token for token.
+        formats restate the theorem); it must equal the reference token for token. `preamble`
+        holds the helper declarations the policy wrote before the theorem; they go between the
+        problem's context and its statement, held to the same allowlist as the proof.
         """
-        return await self._check(problem, proof, restated_statement, self.policy)
+        return await self._check(problem, proof, restated_statement, preamble, self.policy)
 
-    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict:
+    async def check_sketch(
+        self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict:
         """Check a proof sketch, whose steps may be `sorry` (subgoal decomposition).
 
         The guard lets `sorry` through and nothing else; a sketch that compiles with sorries
         is `Incomplete`, with each sorry's goal and position. It never counts as a proof: a
         sketch without sorries is judged exactly as `verify` judges it."""
         policy = dataclasses.replace(self.policy, allow_sorry=True)
-        return await self._check(problem, sketch, restated_statement, policy)
+        return await self._check(problem, sketch, restated_statement, preamble, policy)
 
     async def _check(
-        self, problem: Problem, proof: str, restated_statement: str | None, policy: GuardPolicy
+        self, problem: Problem, proof: str, restated_statement: str | None, preamble: str, policy: GuardPolicy
     ) -> Verdict:
-        violations = check_proof(proof, policy)
+        violations = check_commands(preamble, policy) + check_proof(proof, policy)
         if restated_statement is not None:
             violations += check_statement(problem.formal_statement, restated_statement)
         name = theorem_name(problem.formal_statement)
@@ -121,24 +141,44 @@ class Verifier:
         if violations:
             return GuardRejected(tuple(violations))
         assert name is not None
-        prefix = problem.context + problem.formal_statement
+        # The candidate's positions are reported as if the context stood before it (it ran
+        # one command earlier): blank lines and spaces keep line and column numbers the same.
+        candidate = _blank_like(problem.context) + preamble + problem.formal_statement + proof
+        offset_base = len(candidate) - len(proof)
+        nonce = secrets.token_hex(16)
         started = time.monotonic()
         try:
             async with self.pool.acquire() as repl:
                 header = await repl.header_env(problem.header)
                 if not isinstance(header, CommandResponse) or header.errors:
-                    return self._rejected(header, prefix, started, where="header")
-                answer = await repl.send(CommandRequest(cmd=prefix + proof, env=header.env, all_tactics=True))
-                if not isinstance(answer, CommandResponse) or answer.errors:
-                    return self._rejected(answer, prefix + proof, started, offset_base=len(prefix))
-                uses_sorry = _uses_sorry(answer, after=_end_position(problem.context))
-                run = self._run(answer, started, proved=not uses_sorry)
-                if uses_sorry:
-                    return Incomplete(run)
-                check = await repl.send(
-                    CommandRequest(cmd=reference_check_command(problem.formal_statement, name), env=answer.env)
+                    return self._rejected(header, "", started, where="header")
+                reference = reference_name(nonce)
+                base = await repl.send(
+                    CommandRequest(
+                        cmd=problem.context + reference_declaration(problem.formal_statement, reference),
+                        env=header.env,
+                    )
                 )
-                return self._judge_layer_two(check, name, dataclasses.replace(run, lean_seconds=time.monotonic() - started))
+                if not isinstance(base, CommandResponse) or base.errors:
+                    return self._rejected(base, "", started, where="statement")
+                answer = await repl.send(CommandRequest(cmd=candidate, env=base.env, all_tactics=True))
+                if not isinstance(answer, CommandResponse) or answer.errors:
+                    verdict: Verdict = self._rejected(answer, candidate, started, offset_base=offset_base)
+                elif _uses_sorry(answer):
+                    verdict = Incomplete(self._run(answer, started, proved=False))
+                else:
+                    query = await repl.send(CommandRequest(cmd=query_command(name, reference, nonce), env=answer.env))
+                    if not isinstance(query, CommandResponse) or query.env <= answer.env or answer.env <= base.env:
+                        return await _tampered(repl, f"the query was answered with {str(query)[:120]}")
+                    run = dataclasses.replace(self._run(answer, started, proved=True), lean_seconds=time.monotonic() - started)
+                    try:
+                        return self._judge_query(query, nonce, name, reference, run)
+                    except QueryForged as error:
+                        return await _tampered(repl, str(error))
+                await repl.sentinel(header.env)
+                return verdict
+        except ReplTamperedError as error:
+            return Tampered(str(error))
         except ReplTimeoutError as error:
             return TimedOut(time.monotonic() - started, error.stderr)
         except ReplError as error:
@@ -146,10 +186,13 @@ class Verifier:
 
     async def check_source(self, text: str) -> LeanRun:
         """Lean's messages on a whole file, imports included: the last check of a file this
-        package wrote proofs into. Raises ReplError (a timeout, a crash)."""
+        package wrote proofs into. A sentinel after it proves the answer was Lean's.
+        Raises ReplError (a timeout, a crash, a tampered channel)."""
         started = time.monotonic()
         async with self.pool.acquire() as repl:
             answer = await repl.send(CommandRequest(cmd=text), timeout_s=self._file_timeout_s(repl))
+            if isinstance(answer, CommandResponse):
+                await repl.sentinel(answer.env)
         if isinstance(answer, CommandResponse):
             return self._run(answer, started, proved=False)
         detail = answer.message if isinstance(answer, ErrorResponse) else f"unexpected answer {answer!r}"
@@ -165,6 +208,13 @@ class Verifier:
         """A REPL held for step-level search on `problem` (proof states live in one process)."""
         async with self.pool.acquire() as repl:
             yield TacticSession(repl, problem, self.policy)
+            # The tactics were untrusted text: prove the channel is in step before the next check.
+            header = await repl.header_env(problem.header)
+            if isinstance(header, CommandResponse) and not repl.closed:
+                try:
+                    await repl.sentinel(header.env)
+                except ReplTamperedError as error:
+                    logger.warning("a tactic session left the REPL's channel out of step: %s", error)
 
     def _run(self, answer: CommandResponse, started: float, proved: bool) -> LeanRun:
         return LeanRun(
@@ -181,52 +231,59 @@ class Verifier:
         if isinstance(answer, CommandResponse):
             first = min(answer.errors, key=lambda m: (m.pos.line, m.pos.column))
             run = self._run(answer, started, proved=False)
-            if where == "header":
+            if where in ("header", "statement"):
                 return LeanErrors(run, first, None)
             return LeanErrors(run, first, position_offset(text, first.pos) - offset_base if first.pos.line > 0 else None)
         detail = answer.message if isinstance(answer, ErrorResponse) else f"unexpected answer {answer!r}"
         message = Message(severity="error", pos=Pos(line=0, column=0), data=f"{where}: {detail}")
         return LeanErrors(LeanRun(lean_seconds=time.monotonic() - started, pins=self.pins), message, None)
 
-    def _judge_layer_two(self, check: Response, name: str, run: LeanRun) -> Verdict:
-        if not isinstance(check, CommandResponse):
-            detail = check.message if isinstance(check, ErrorResponse) else repr(check)
-            return GuardRejected((Violation("lean-check", f"the check inside Lean failed: {detail}"),), run)
-        errors = check.errors
-        if errors:
-            rule = "statement-changed" if any(MISMATCH_MARKER in e.data for e in errors) else "lean-check"
-            return GuardRejected((Violation(rule, f"the check inside Lean failed: {errors[0].data}"),), run)
-        axioms = axioms_in(check.messages, name)
-        if axioms is None:
-            return GuardRejected((Violation("lean-check", "`#print axioms` gave no answer"),), run)
+    def _judge_query(self, query: CommandResponse, nonce: str, name: str, reference: str, run: LeanRun) -> Verdict:
+        """The verdict from the trusted query's one report (read fail-closed)."""
+        try:
+            answer = read_query_answer(query, nonce)
+        except QueryRefused as error:
+            return GuardRejected((Violation("lean-check", str(error)),), run)
+        expected = expected_full_name(answer, name, reference)
+        if expected is None or answer.proved != expected:
+            return GuardRejected(
+                (Violation("statement-changed", f"the proved theorem is `{answer.proved}`, not `{expected}`"),), run
+            )
+        if not answer.is_theorem:
+            return GuardRejected((Violation("statement-changed", f"`{answer.proved}` is not a theorem"),), run)
+        if not answer.same_type:
+            return GuardRejected(
+                (Violation("statement-changed", "the proved theorem's type is not the reference statement's type"),),
+                run,
+            )
         allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if self.policy.allow_native_decide else frozenset())
-        extra = [a for a in axioms if a not in allowed]
+        extra = [a for a in answer.axioms if a not in allowed]
         if extra:
             return GuardRejected(
                 (Violation("axioms", f"the proof depends on non-standard axioms: {', '.join(extra)}"),), run
             )
-        return Proved(run, tuple(axioms))
+        return Proved(run, answer.axioms, tier=FAST_TIER, checker=FAST_CHECKER)
 
 
-def _uses_sorry(answer: CommandResponse, after: tuple[int, int] = (1, 0)) -> bool:
-    """Whether the statement or proof (at or after position `after`) has a sorry.
+def _blank_like(text: str) -> str:
+    """Blank text that ends on the same line and column as `text`."""
+    return "\n" * text.count("\n") + " " * (len(text) - (text.rfind("\n") + 1))
 
-    Sorries in the context (earlier lemmas of a `.lean` file that are not proved yet) do not
-    count here; a proof that relies on one still fails layer 2, where `sorryAx` shows up
-    among the theorem's axioms."""
 
-    def counts(pos: Pos) -> bool:
-        return (pos.line, pos.column) >= after
+async def _tampered(repl: ReplProcess, reason: str) -> Tampered:
+    """Kill a process whose channel can no longer be trusted (the pool starts a fresh one)."""
+    logger.warning("REPL pid %d: tampered channel: %s", repl.pid, reason)
+    await repl.close()
+    return Tampered(reason)
 
-    return any(s.pos is None or counts(s.pos) for s in answer.sorries) or any(
-        m.severity == "warning" and "declaration uses 'sorry'" in m.data.replace("`", "'") and counts(m.pos)
-        for m in answer.messages
+
+def _uses_sorry(answer: CommandResponse) -> bool:
+    """Whether the candidate command (helpers, statement, proof) has a sorry. The context ran
+    one command earlier: a proof that relies on one of its unproved lemmas shows `sorryAx`
+    among its axioms instead."""
+    return bool(answer.sorries) or any(
+        m.severity == "warning" and "declaration uses 'sorry'" in m.data.replace("`", "'") for m in answer.messages
     )
-
-
-def _end_position(text: str) -> tuple[int, int]:
-    """The (1-based line, column) where the text that follows `text` starts."""
-    return text.count("\n") + 1, len(text) - (text.rfind("\n") + 1)
 
 
 def position_offset(text: str, pos: Pos) -> int:

@@ -34,9 +34,13 @@ FEW_SHOT_DATASET = "minif2f-few-shot"
 class ProofVerifier(Protocol):
     """What a Prover needs of a verifier (`lean_env.verifier.Verifier`, or a test double)."""
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict: ...
+    async def verify(
+        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict: ...
 
-    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict: ...
+    async def check_sketch(
+        self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""
+    ) -> Verdict: ...
 
     def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticRunner]: ...
 
@@ -152,7 +156,9 @@ class Prover:
             return GuardRejected((Violation("no-proof", extraction.reason),))
         if self.verifier is None:
             raise RuntimeError("this Prover was built without a verifier")
-        return await self.verifier.verify(problem, extraction.proof, extraction.restated_statement)
+        return await self.verifier.verify(
+            problem, extraction.proof, extraction.restated_statement, extraction.preamble
+        )
 
     async def check_sketch(self, problem: Problem, extraction: Extraction) -> Verdict:
         """Lean's verdict on a proof sketch, whose `have` steps may be `sorry`
@@ -161,7 +167,9 @@ class Prover:
             return GuardRejected((Violation("no-proof", extraction.reason),))
         if self.verifier is None:
             raise RuntimeError("this Prover was built without a verifier")
-        return await self.verifier.check_sketch(problem, extraction.proof, extraction.restated_statement)
+        return await self.verifier.check_sketch(
+            problem, extraction.proof, extraction.restated_statement, extraction.preamble
+        )
 
     async def attempt(self, problem: Problem, n: int, seed: int | None = None) -> list[Attempt]:
         """Propose `n` proofs and check them all, in parallel on the verifier's pool."""

@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from data.lean_file import parse_theorems
-from data.lean_lexer import LexError
+from data.lean_file import SourceTheorem, parse_theorems
+from data.lean_lexer import Kind, LexError, significant, tokenize
 from data.problem import Problem
 from lean_env.checks import attach_proof
+from lean_env.guard import DECLARATION_HEADS, check_commands
 from prover.prompts import get_format
 
 FENCE = "```"
@@ -32,6 +33,8 @@ class Extraction:
     """The statement as the model wrote it (chat formats), for the guard to compare."""
     reason: str = ""
     """Why there is no proof."""
+    preamble: str = ""
+    """Helper declarations (and `open`s) the model wrote before the theorem (chat formats)."""
 
 
 def extract(problem: Problem, format_name: str, completion: str, proof_prefix: str = "") -> Extraction:
@@ -59,23 +62,56 @@ def lean_code_blocks(answer: str) -> list[str]:
 
 
 def extract_from_chat(problem: Problem, answer: str) -> Extraction:
-    """The proof of `problem`'s theorem in the last Lean block of a chat answer."""
+    """The proof of `problem`'s theorem in a chat answer, with the helpers written before it."""
     lean_blocks = lean_code_blocks(answer)
     if not lean_blocks:
         return Extraction(None, reason="no ```lean4 code block in the answer")
-    code = lean_blocks[-1]
+    parsed: list[tuple[str, list[SourceTheorem] | None]] = []
+    lex_error = ""
+    for code in lean_blocks:
+        try:
+            parsed.append((code, parse_theorems(code, "answer")))
+        except LexError as error:
+            parsed.append((code, None))
+            lex_error = str(error)
+    chosen = next(
+        (i for i in range(len(parsed) - 1, -1, -1) if any(t.problem.name == problem.name for t in parsed[i][1] or [])),
+        None,
+    )
+    if chosen is None:
+        code, theorems = parsed[-1]
+        if theorems is None:
+            return Extraction(None, reason=f"the code block does not lex: {lex_error}")
+        if len(theorems) != 1:
+            return Extraction(None, reason=f"no theorem {problem.name} in the code block")
+        chosen = len(parsed) - 1  # renamed: the guard will flag the statement
+    code, theorems = parsed[chosen]
+    assert theorems is not None
+    theorem = [t for t in theorems if t.problem.name == problem.name][-1:] or theorems
+    target = theorem[0]
+    if target.is_sorry:
+        return Extraction(None, target.problem.formal_statement, reason="the answer's proof is `sorry`")
+    proof = attach_proof(problem.formal_statement, target.after_assign).rstrip() + "\n"
+    earlier = [_helpers_block(code, problem.name) for code, _ in parsed[:chosen]]
+    preamble = "".join(block for block in earlier if block) + _without_imports(target.problem.header)
+    preamble += target.problem.context + target.problem.informal_prefix
+    return Extraction(proof, target.problem.formal_statement, preamble=preamble if preamble.strip() else "")
+
+
+def _without_imports(header: str) -> str:
+    """A code block's header less its `import` lines (the problem's own header has the imports)."""
+    return "".join(line for line in header.splitlines(keepends=True) if not line.startswith("import "))
+
+
+def _helpers_block(code: str, name: str) -> str:
+    """An earlier code block, when it holds only declarations (and not the theorem itself)."""
+    body = _without_imports(code)
     try:
-        theorems = parse_theorems(code, "answer")
-    except LexError as error:
-        return Extraction(None, reason=f"the code block does not lex: {error}")
-    named = [t for t in theorems if t.problem.name == problem.name]
-    if named:
-        theorem = named[-1]
-    elif len(theorems) == 1:
-        theorem = theorems[0]  # renamed: the guard will flag the statement
-    else:
-        return Extraction(None, reason=f"no theorem {problem.name} in the code block")
-    if theorem.is_sorry:
-        return Extraction(None, theorem.problem.formal_statement, reason="the answer's proof is `sorry`")
-    proof = attach_proof(problem.formal_statement, theorem.after_assign).rstrip() + "\n"
-    return Extraction(proof, theorem.problem.formal_statement)
+        theorems = parse_theorems(body, "answer")
+    except LexError:
+        return ""
+    if not body.strip() or any(t.problem.name == name for t in theorems) or check_commands(body):
+        return ""
+    if not any(t.kind is Kind.IDENT and t.text in DECLARATION_HEADS for t in significant(tokenize(body))):
+        return ""
+    return body.rstrip("\n") + "\n\n"

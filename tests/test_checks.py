@@ -2,19 +2,69 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from lean_env.checks import REFERENCE_NAME, attach_proof, axioms_in, reference_check_command, theorem_name
-from lean_env.protocol import Message, Pos, Tactic
+from lean_env.checks import (
+    QueryForged,
+    QueryRefused,
+    attach_proof,
+    expected_full_name,
+    query_command,
+    read_query_answer,
+    reference_declaration,
+    theorem_name,
+)
+from lean_env.protocol import CommandResponse, Message, Pos, Tactic
 from lean_env.verdict import trace_steps
 
+NONCE = "0f" * 16
 
-def test_reference_check_command_renames_and_compares() -> None:
+
+def test_reference_declaration_renames_and_proves_by_sorry() -> None:
     statement = "theorem foo (h : x = (a := 1)) : x = 1 := by\n"
-    command = reference_check_command(statement, "foo")
-    assert command.startswith(f"theorem {REFERENCE_NAME} (h : x = (a := 1)) : x = 1 := sorry\n")
-    assert "proved.type == reference.type" in command
-    assert command.rstrip().endswith("#print axioms foo")
+    assert reference_declaration(statement, "prover_reference_ab") == (
+        "\ntheorem prover_reference_ab (h : x = (a := 1)) : x = 1 := sorry\n"
+    )
+
+
+def test_query_calls_functions_not_instances() -> None:
+    """A helper `instance` could redefine `==`, `++` or `toString`: the query uses none of them."""
+    query = query_command("foo", "prover_reference_ab", NONCE)
+    assert "Expr.equal provedInfo.type referenceInfo.type" in query
+    assert "collectAxioms proved" in query
+    for operation in (" == ", " ++ ", "s!", "m!", "{"):
+        assert operation not in query, operation
+    assert not re.search(r"(?<![.\w])toString\b", query)  # only `Name.toString`, a function
+    assert f'"prover-check", "{NONCE}"' in query
+
+
+def report(*data: str, severity: str = "info") -> CommandResponse:
+    return CommandResponse(env=3, messages=[Message(severity=severity, pos=Pos(line=1, column=0), data=d) for d in data])
+
+
+def test_query_answer_is_read_fail_closed() -> None:
+    good = f"prover-check {NONCE} Ns.foo Ns.prover_reference_ab theorem same-type propext,Quot.sound"
+    answer = read_query_answer(report(good), NONCE)
+    assert (answer.proved, answer.same_type, answer.axioms) == ("Ns.foo", True, ("propext", "Quot.sound"))
+    assert expected_full_name(answer, "foo", "prover_reference_ab") == "Ns.foo"
+    no_axioms = read_query_answer(report(f"prover-check {NONCE} foo prover_reference_ab theorem same-type"), NONCE)
+    assert no_axioms.axioms == ()
+    with pytest.raises(QueryForged):  # another nonce: not this query's answer
+        read_query_answer(report(good.replace(NONCE, "1" * 32)), NONCE)
+    with pytest.raises(QueryForged):  # no report at all
+        read_query_answer(report(), NONCE)
+    with pytest.raises(QueryRefused):  # two reports
+        read_query_answer(report(good, good), NONCE)
+    with pytest.raises(QueryRefused):  # a report beside another message
+        read_query_answer(report(good, "'foo' depends on axioms: []"), NONCE)
+    with pytest.raises(QueryRefused):  # not an info message
+        read_query_answer(report(good, severity="warning"), NONCE)
+    with pytest.raises(QueryRefused):  # a field too many
+        read_query_answer(report(good + " extra"), NONCE)
+    with pytest.raises(QueryRefused):  # the query failed inside Lean
+        read_query_answer(report("ambiguous identifier", severity="error"), NONCE)
 
 
 @pytest.mark.parametrize(
@@ -28,17 +78,6 @@ def test_reference_check_command_renames_and_compares() -> None:
 )
 def test_attach_proof(statement: str, after_assign: str, expected: str) -> None:
     assert attach_proof(statement, after_assign) == expected
-
-
-def info(data: str) -> Message:
-    return Message(severity="info", pos=Pos(line=1, column=0), data=data)
-
-
-def test_axioms_in() -> None:
-    assert axioms_in([info("'foo' depends on axioms: [propext, Classical.choice, Quot.sound]")], "foo") == [
-        "propext", "Classical.choice", "Quot.sound"]
-    assert axioms_in([info("'Ns.foo' does not depend on any axioms")], "foo") == []
-    assert axioms_in([info("something else")], "foo") is None
 
 
 def test_theorem_name() -> None:

@@ -58,8 +58,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], a
 def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, shared_data: Path, tmp_path: Path,
                                           env: dict[str, str]) -> None:
     """The scripted REPL accepts any proof without its failure markers, so SmolLM2's text
-    "proves" everything: what is checked is the plumbing: the run directory, the proof store,
-    resuming a finished run, refusing other settings, the report, prove's splice and exit code."""
+    "proves" whatever passes the static guard: what is checked is the plumbing: the run
+    directory, the proof store, resuming a finished run, refusing other settings, the report,
+    prove's splice and exit code."""
     lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
     (tmp_path / "two.jsonl").write_text("\n".join(lines[:2]) + "\n")
     common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
@@ -67,9 +68,12 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     first = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
                     "--out", "run", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "100.0% proved (2 of 2 searches, 4 samples)" in first.stdout
+    results = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
+    proved = {r["name"] for r in results if r["proved"]}
+    assert proved, "SmolLM2's text passed the guard for no problem"
+    assert f"{100 * len(proved) / 2:.1f}% proved ({len(proved)} of 2 searches, 4 samples)" in first.stdout
     with ProofStore(tmp_path / "store.sqlite") as store:
-        assert {r.problem_name for r in store.query()} == {json.loads(line)["name"] for line in lines[:2]}
+        assert {r.problem_name for r in store.query()} == proved
     assert len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4
     again = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
                     "--out", "run", env=env, cwd=tmp_path)
@@ -93,7 +97,7 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
         assert all(1 <= r.sample_cost <= 4 for r in records)
 
     (tmp_path / "three.lean").write_text(ORIGINAL)
-    proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "1", env=env, cwd=tmp_path)
+    proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "6", env=env, cwd=tmp_path)
     assert proved.returncode == 0, proved.stderr
     assert " proved  two (line" in proved.stdout and "1/1 theorems proved" in proved.stdout
     written = (tmp_path / "three.proved.lean").read_text()

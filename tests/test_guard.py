@@ -9,60 +9,88 @@ import pytest
 
 from data.lean_file import parse_theorems
 from lean_env.checks import attach_proof
-from lean_env.guard import GuardPolicy, check_proof, check_statement
+from lean_env.guard import GuardPolicy, check_commands, check_header, check_proof, check_statement
 
 CHEATS = [
     # The proof is left unfinished; Lean only warns.
     ("  sorry", "sorry"),
     ("  admit", "sorry"),
+    ("  stop\n  simp", "sorry"),
     ("  exact sorryAx _ false", "sorry"),
+    ("  exact «sorryAx» _ false", "sorry"),  # a quoted name is the same name
     ("  exact (sorry : False).elim", "sorry"),
     # A new axiom after the proof proves anything later.
     ("  trivial\naxiom cheat : False", "command"),
-    # Leave the proof and declare a replacement theorem.
-    ("  trivial\ntheorem t : True := trivial", "command"),
-    # `#exit` stops checking everything after it (including the real proof's errors).
-    ("  #exit", "command"),
-    ("  trivial\n#eval IO.println \"hi\"", "command"),
+    ("  trivial\n  axiom cheat : False", "command"),  # deeper indentation is still a command
+    # `#` commands: every `#` token but the array literal `#[`.
+    ("  #exit", "hash-command"),
+    ("  trivial\n#eval IO.println \"hi\"", "hash-command"),
+    ("  trivial\n#eval! 1", "hash-command"),
+    ("  trivial\n  x#print axioms t", "hash-command"),  # glued to an identifier
+    ("  trivial\n  2#exit", "hash-command"),  # glued to a number
+    ("  simp\n  ##eval 1", "hash-command"),
+    ("  simp\n  #guard_msgs in trivial", "hash-command"),
+    ("  exact (#s).le_refl", "hash-command"),  # Mathlib's `#s` too: the rule has no exceptions
+    # Commands the guard has never heard of still start a line in column 0.
+    ("  trivial\nsome_new_command foo", "command"),
     # Redefine a tactic so that it expands to sorry.
-    ("  rfl\nmacro_rules | `(tactic| rfl) => `(tactic| sorry)", "sorry"),
+    ("  rfl\nmacro_rules | `(tactic| rfl) => `(tactic| sorry)", "command"),
     ("  trivial\nmacro \"win\" : tactic => `(tactic| trivial)", "command"),
-    # Notation or instances that change what the statement means.
+    ("  trivial\nsyntax \"win\" : tactic", "command"),
+    ("  trivial\nelab \"win\" : tactic => pure ()", "command"),
+    # Notation that changes what the statement means.
     ("  trivial\nnotation \"⊤\" => True", "command"),
-    ("  trivial\ninstance : Add Nat := ⟨fun _ _ => 0⟩", "command"),
     ("  trivial\nlocal infix:50 \" ≤ \" => fun _ _ => True", "command"),
+    ("  trivial\nscoped notation \"x\" => 1", "command"),
     ("  trivial\nattribute [simp] Nat.add_comm", "command"),
     # Unchecked code paths.
     ("  exact unsafeCast ()", "unsafe"),
-    ("  trivial\n@[implemented_by foo] def bar : Nat := 0", "command"),
-    ("  trivial\n@[extern \"c_fn\"] opaque f : Nat", "command"),
+    ("  trivial\n@[implemented_by foo] def bar : Nat := 0", "attribute"),
+    ("  trivial\n@[extern \"c_fn\"] def f : Nat := 0", "attribute"),
+    ("  trivial\n@[csimp] theorem c : @f = @g := rfl", "attribute"),
+    ("  trivial\n@[init foo] def g : Nat := 0", "attribute"),
     ("  trivial\nunsafe def f : Nat := 0", "command"),
+    ("  trivial\npartial def f : Nat → Nat := f", "command"),
+    ("  trivial\nopaque f : Nat", "command"),
     # Options that switch the kernel check off or turn proofs into sorry.
     ("  set_option debug.skipKernelTC true in\n  trivial", "option"),
     ("  set_option debug.byAsSorry true in trivial", "option"),
+    ("  set_option «debug».skipKernelTC true in trivial", "option"),
+    ("  trivial\nset_option backward.synthInstance.canonInstances false", "option"),
     # Metaprograms that can add declarations without the kernel or admit goals.
-    ("  run_tac Lean.Elab.admitGoal", "command"),
+    ("  run_tac Lean.Elab.admitGoal", "meta-code"),
+    ("  exact by_elab pure (Lean.mkConst ``True.intro)", "meta-code"),
     ("  trivial\nrun_cmd Lean.addDecl default", "command"),
+    ("  exact eval% (2 + 2)", "meta-code"),
     ("  exact Lean.ofReduceBool _ _ rfl", "unsafe"),
+    ("  open Lean in exact ofReduceBool _ _ rfl", "unsafe"),
+    ("  exact (IO.println \"{}\" ()).fst", "unsafe"),
+    ("  have := (IO.RealWorld)\n  trivial", "unsafe"),
+    # Code inside interpolated strings is code.
+    ('  trivial\ndef s := s!"{(#eval 1)}"', "interpolation"),
+    ('  exact (fun _ => trivial) m!"{sorry}"', "interpolation"),
+    ('  exact (fun _ => trivial) "{"', "interpolation"),
     # `apply?` closed goals without a sorry warning in Lean 4.9.0 (DeepSeek-Prover-V2 paper).
     ("  apply?", "search-tactic"),
     ("  exact?", "search-tactic"),
     # native_decide trusts the compiler (axiom Lean.ofReduceBool): off by default.
     ("  native_decide", "native-decide"),
+    ("  decide +native", "native-decide"),
     # An open comment swallows whatever the checker appends after the proof.
     ("  trivial /- the rest is a comment", "unterminated"),
-    # Change name resolution for anything that follows, or the scope the statement lives in.
-    ("  trivial\nopen Cheats", "command"),
-    ("  trivial\nend", "command"),
-    ("  trivial\nnamespace Nat", "command"),
+    # Changes of what comes after.
     ("  trivial\nimport Cheats", "command"),
+    ("  trivial\nvariable (h : False)", "command"),
+    ("  trivial\ninstance (priority := high) : Add Nat := ⟨fun _ _ => 0⟩\n#eval 1", "hash-command"),
 ]
 
 
 @pytest.mark.parametrize("proof, rule", CHEATS)
 def test_cheats_are_rejected(proof: str, rule: str) -> None:
-    rules = [v.rule for v in check_proof(proof)]
+    violations = check_proof(proof)
+    rules = [v.rule for v in violations]
     assert rule in rules, rules
+    assert all(v.line is not None for v in violations if v.rule != "statement-changed")
 
 
 @pytest.mark.parametrize(
@@ -75,11 +103,46 @@ def test_cheats_are_rejected(proof: str, rule: str) -> None:
         "  open Real in\n  simp [sqrt_eq_iff]",
         "  simp only [Finset.card_eq_three] at h ⊢\n  exact h.1",
         "  have h₀' := h₀\n  omega",
-        "  exact (#s).le_refl",  # Mathlib's `#s` cardinality notation is a term, not a command
+        "  exact (#[1, 2].size_pos)",  # an array literal
+        "  norm_num [show (2 : ℝ) = 1 + 1 by norm_num]",
+        # Helper declarations after the proof are declarations like any other.
+        "  exact helper x\n\ntheorem other : True := trivial",
+        "  simp\n\n@[simp] lemma aux (n : ℕ) : n + 0 = n := rfl",
+        "  decide",
     ],
 )
 def test_honest_proofs_pass(proof: str) -> None:
     assert check_proof(proof) == []
+
+
+@pytest.mark.parametrize(
+    "preamble",
+    [
+        "lemma helper (x : ℕ) : x + 0 = x := by simp\n\n",
+        "def f : ℕ → ℕ\n| 0 => 1\n| n + 1 => 2 * f n\n\n",
+        "noncomputable def g (x : ℝ) : ℝ := Real.sqrt x\n",
+        "open Real in\ntheorem h1 : (2 : ℝ) ≤ 3 := by norm_num\n",
+        "open BigOperators Real Nat Topology\nopen scoped BigOperators\n",
+        "namespace Aux\ntheorem a : True := trivial\nend Aux\n",
+        "section\ntheorem s : True := trivial\nend\n",
+        "instance : Fact (1 < 2) := ⟨by norm_num⟩\n",
+        "abbrev N : ℕ := 5\n",
+        "/-- A doc comment. -/\nprivate theorem p : True := trivial\n",
+        "set_option maxHeartbeats 400000 in\ntheorem q : True := trivial\n",
+        "@[simp, reducible] def two : ℕ := 2\n",
+        "theorem w (n : ℕ) : n = n := by\n  induction n with\n  | zero => rfl\n  | succ k ih => rfl\n",
+        "def r : ℕ → ℕ\n  | 0 => 0\n  | n + 1 => r n\ntermination_by n => n\n",
+    ],
+)
+def test_honest_helper_declarations_pass(preamble: str) -> None:
+    assert check_commands(preamble) == []
+
+
+def test_v2_headers_pass() -> None:
+    header = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
+    assert check_header(header) == []
+    assert "option" in [v.rule for v in check_header("import Mathlib\nset_option debug.skipKernelTC true\n")]
+    assert [v.line for v in check_header("import Mathlib\n\nmacro \"x\" : term => `(1)\n")] == [3]
 
 
 def test_native_decide_allowed_by_flag() -> None:
@@ -96,6 +159,8 @@ def test_native_decide_allowed_by_flag() -> None:
         ("theorem t (x : ℕ) : x + 0 = x ∨ True := by", False),  # a weaker goal
         ("theorem t (x : ℕ) (h : False) : x + 0 = x := by", False),  # an extra hypothesis
         ("theorem t' (x : ℕ) : x + 0 = x := by", False),  # another name
+        ("lemma t (x : ℕ) : x + 0 = x := by", True),  # Mathlib's spelling of `theorem`
+        ("theorem «t» (x : ℕ) : x + 0 = x := by", True),  # a quoted name is the same name
     ],
 )
 def test_restated_statements(candidate: str, same: bool) -> None:

@@ -165,7 +165,7 @@ CTRL_C_SCRIPT = textwrap.dedent(
     with BlockingVerifier(Verifier(pool, Pins.unknown(), GuardPolicy())) as verifier:
         verifier.verify(problem, "  trivial")
         print(" ".join(map(str, pool.live_pids())), flush=True)
-        verifier.verify_many([(problem, "  -- HANG", None), (problem, "  -- HANG", None)])
+        verifier.verify_many([(problem, "  -- HANG", None, ""), (problem, "  -- HANG", None, "")])
     """
 )
 

@@ -37,7 +37,7 @@ class ParityVerifier:
     def __init__(self) -> None:
         self.verdicts: list[bool] = []
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = "") -> Verdict:
         await asyncio.sleep(0)
         accepted = len(proof) % 2 == 0
         self.verdicts.append(accepted)

@@ -113,7 +113,9 @@ class LeanReward:
         extractions = [extract(problem, fmt, text) for problem, fmt, text in zip(problems, prompt_format, texts)]
         to_check = [(i, p, e) for i, (p, e) in enumerate(zip(problems, extractions)) if e.proof is not None]
         verdicts: list[Verdict] = [GuardRejected((Violation("no-proof", e.reason),)) for e in extractions]
-        checked = self.verifier.verify_many([(p, e.proof or "", e.restated_statement) for _, p, e in to_check])
+        checked = self.verifier.verify_many(
+            [(p, e.proof or "", e.restated_statement, e.preamble) for _, p, e in to_check]
+        )
         for (index, *_), verdict in zip(to_check, checked):
             verdicts[index] = verdict
         rewards: list[float | None] = []

@@ -66,12 +66,12 @@ class CrashingVerifier(Verifier):
         self.crash_at = crash_at
         self.checks = 0
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = "") -> Verdict:
         self.checks += 1
         if self.checks == self.crash_at and not self.marker.exists():
             self.marker.write_text(str(os.getpid()))
             os._exit(1)
-        return await super().verify(problem, proof, restated_statement)
+        return await super().verify(problem, proof, restated_statement, preamble)
 
 
 class ScriptedReplVerifierFactory:

@@ -101,6 +101,22 @@ def misbehave(text: str) -> None:
         time.sleep(3600)
 
 
+def forge(text: str, next_env: int) -> None:
+    """Markers for candidate text whose own code writes to the channel, as code running inside
+    Lean could: forged replies before (or after) the REPL's real one."""
+    fake_report = {"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None,
+                   "data": "prover-check 0123 t prover_reference_0123 theorem same-type propext"}
+    if "FORGE_EXTRA_REPLY" in text:  # a clean "no errors" reply, one object too many
+        answer({"env": next_env})
+    if "FORGE_QUERY_REPLY" in text:  # a reply for the query that follows, nonce guessed
+        answer({"env": next_env})
+        answer({"env": next_env + 1, "messages": [fake_report]})
+    if "FORGE_AXIOMS_MESSAGE" in text:  # a report printed inside its own reply
+        answer({"env": next_env, "messages": [fake_report]})
+    if "FORGE_STALE_ENV" in text:  # a reply naming an old environment
+        answer({"env": 0})
+
+
 class Oracle:
     def __init__(self) -> None:
         self.envs: dict[int, str] = {}
@@ -126,9 +142,21 @@ class Oracle:
             return {"env": env}
         if request["env"] not in self.envs:
             return {"message": "Unknown environment."}
-        if "prover_reference_statement_" in text:
-            return self.answer_check(text, self.envs[request["env"]])
-        env = self.new_env(text)
+        parent = self.envs[request["env"]]
+        if text.startswith('#print "'):
+            env = self.new_env(text)
+            return {"env": env, "messages": [{"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None,
+                                              "data": text[len('#print "'):-1]}]}
+        if "#eval show MetaM Unit" in text and "prover-check" in text:
+            return self.answer_query(text, self.envs[request["env"]])
+        if re.search(r"theorem prover_reference_[0-9a-f]+ ", text):
+            env = self.new_env(parent + text)
+            if "BROKEN_STATEMENT" in text:
+                error = {"severity": "error", "pos": {"line": 1, "column": 0}, "endPos": None, "data": "unknown identifier"}
+                return {"messages": [error], "env": env}
+            return {"env": env}
+        forge(text, len(self.envs))
+        env = self.new_env(parent + text)
         if "FAIL" in text:
             pos = position_of(text, "FAIL")
             error = {"severity": "error", "pos": pos, "endPos": pos, "data": "unknown tactic FAIL"}
@@ -142,6 +170,9 @@ class Oracle:
             ]
         if request.get("allTactics"):
             result["tactics"] = self.trace(text)
+        if "FORGE_TRAILING_REPLY" in text:  # the real reply, then one for the next request
+            answer(result)
+            return {"env": env + 1}
         return result
 
     def trace(self, text: str) -> list[dict]:
@@ -166,21 +197,30 @@ class Oracle:
             )
         return tactics
 
-    def answer_check(self, text: str, proved_text: str) -> dict:
+    def answer_query(self, text: str, proved_text: str) -> dict:
+        """The trusted query's one report, as Lean's `#eval` of it would print it."""
         env = self.new_env(text)
-        name = text.rsplit("#print axioms ", 1)[1].strip()
-        if "WRONG_TYPE" in proved_text:
-            error = {"severity": "error", "pos": {"line": 4, "column": 0}, "endPos": None,
-                     "data": "prover-guard: statement mismatch"}
+        name = re.search(r"mkIdent `(\S+)\)\n  let reference", text)[1]
+        reference = re.search(r"mkIdent `(prover_reference_[0-9a-f]+)\)", text)[1]
+        nonce = re.search(r'"prover-check", "([0-9a-f]+)"', text)[1]
+        if "AMBIGUOUS_NAME" in proved_text:
+            error = {"severity": "error", "pos": {"line": 3, "column": 2}, "endPos": None, "data": "ambiguous identifier"}
             return {"messages": [error], "env": env}
         axioms = ["propext", "Classical.choice", "Quot.sound"]
         if "CHEAT_AXIOM" in proved_text:
             axioms.append("cheatAx")
         if re.search(r"\bsorry\b", proved_text) and "exact helper" in proved_text:
             axioms.append("sorryAx")  # as Lean does for a theorem that uses a sorry lemma
-        info = {"severity": "info", "pos": {"line": 9, "column": 0}, "endPos": None,
-                "data": f"'{name}' depends on axioms: [{', '.join(axioms)}]"}
-        return {"messages": [info], "env": env}
+        if "NO_AXIOMS" in proved_text:
+            axioms = []
+        namespace = "Other." if "OTHER_NAMESPACE" in proved_text else ""
+        same = "other-type" if "WRONG_TYPE" in proved_text else "same-type"
+        kind = "other" if "NOT_A_THEOREM" in proved_text else "theorem"
+        report = f"prover-check {nonce} {namespace}{name} {reference} {kind} {same} {','.join(axioms)}"
+        messages = [{"severity": "info", "pos": {"line": 2, "column": 0}, "endPos": None, "data": report}]
+        if "EXTRA_MESSAGE" in proved_text:
+            messages.append({"severity": "info", "pos": {"line": 2, "column": 0}, "endPos": None, "data": report})
+        return {"messages": messages, "env": env}
 
     def answer_tactic(self, request: dict) -> dict:
         tactic = request["tactic"]

@@ -45,7 +45,7 @@ class ScriptedVerifier:
         self.sessions: list[ScriptedSession] = []
         self._slots = asyncio.Semaphore(workers) if workers else None
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = "") -> Verdict:
         if self._slots is not None:
             async with self._slots:
                 await asyncio.sleep(self.latency)

@@ -28,11 +28,11 @@ class SketchVerifier:
         """(problem name, text) of every `verify` call."""
         self.sketches: list[tuple[str, str]] = []
 
-    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None) -> Verdict:
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = "") -> Verdict:
         self.checked.append((problem.name, proof))
         return self._judge(proof, GuardPolicy())
 
-    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None) -> Verdict:
+    async def check_sketch(self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = "") -> Verdict:
         self.sketches.append((problem.name, sketch))
         verdict = self._judge(sketch, GuardPolicy(allow_sorry=True))
         if not isinstance(verdict, Proved) or "sorry" not in sketch:
