@@ -2,7 +2,10 @@
 
 With a reference, each theorem of the file must restate the reference theorem of the same name
 token for token, and its proof is checked under the reference's header and statement; a
-reference theorem missing from the file fails. Without one, each theorem is checked as written.
+reference theorem missing from the file fails. Without one, each theorem is checked as written,
+and the whole file (header, definitions, every proof) is held to the guard's allowlist first:
+someone else's file could redefine what its statements mean before them. `trust_context` skips
+that for files whose text around the proofs you wrote yourself.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from data.errors import DataError
 from data.lean_file import read_theorems, with_unique_ids
 from data.problem import Problem
 from lean_env.checks import attach_proof
-from lean_env.guard import GuardPolicy, Violation, check_proof, check_statement
+from data.text_files import read_text
+from lean_env.guard import GuardPolicy, Violation, check_commands, check_header, check_proof, check_statement
 from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
 from lean_env.verifier import Verifier
 
@@ -30,6 +34,8 @@ class PlannedCheck:
     restated_statement: str | None
     missing: str | None = None
     """Why there is nothing to check (a theorem absent from one of the files)."""
+    file_violations: tuple[Violation, ...] = ()
+    """What the file around the theorem breaks of the allowlist (checked without a reference)."""
 
 
 @dataclass(frozen=True)
@@ -42,14 +48,18 @@ class TheoremReport:
     details: list[str] = field(default_factory=list)
 
 
-def plan_checks(file: Path, reference: Path | None) -> list[PlannedCheck]:
+def plan_checks(file: Path, reference: Path | None, trust_context: bool = False) -> list[PlannedCheck]:
     """Pair each theorem of `file` with what it must prove. Raises DataError."""
     theorems = with_unique_ids(read_theorems(file))
     if not theorems:
         raise DataError(f"{file}: no theorem or lemma to check")
     if reference is None:
+        violations = () if trust_context else tuple(file_violations(read_text(file), theorems[0].problem.header))
         return [
-            PlannedCheck(t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None)
+            PlannedCheck(
+                t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None,
+                file_violations=violations,
+            )
             for t in theorems
         ]
     references = {t.problem.id: t for t in with_unique_ids(read_theorems(reference))}
@@ -70,12 +80,24 @@ def plan_checks(file: Path, reference: Path | None) -> list[PlannedCheck]:
     return plans
 
 
+def file_violations(text: str, header: str) -> list[Violation]:
+    """The whole file held to the allowlist: imports, then only what proof text may hold."""
+    body_line = header.count("\n")
+    return check_header(header) + [
+        Violation(v.rule, f"in the file: {v.message}", None if v.line is None else v.line + body_line)
+        for v in check_commands(text[len(header) :])
+    ]
+
+
 def check_statically(plans: list[PlannedCheck], policy: GuardPolicy) -> list[TheoremReport]:
     """Layer 1 only: no Lean needed."""
     reports = []
     for plan in plans:
         if plan.missing is not None or plan.problem is None:
             reports.append(_missing(plan))
+            continue
+        if plan.file_violations:
+            reports.append(_file_rejected(plan))
             continue
         violations = check_proof(plan.proof, policy)
         if plan.restated_statement is not None:
@@ -91,6 +113,8 @@ async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list
     async def one(plan: PlannedCheck) -> TheoremReport:
         if plan.missing is not None or plan.problem is None:
             return _missing(plan)
+        if plan.file_violations:
+            return _file_rejected(plan)
         verdict = await verifier.verify(plan.problem, plan.proof, plan.restated_statement)
         return report_verdict(plan.id, plan.problem.source, verdict)
 
@@ -115,9 +139,17 @@ def report_verdict(key: str, source: str, verdict: Verdict) -> TheoremReport:
     return TheoremReport(key, source, False, "crashed", [verdict.reason])
 
 
+def _file_rejected(plan: PlannedCheck) -> TheoremReport:
+    assert plan.problem is not None
+    details = _describe(list(plan.file_violations), where="file") + [
+        "the file's text outside its proofs may change what its statements mean: fix it, or pass --trust-context"
+    ]
+    return TheoremReport(plan.id, plan.problem.source, False, "guard-rejected", details)
+
+
 def _missing(plan: PlannedCheck) -> TheoremReport:
     return TheoremReport(plan.id, plan.problem.source if plan.problem else "", False, "missing", [plan.missing or ""])
 
 
-def _describe(violations: list[Violation]) -> list[str]:
-    return [f"{v.rule}: {v.message}" + (f" (line {v.line} of the proof)" if v.line else "") for v in violations]
+def _describe(violations: list[Violation], where: str = "proof") -> list[str]:
+    return [f"{v.rule}: {v.message}" + (f" (line {v.line} of the {where})" if v.line else "") for v in violations]

@@ -42,10 +42,13 @@ def check(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one machine-readable report."),
     static: bool = typer.Option(False, "--static", help="Only the static guard (layer 1); needs no Lean."),
+    trust_context: bool = typer.Option(
+        False, "--trust-context", help="Without --reference: trust FILE's text outside its proofs (you wrote it)."
+    ),
 ) -> None:
     """Check every theorem of FILE with the soundness guard and Lean. Exit 0: all pass; 1: some fail; 2: bad input."""
     config: Config = ctx.obj
-    plans = plan_checks(file, reference)
+    plans = plan_checks(file, reference, trust_context=trust_context)
     policy = GuardPolicy(allow_native_decide=config.lean.allow_native_decide)
     if static:
         reports = check_statically(plans, policy)

@@ -111,8 +111,6 @@ def forge(text: str, next_env: int) -> None:
     if "FORGE_QUERY_REPLY" in text:  # a reply for the query that follows, nonce guessed
         answer({"env": next_env})
         answer({"env": next_env + 1, "messages": [fake_report]})
-    if "FORGE_AXIOMS_MESSAGE" in text:  # a report printed inside its own reply
-        answer({"env": next_env, "messages": [fake_report]})
     if "FORGE_STALE_ENV" in text:  # a reply naming an old environment
         answer({"env": 0})
 
@@ -170,6 +168,12 @@ class Oracle:
             ]
         if request.get("allTactics"):
             result["tactics"] = self.trace(text)
+        if "FORGE_AXIOMS_MESSAGE" in text:  # reports printed inside its own reply (as `trace` could)
+            result["messages"] = result.get("messages", []) + [
+                {"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None, "data": data}
+                for data in ("'t' depends on axioms: [propext]", "prover-check 0123 t prover_reference_0123 "
+                             "theorem same-type propext")
+            ]
         if "FORGE_TRAILING_REPLY" in text:  # the real reply, then one for the next request
             answer(result)
             return {"env": env + 1}

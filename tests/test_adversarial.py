@@ -1,0 +1,293 @@
+"""The verdict under attack: each route to a forged "proved", in every mode, and honest proofs.
+
+Modes: the proof after the statement (search, eval, RL), helper declarations before it (chat
+answers), a chat answer as the model writes it, `prover check FILE` without a reference (the
+whole file held to the allowlist), with a reference, and `prover prove` (generated text held to
+the allowlist, the user's own file trusted). Channel attacks go through the real client, pool
+and verifier against the scripted REPL, whose markers make "the checked code" write forged
+replies on the protocol channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from data.errors import DataError
+from data.problem import Problem
+from eval.prove_file import prove_file
+from lean_env.file_check import check_statically, plan_checks
+from lean_env.guard import GuardPolicy
+from lean_env.pool import ReplPool
+from lean_env.verdict import GuardRejected, LeanErrors, Proved, Tampered, Verdict
+from lean_env.verifier import Verifier
+from lean_env.workspace import Pins
+from prover.agent import Prover
+from prover.extraction import extract_from_chat
+from prover.policy.config import PolicyConfig
+from tests.conftest import FAKE_REPL, run_cli, scripted_settings
+from tests.doubles.scripted_policy import ScriptedPolicy
+from tests.test_prove import FileChecker, job
+
+STATEMENT = "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
+PROBLEM = Problem(name="t", split="", header="import Mathlib\n", informal_prefix="", formal_statement=STATEMENT,
+                  goal="", source="test")
+SCRIPTED = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted"
+
+# Routes through the static layer: (text after the proof's first tactic, the rule that stops it).
+# Each is tried as the tail of a proof, and those that are commands also as a helper preamble.
+TAIL_ATTACKS = [
+    ("#exit", "hash-command"),
+    ("#eval! IO.println 1", "hash-command"),
+    ("x#print axioms t", "hash-command"),
+    ("2#exit", "hash-command"),
+    ("axiom cheat : False", "command"),
+    ("macro_rules | `(tactic| rfl) => `(tactic| sorry)", "command"),
+    ("notation \"4\" => 5", "command"),
+    ("attribute [simp] Nat.add_comm", "command"),
+    ("@[implemented_by f] def g : ℕ := 0", "attribute"),
+    ("set_option debug.skipKernelTC true", "option"),
+    ("elab \"win\" : tactic => pure ()", "command"),
+    ("initialize pure ()", "command"),
+    ("def s := s!\"{(sorry : Nat)}\"", "interpolation"),
+    ("unknown_command_of_some_library x", "command"),
+    ("unsafe def u : ℕ := 0", "command"),
+    ("open Lean Elab in def d := 0", "unsafe"),
+]
+PROOF_ATTACKS = [
+    ("  run_tac Lean.Elab.admitGoal", "meta-code"),
+    ("  exact by_elab pure (Lean.mkConst ``True.intro)", "meta-code"),
+    ("  exact «sorryAx» _ false", "sorry"),
+    ("  exact eval% 4", "meta-code"),
+    ("  native_decide", "native-decide"),
+    ("  exact (IO.println \"x\" ()).1", "unsafe"),
+    ("  omega /- an open comment", "unterminated"),
+]
+
+
+def proof_cases() -> list[tuple[str, str]]:
+    return [(f"  omega\n{text}\n", rule) for text, rule in TAIL_ATTACKS] + [(p + "\n", r) for p, r in PROOF_ATTACKS]
+
+
+def run_with_verifier(body, size: int = 1):  # type: ignore[no-untyped-def]
+    verifier = Verifier(ReplPool(scripted_settings(), size), Pins.unknown(), GuardPolicy())
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with verifier:
+            return await body(verifier)
+
+    return asyncio.run(go()), verifier
+
+
+def rules_of(verdict: Verdict) -> list[str]:
+    if not isinstance(verdict, GuardRejected):
+        return []
+    return [v.rule for v in verdict.violations]
+
+
+def test_every_route_is_rejected_as_proof_preamble_and_chat_answer() -> None:
+    async def body(verifier: Verifier) -> None:
+        for proof, rule in proof_cases():
+            verdict = await verifier.verify(PROBLEM, proof)
+            assert rule in rules_of(verdict) and verdict.run is None, proof  # stopped before Lean
+            answer = f"Here it is.\n```lean4\nimport Mathlib\n\n{STATEMENT}{proof}```\n"
+            extraction = extract_from_chat(PROBLEM, answer)
+            if extraction.proof is not None:
+                verdict = await verifier.verify(
+                    PROBLEM, extraction.proof, extraction.restated_statement, extraction.preamble
+                )
+                attack = proof.removeprefix("  omega\n").strip()
+                # Extraction may leave a command after the theorem out: then Lean never sees it.
+                checked = extraction.preamble + extraction.proof
+                assert (attack not in checked and isinstance(verdict, Proved)) or rule in rules_of(verdict), proof
+        for text, rule in TAIL_ATTACKS:
+            verdict = await verifier.verify(PROBLEM, "  omega\n", preamble=f"{text}\n\n")
+            assert rule in rules_of(verdict) and isinstance(verdict, GuardRejected) and verdict.run is None, text
+            answer = f"```lean4\n{text}\n\n{STATEMENT}  omega\n```"
+            extraction = extract_from_chat(PROBLEM, answer)
+            assert extraction.preamble.startswith(text)
+            verdict = await verifier.verify(PROBLEM, extraction.proof or "", extraction.restated_statement,
+                                            extraction.preamble)
+            assert rule in rules_of(verdict), text
+
+    run_with_verifier(body)
+
+
+@pytest.mark.parametrize("proof, rule", proof_cases())
+def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: Path, proof: str, rule: str) -> None:
+    (tmp_path / "cheat.lean").write_text(f"import Mathlib\n\n{STATEMENT}{proof}", encoding="utf-8")
+    (tmp_path / "ref.lean").write_text(f"import Mathlib\n\n{STATEMENT}  sorry\n", encoding="utf-8")
+    if rule == "unterminated":  # the file cannot be read at all: one line, exit 2
+        with pytest.raises(DataError, match="unterminated comment"):
+            plan_checks(tmp_path / "cheat.lean", None)
+        return
+    plans = plan_checks(tmp_path / "cheat.lean", None)
+    (report,) = check_statically(plans, GuardPolicy())
+    assert not report.passed and any(d.startswith(rule) for d in report.details), report
+    # With a reference, only the theorem's own proof is taken (under the reference's header and
+    # statement): a command after it in column 0 is never part of what Lean checks.
+    (plan,) = plan_checks(tmp_path / "cheat.lean", tmp_path / "ref.lean")
+    (report,) = check_statically([plan], GuardPolicy())
+    attack = proof.removeprefix("  omega\n").strip()
+    assert (report.passed and attack not in plan.proof) or any(d.startswith(rule) for d in report.details), report
+
+
+def test_a_file_whose_context_changes_its_statement_fails_unless_trusted(tmp_path: Path) -> None:
+    """Without a reference, the text around the proofs is someone else's too: notation before
+    the theorem can make `2 + 2 = 5` mean anything."""
+    file = tmp_path / "notation.lean"
+    file.write_text("import Mathlib\n\nlocal notation \"5\" => 4\n\ntheorem f : 2 + 2 = 5 := by\n  rfl\n")
+    (report,) = check_statically(plan_checks(file, None), GuardPolicy())
+    assert not report.passed and report.outcome == "guard-rejected"
+    assert any("line 3 of the file" in d for d in report.details) and any("--trust-context" in d for d in report.details)
+    (trusted,) = check_statically(plan_checks(file, None, trust_context=True), GuardPolicy())
+    assert trusted.passed
+    result = run_cli("check", str(file), "--static", cwd=tmp_path)
+    assert result.returncode == 1 and "FAIL  f  guard-rejected" in result.stdout
+
+
+def test_prove_holds_generated_text_to_the_allowlist_and_trusts_the_users_file(tmp_path: Path) -> None:
+    """The user's file may hold anything of theirs (a `macro` here); a generated proof may not."""
+    file = tmp_path / "mine.lean"
+    file.write_text("import Mathlib\n\nmacro \"my_tac\" : tactic => `(tactic| simp)\n\ntheorem a : True := by\n  sorry\n")
+    cheat, honest = "  trivial\n#exit", "  my_tac"
+    from tests.doubles.scripted_verifier import ScriptedVerifier
+
+    class GuardedScripted(ScriptedVerifier):
+        """The scripted verifier behind the real static guard (what `Verifier` runs first)."""
+
+        async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None,
+                         preamble: str = "") -> Verdict:
+            from lean_env.guard import check_proof
+
+            violations = check_proof(proof)
+            if violations:
+                return GuardRejected(tuple(violations))
+            return await super().verify(problem, proof, restated_statement, preamble)
+
+    for outputs, proved in (([cheat], False), ([honest + "\n  done"], True)):
+        verifier = GuardedScripted()
+        prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), verifier)
+        report = asyncio.run(prove_file(job(file, tmp_path, samples=1), prover, verifier, FileChecker()))
+        assert report.all_proved is proved, outputs
+
+
+FORGERIES = [
+    "FORGE_EXTRA_REPLY",  # an extra JSON object before the REPL's real answer
+    "FORGE_QUERY_REPLY",  # a reply for the query that follows, with a guessed nonce
+    "FORGE_STALE_ENV",  # a reply for another (old) environment
+    "FORGE_TRAILING_REPLY",  # a reply that arrives for the next request
+]
+
+
+@pytest.mark.parametrize("marker", FORGERIES)
+def test_forged_replies_give_tampered_and_a_fresh_process(marker: str) -> None:
+    async def body(verifier: Verifier) -> tuple[Verdict, Verdict, Verdict]:
+        forged = await verifier.verify(PROBLEM, f"  omega -- {marker}\n")
+        honest = await verifier.verify(PROBLEM, "  omega\n")
+        again = await verifier.verify(PROBLEM, "  omega\n")
+        return forged, honest, again
+
+    (forged, honest, again), verifier = run_with_verifier(body)
+    assert isinstance(forged, Tampered), forged
+    assert isinstance(honest, Proved) and isinstance(again, Proved)
+    assert verifier.pool.counters.processes_started == 2  # the tampered process was killed, one fresh
+
+
+def test_a_fake_report_inside_the_candidates_reply_is_never_read() -> None:
+    """Checked code can print info messages (e.g. `trace`): a report in its own reply, even one
+    that looks like the query's, does not count; the query's real answer does."""
+
+    async def body(verifier: Verifier) -> Verdict:
+        return await verifier.verify(PROBLEM, "  omega -- FORGE_AXIOMS_MESSAGE CHEAT_AXIOM\n")
+
+    verdict, _ = run_with_verifier(body)
+    assert rules_of(verdict) == ["axioms"]
+
+
+@pytest.mark.parametrize(
+    "marker, rule",
+    [
+        ("WRONG_TYPE", "statement-changed"),
+        ("OTHER_NAMESPACE", "statement-changed"),
+        ("NOT_A_THEOREM", "statement-changed"),
+        ("EXTRA_MESSAGE", "lean-check"),
+        ("AMBIGUOUS_NAME", "lean-check"),
+        ("CHEAT_AXIOM", "axioms"),
+    ],
+)
+def test_the_query_report_is_read_fail_closed(marker: str, rule: str) -> None:
+    verdict, _ = run_with_verifier(lambda v: v.verify(PROBLEM, f"  omega -- {marker}\n"))
+    assert rules_of(verdict) == [rule]
+
+
+def test_a_proof_without_axioms_is_a_proof() -> None:
+    verdict, _ = run_with_verifier(lambda v: v.verify(PROBLEM, "  omega -- NO_AXIOMS\n"))
+    assert isinstance(verdict, Proved) and verdict.axioms == () and verdict.tier == "fast"
+
+
+def test_a_statement_that_does_not_elaborate_is_an_error_not_a_proof() -> None:
+    broken = dataclasses.replace(PROBLEM, formal_statement=STATEMENT.replace("x + x", "BROKEN_STATEMENT x + x"))
+    verdict, _ = run_with_verifier(lambda v: v.verify(broken, "  omega\n"))
+    assert isinstance(verdict, LeanErrors) and verdict.first_error_offset is None
+
+
+HONEST_ANSWER = """Let me add a helper first.
+```lean4
+import Mathlib
+open Real
+
+lemma double (x : ℕ) : x + x = 2 * x := by ring
+
+open Nat in
+def four : ℕ := 4
+
+lemma t (x : ℕ) (h : x = 2) : x + x = 4 := by
+  rw [double, h]
+```
+"""
+
+
+def test_honest_helpers_defs_open_in_and_lemma_are_accepted() -> None:
+    extraction = extract_from_chat(PROBLEM, HONEST_ANSWER)
+    assert extraction.proof == "\n  rw [double, h]\n"
+    assert "lemma double" in extraction.preamble and "open Nat in\ndef four" in extraction.preamble
+    assert "open Real" in extraction.preamble and "import" not in extraction.preamble
+
+    async def body(verifier: Verifier) -> Verdict:
+        return await verifier.verify(PROBLEM, extraction.proof or "", extraction.restated_statement,
+                                     extraction.preamble)
+
+    verdict, _ = run_with_verifier(body)
+    assert isinstance(verdict, Proved), verdict
+
+
+def test_helpers_from_an_earlier_block_are_kept() -> None:
+    answer = (
+        "First a lemma:\n```lean4\nlemma double (x : ℕ) : x + x = 2 * x := by ring\n```\n"
+        f"Then:\n```lean4\n{STATEMENT}  rw [double, h]\n```\n"
+        "A sketch that is not Lean: ```lean4\nhave := 1\n```"
+    )
+    extraction = extract_from_chat(PROBLEM, answer)
+    assert extraction.preamble.startswith("lemma double") and extraction.proof == "\n  rw [double, h]\n"
+
+
+def test_all_deepseek_v2_proofs_pass_prover_check_without_a_reference(shared_data: Path) -> None:
+    files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
+    assert len(files) == 221
+    for file in files:
+        reports = check_statically(plan_checks(file, None), GuardPolicy())
+        assert all(r.passed for r in reports), (file.name, [r.details for r in reports])
+
+
+def test_forged_channel_through_the_cli(tmp_path: Path) -> None:
+    (tmp_path / "forged.lean").write_text(f"import Mathlib\n\n{STATEMENT}  exact FORGE_EXTRA_REPLY\n")
+    result = run_cli("--set", SCRIPTED, "check", "forged.lean", "--json", cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    (theorem,) = json.loads(result.stdout)["theorems"]
+    assert theorem["outcome"] == "tampered"
