@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from data.problem import Problem  # noqa: E402
 from lean_env.protocol import Message, Pos  # noqa: E402
-from lean_env.verdict import LeanErrors, LeanRun  # noqa: E402
+from lean_env.verdict import LeanErrors, LeanRun, Verdict  # noqa: E402
 from prover.agent import Prover  # noqa: E402
 from prover.policy.base import Completion, GenerationRequest  # noqa: E402
 from prover.policy.config import PolicyConfig  # noqa: E402
@@ -77,6 +77,9 @@ class SleepingVerifier:
         async with self._slots:
             await asyncio.sleep(self.latency)
         return self._verdict
+
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        return verdict
 
     def tactic_session(self, problem: Problem) -> Any:
         raise NotImplementedError

@@ -26,7 +26,14 @@ from data.problem import Problem
 if TYPE_CHECKING:
     import datasets
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Columns added since version 1 (a store from then gets them, with these defaults, on open).
+_ADDED_IN_2 = {
+    "preamble": "''",
+    "tier": "'fast'",
+    "checker": "''",
+    "repl_version": "''",
+}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS proofs (
@@ -46,6 +53,10 @@ CREATE TABLE IF NOT EXISTS proofs (
     lean_version TEXT NOT NULL,
     mathlib_version TEXT NOT NULL,
     created_at TEXT NOT NULL,
+    preamble TEXT NOT NULL DEFAULT '',
+    tier TEXT NOT NULL DEFAULT 'fast',
+    checker TEXT NOT NULL DEFAULT '',
+    repl_version TEXT NOT NULL DEFAULT '',
     UNIQUE (statement_sha256, proof_sha256)
 );
 CREATE INDEX IF NOT EXISTS proofs_by_problem ON proofs (problem_name);
@@ -76,6 +87,14 @@ class ProofRecord:
     mathlib_version: str
     created_at: str = ""
     """UTC time of the first insert, ISO 8601; filled in by the store."""
+    preamble: str = ""
+    """Helper declarations the proof needs, which go between the context and the statement."""
+    tier: str = "fast"
+    """Which tier accepted the proof: `fast` (the REPL) or `certified` (kernel replay)."""
+    checker: str = ""
+    """The checker and its version, e.g. `prover-certify/1 on Lean 4.15.0`."""
+    repl_version: str = ""
+    """The REPL's revision the fast tier ran."""
 
     @classmethod
     def for_problem(cls, problem: Problem, proof: str, **found_by: Any) -> ProofRecord:
@@ -94,7 +113,9 @@ class ProofRecord:
 
     @property
     def proof_sha256(self) -> str:
-        return hashlib.sha256(self.proof.encode("utf-8")).hexdigest()
+        """Identity of the proof text (with its helpers, when it has some)."""
+        text = self.proof if not self.preamble else self.preamble + "\0" + self.proof
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 _COLUMNS = [f.name for f in dataclasses.fields(ProofRecord)]
@@ -121,6 +142,11 @@ class ProofStore:
                 )
             with self._connection:
                 self._connection.executescript(_SCHEMA)
+                if version == 1:
+                    for column, default in _ADDED_IN_2.items():
+                        self._connection.execute(
+                            f"ALTER TABLE proofs ADD COLUMN {column} TEXT NOT NULL DEFAULT {default}"
+                        )
                 self._connection.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as error:
             raise DataError(f"{path}: not a usable proof store ({error}); move it away or pick another --store") from error

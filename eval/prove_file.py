@@ -93,11 +93,23 @@ def select_theorems(file: Path, name: str | None) -> list[SourceTheorem]:
     raise DataError(f"{file}: no sorry theorem named {name}; its sorry theorems: {available}")
 
 
-def splice(text: str, theorem: SourceTheorem, proof: str) -> str:
-    """`text` with the theorem's `sorry` replaced by `proof` (the text Lean checked after the
-    statement), everything else untouched."""
+@dataclass(frozen=True)
+class FoundProof:
+    proof: str
+    """The text Lean checked after the statement."""
+    preamble: str = ""
+    """Helper declarations the proof needs, put right before the theorem (and its doc comment)."""
+
+
+def splice(text: str, theorem: SourceTheorem, found: FoundProof) -> str:
+    """`text` with the theorem's `sorry` replaced by the proof, its helpers (if any) inserted
+    before the theorem, everything else untouched."""
     start, end = theorem.proof_span
-    return text[:start] + proof.rstrip() + text[end:]
+    spliced = text[:start] + found.proof.rstrip() + text[end:]
+    if not found.preamble:
+        return spliced
+    declaration = start - len(theorem.problem.formal_statement) - len(theorem.problem.informal_prefix)
+    return spliced[:declaration] + found.preamble.rstrip("\n") + "\n\n" + spliced[declaration:]
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -174,13 +186,15 @@ async def prove_file(
     return _final_check(await checker.check_source(text), text, source, [results[t] for t in targets])
 
 
-async def _from_store(problem: Problem, verifier: ProofVerifier | None, store: ProofStore | None) -> str | None:
+async def _from_store(
+    problem: Problem, verifier: ProofVerifier | None, store: ProofStore | None
+) -> FoundProof | None:
     """A stored proof of exactly this statement that still checks."""
     if store is None or verifier is None:
         return None
     for record in store.query(statement_sha256=problem.statement_sha256):
-        if isinstance(await verifier.verify(problem, record.proof), Proved):
-            return record.proof
+        if isinstance(await verifier.verify(problem, record.proof, preamble=record.preamble), Proved):
+            return FoundProof(record.proof, record.preamble)
     return None
 
 
@@ -196,15 +210,16 @@ class _Collector(ProofsAndProgress):
         super().finished(result)
 
 
-def _outcome(problem: Problem, result: UnitResult, seconds: float) -> tuple[TheoremResult, str | None]:
+def _outcome(problem: Problem, result: UnitResult, seconds: float) -> tuple[TheoremResult, FoundProof | None]:
     line = _line_of(problem)
     if result.proof is None:
         detail = f"no proof within {result.samples} samples"
         return TheoremResult(problem.id, line, False, "not proved", result.samples, seconds, detail), None
-    return TheoremResult(problem.id, line, True, "searched", result.first_proof or result.samples, seconds), result.proof
+    found = FoundProof(result.proof, result.preamble)
+    return TheoremResult(problem.id, line, True, "searched", result.first_proof or result.samples, seconds), found
 
 
-def _stored(problem: Problem, proof: str, seconds: float) -> tuple[TheoremResult, str]:
+def _stored(problem: Problem, proof: FoundProof, seconds: float) -> tuple[TheoremResult, FoundProof]:
     return TheoremResult(problem.id, _line_of(problem), True, "from the proof store", 0, seconds), proof
 
 
@@ -215,7 +230,7 @@ async def _prove_here(
     spec: RunSpec,
     store: ProofStore | None,
     progress: RunProgress | None,
-) -> tuple[TheoremResult, str | None]:
+) -> tuple[TheoremResult, FoundProof | None]:
     problem = theorem.problem
     started = time.monotonic()
     collector = _Collector(store, progress)
@@ -236,9 +251,9 @@ async def _prove_on_ray(
     spec: RunSpec,
     store: ProofStore | None,
     progress: RunProgress | None,
-) -> dict[str, tuple[TheoremResult, str | None]]:
+) -> dict[str, tuple[TheoremResult, FoundProof | None]]:
     started = time.monotonic()
-    found: dict[str, tuple[TheoremResult, str | None]] = {}
+    found: dict[str, tuple[TheoremResult, FoundProof | None]] = {}
     collector = _Collector(store, progress)
     jobs = []
     for theorem in theorems:

@@ -35,6 +35,8 @@ class AttemptRow:
     prefix for an attempt on a lemma of the problem (subgoal decomposition)."""
     detail: str
     tokens: int
+    preamble: str = ""
+    """Helper declarations the proof needs before the statement (chat answers)."""
 
     @property
     def unit(self) -> Unit:
@@ -59,6 +61,8 @@ class UnitResult:
     wall_time_s: float
     exhaustive: bool
     """Independent samples with no stop at the first proof (pass@k is unbiased on these)."""
+    preamble: str = ""
+    """The first proof's helper declarations, which go before the statement."""
 
     @property
     def unit(self) -> Unit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:
         verdict=verdict,
         detail=detail[:500],
         tokens=attempt.tokens,
+        preamble=attempt.preamble,
     )
 
 
@@ -78,6 +80,12 @@ async def search_unit(
     rows = list(job.earlier)
     started = time.monotonic()
     async for attempt in search.run(job.problem, repeat_prover, spec.budget):
+        if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
+            # A proof leaves the system from here: the certified tier judges it (lean.certify).
+            certified = await repeat_prover.certify(
+                attempt.subgoal or job.problem, attempt.proof, attempt.verdict, attempt.preamble
+            )
+            attempt = dataclasses.replace(attempt, verdict=certified)
         row = attempt_row(job.unit, len(rows) + 1, attempt)
         rows.append(row)
         on_attempt(row)
@@ -91,6 +99,7 @@ async def search_unit(
                     algorithm=search_config.algorithm,
                     sample_cost=row.attempt,
                     wall_time_s=round(time.monotonic() - started, 3),
+                    preamble=attempt.preamble,
                 )
             )
     return summarize_unit(job, rows, spec, time.monotonic() - started)
@@ -107,6 +116,7 @@ def summarize_unit(job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds:
         source=job.problem.source,
         proved=first is not None,
         proof=first.proof if first else None,
+        preamble=first.preamble if first else "",
         first_proof=first.attempt if first else None,
         samples=len(rows),
         correct=len(proofs),

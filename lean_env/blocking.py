@@ -26,6 +26,8 @@ class AsyncVerifier(Protocol):
         self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
     ) -> Verdict: ...
 
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict: ...
+
     async def close(self) -> None: ...
 
 
@@ -50,6 +52,9 @@ class BlockingVerifier:
         self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
     ) -> Verdict:
         return self._call(self._verifier.verify(problem, proof, restated_statement, preamble))
+
+    def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        return self._call(self._verifier.certify(problem, proof, verdict, preamble))
 
     def verify_many(self, items: list[tuple[Problem, str, str | None, str]]) -> list[Verdict]:
         """Check many (problem, proof, restated statement, preamble) at once, as many in parallel

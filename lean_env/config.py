@@ -8,6 +8,10 @@ from pathlib import Path
 
 import psutil
 
+from lean_env.errors import WorkspaceError
+
+CERTIFY_MODES = ("final", "always", "never")
+
 
 def default_workspace() -> Path:
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share")
@@ -47,6 +51,24 @@ class LeanConfig:
         default=False,
         metadata={"help": "Accept proofs that use native_decide (trusts the compiler: axiom Lean.ofReduceBool)."},
     )
+    certify: str = field(
+        default="final",
+        metadata={
+            "help": "When the certified tier (kernel replay in another process) judges: `final` (every proof "
+            "that leaves the system: results, the proof store, prove's output), `always` (every check), `never`."
+        },
+    )
+    certify_command: str = field(
+        default="lake env",
+        metadata={"help": "The prefix that runs `lean` and the checker with the workspace's paths."},
+    )
+    certify_timeout_s: float = field(
+        default=900.0, metadata={"help": "Time limit of each certification step (compile, reference, replay)."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.certify not in CERTIFY_MODES:
+            raise WorkspaceError(f"lean.certify = {self.certify!r}: must be one of {', '.join(CERTIFY_MODES)}")
 
     def pool_size(self) -> int:
         if self.workers > 0:

@@ -123,7 +123,8 @@ async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list
 
 def report_verdict(key: str, source: str, verdict: Verdict) -> TheoremReport:
     if isinstance(verdict, Proved):
-        return TheoremReport(key, source, True, "proved", [f"axioms: {', '.join(verdict.axioms) or 'none'}"])
+        details = [f"axioms: {', '.join(verdict.axioms) or 'none'}", f"tier: {verdict.tier} ({verdict.checker})"]
+        return TheoremReport(key, source, True, "proved", details)
     if isinstance(verdict, GuardRejected):
         return TheoremReport(key, source, False, "guard-rejected", _describe(list(verdict.violations)))
     if isinstance(verdict, LeanErrors):

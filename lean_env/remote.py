@@ -83,6 +83,9 @@ class VerifierActor:
     ) -> Verdict:
         return await self.verifier.check_sketch(problem, sketch, restated_statement, preamble)
 
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str) -> Verdict:
+        return await self.verifier.certify(problem, proof, verdict, preamble)
+
     async def open_session(self, problem: Problem) -> tuple[int, GoalState | TacticFailed]:
         stack = contextlib.AsyncExitStack()
         session = await stack.enter_async_context(self.verifier.tactic_session(problem))
@@ -133,6 +136,11 @@ class RemoteVerifier:
         async with self._actor() as actor:
             verdict: Verdict = await actor.check_sketch.remote(problem, sketch, restated_statement, preamble)
         return verdict
+
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        async with self._actor() as actor:
+            certified: Verdict = await actor.certify.remote(problem, proof, verdict, preamble)
+        return certified
 
     @asynccontextmanager
     async def tactic_session(self, problem: Problem) -> AsyncIterator[RemoteTacticSession]:

@@ -73,7 +73,7 @@ class ReplSettings:
         return cls(command=tuple(shlex.split(command)), **settings)  # type: ignore[arg-type]
 
 
-def _limit_child(memory_limit_mb: int) -> Callable[[], None]:
+def limit_child(memory_limit_mb: int) -> Callable[[], None]:
     """Runs in the child between fork and exec: cap memory, die with the parent."""
 
     def prepare() -> None:
@@ -116,7 +116,7 @@ class ReplProcess:
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
-                preexec_fn=_limit_child(settings.memory_limit_mb),
+                preexec_fn=limit_child(settings.memory_limit_mb),
                 limit=settings.max_answer_bytes,
             )
         except (OSError, ValueError) as error:

@@ -102,13 +102,23 @@ Verdict = Union[Proved, LeanErrors, Incomplete, GuardRejected, TimedOut, Crashed
 
 
 def proof_record(
-    problem: Problem, proof: str, verdict: Proved, *, model: str, algorithm: str, sample_cost: int, wall_time_s: float
+    problem: Problem,
+    proof: str,
+    verdict: Proved,
+    *,
+    model: str,
+    algorithm: str,
+    sample_cost: int,
+    wall_time_s: float,
+    preamble: str = "",
 ) -> ProofRecord:
-    """A verified proof as the proof store keeps it, with the Lean and Mathlib it was checked under."""
+    """A verified proof as the proof store keeps it, with its provenance: the Lean, Mathlib and
+    REPL it was checked under, the tier that accepted it and the checker's version."""
     pins = verdict.run.pins
     return ProofRecord.for_problem(
         problem, proof, model=model, algorithm=algorithm, sample_cost=sample_cost, wall_time_s=wall_time_s,
-        lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "",
+        lean_version=pins.lean_toolchain, mathlib_version=pins.mathlib_rev or "", preamble=preamble,
+        tier=verdict.tier, checker=verdict.checker, repl_version=pins.repl_rev or "",
     )
 
 

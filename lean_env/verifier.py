@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
+import shlex
 import shutil
 import time
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from lean_env.checks import (
     reference_name,
     theorem_name,
 )
+from lean_env.certify import CertifiedChecker, CertifySettings
 from lean_env.config import LeanConfig
 from lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
 from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_commands, check_proof, check_statement
@@ -35,6 +37,7 @@ from lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Me
 from lean_env.repl import ReplProcess, ReplSettings
 from lean_env.tactic_mode import TacticSession
 from lean_env.verdict import (
+    CERTIFIED_TIER,
     FAST_TIER,
     Crashed,
     GuardRejected,
@@ -85,17 +88,38 @@ def repl_settings(config: LeanConfig) -> ReplSettings:
 class Verifier:
     """Checks proofs on a pool of REPLs. Use `async with Verifier.from_config(...)`."""
 
-    def __init__(self, pool: ReplPool, pins: Pins, policy: GuardPolicy = GuardPolicy()) -> None:
+    def __init__(
+        self,
+        pool: ReplPool,
+        pins: Pins,
+        policy: GuardPolicy = GuardPolicy(),
+        certifier: CertifiedChecker | None = None,
+        certify: str = "never",
+    ) -> None:
         self.pool = pool
         self.pins = pins
         self.policy = policy
+        self.certify_mode = certify if certifier is not None else "never"
+        self.certifier = certifier if self.certify_mode != "never" else None
+        """`final`: `certify()` runs the certified tier; `always`: `verify()` does too; `never`."""
 
     @classmethod
     def from_config(cls, config: LeanConfig) -> Verifier:
         settings = repl_settings(config)
         pins = read_pins(config.workspace) if config.workspace.is_dir() else Pins.unknown()
         pool = ReplPool(settings, config.pool_size(), starter=ReplProcess.start)
-        return cls(pool, pins, GuardPolicy(allow_native_decide=config.allow_native_decide))
+        certifier = None
+        if config.certify != "never":
+            certify_settings = CertifySettings(
+                workspace=config.workspace,
+                env_command=tuple(shlex.split(config.certify_command)),
+                timeout_s=config.certify_timeout_s,
+                memory_limit_mb=config.memory_limit_mb,
+                allow_native_decide=config.allow_native_decide,
+            )
+            certifier = CertifiedChecker(certify_settings, pins)
+        policy = GuardPolicy(allow_native_decide=config.allow_native_decide)
+        return cls(pool, pins, policy, certifier, config.certify)
 
     async def __aenter__(self) -> Verifier:
         return self
@@ -116,7 +140,21 @@ class Verifier:
         holds the helper declarations the policy wrote before the theorem; they go between the
         problem's context and its statement, held to the same allowlist as the proof.
         """
-        return await self._check(problem, proof, restated_statement, preamble, self.policy)
+        verdict = await self._check(problem, proof, restated_statement, preamble, self.policy)
+        if self.certify_mode == "always":
+            return await self.certify(problem, proof, verdict, preamble)
+        return verdict
+
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        """The verdict a proof leaves the system with: a fast-tier `Proved` is judged again by the
+        certified tier (unless lean.certify is `never`); any other verdict stands."""
+        if self.certifier is None or not isinstance(verdict, Proved) or verdict.tier == CERTIFIED_TIER:
+            return verdict
+        certified = await self.certifier.certify(problem, proof, preamble)
+        if not isinstance(certified, Proved):
+            logger.warning("%s: the fast tier accepted a proof that the certified tier rejects: %s", problem.id, certified)
+            return certified
+        return dataclasses.replace(verdict, axioms=certified.axioms, tier=certified.tier, checker=certified.checker)
 
     async def check_sketch(
         self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""

@@ -42,6 +42,10 @@ class ProofVerifier(Protocol):
         self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""
     ) -> Verdict: ...
 
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        """The verdict a proof leaves the system with (the certified tier, where configured)."""
+        ...
+
     def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticRunner]: ...
 
     async def close(self) -> None: ...
@@ -159,6 +163,12 @@ class Prover:
         return await self.verifier.verify(
             problem, extraction.proof, extraction.restated_statement, extraction.preamble
         )
+
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        """The verdict that a found proof leaves the search with (see `ProofVerifier.certify`)."""
+        if self.verifier is None:
+            raise RuntimeError("this Prover was built without a verifier")
+        return await self.verifier.certify(problem, proof, verdict, preamble)
 
     async def check_sketch(self, problem: Problem, extraction: Extraction) -> Verdict:
         """Lean's verdict on a proof sketch, whose `have` steps may be `sorry`

@@ -26,6 +26,8 @@ class SearchAttempt:
     subgoal: Problem | None = None
     """Set when the attempt was on a lemma the search made of the problem (subgoal
     decomposition) rather than on the problem: its proof proves that lemma only."""
+    preamble: str = ""
+    """Helper declarations the proof needs before the statement (chat answers)."""
 
     @property
     def proved(self) -> bool:

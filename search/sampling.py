@@ -33,4 +33,7 @@ class WholeProofSampling:
     async def _sample(problem: Problem, prover: Prover, index: int) -> SearchAttempt:
         (proposal,) = await prover.propose(problem, 1, seed=prover.seed_for(problem, index))
         verdict = await prover.check(problem, proposal.extraction)
-        return SearchAttempt(index, proposal.extraction.proof, verdict, proposal.completion.token_count)
+        return SearchAttempt(
+            index, proposal.extraction.proof, verdict, proposal.completion.token_count,
+            preamble=proposal.extraction.preamble,
+        )

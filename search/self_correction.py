@@ -58,7 +58,10 @@ class SelfCorrection:
         prompt = prover.prompt(problem)
         (proposal,) = await prover.propose(problem, 1, prompt=prompt, seed=prover.seed_for(problem, index))
         verdict = await prover.check(problem, proposal.extraction)
-        attempt = SearchAttempt(index, proposal.extraction.proof, verdict, proposal.completion.token_count)
+        attempt = SearchAttempt(
+            index, proposal.extraction.proof, verdict, proposal.completion.token_count,
+            preamble=proposal.extraction.preamble,
+        )
         return _Step(attempt, prompt, proposal.completion.text, 0)
 
     async def _revise(self, problem: Problem, prover: Prover, failed: _Step, index: int) -> _Step:
@@ -69,7 +72,10 @@ class SelfCorrection:
         # format's extraction applies unchanged.
         (proposal,) = await prover.propose(problem, 1, prompt=prompt, seed=prover.seed_for(problem, index))
         verdict = await prover.check(problem, proposal.extraction)
-        attempt = SearchAttempt(index, proposal.extraction.proof, verdict, proposal.completion.token_count)
+        attempt = SearchAttempt(
+            index, proposal.extraction.proof, verdict, proposal.completion.token_count,
+            preamble=proposal.extraction.preamble,
+        )
         return _Step(attempt, prompt, proposal.completion.text, failed.round + 1)
 
 

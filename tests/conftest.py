@@ -56,6 +56,25 @@ def transcript_pairs() -> list[tuple[Path, Path]]:
             if i.with_name(i.name[: -len(".in")] + ".expected.out").is_file()]
 
 
+FAKE_LAKE = REPO_ROOT / "tests" / "doubles" / "fake_lake.py"
+FAKE_CHECKER = REPO_ROOT / "tests" / "doubles" / "fake_certify.py"
+
+
+def fake_certifying_workspace(workspace: Path) -> list[str]:
+    """A workspace whose certified tier is played by the fake `lake env` and checker; returns
+    the `--set` options that point the CLI at it."""
+    import stat
+
+    from lean_env.certify import checker_path
+
+    binary = checker_path(workspace)
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    binary.write_text(f"#!{sys.executable}\n" + FAKE_CHECKER.read_text(encoding="utf-8"), encoding="utf-8")
+    binary.chmod(binary.stat().st_mode | stat.S_IXUSR)
+    (workspace / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n", encoding="utf-8")
+    return ["--set", f"lean.workspace={workspace}", "--set", f"lean.certify_command={sys.executable} {FAKE_LAKE} env"]
+
+
 def scripted_settings(**overrides: object):
     """ReplSettings that start the scripted fake REPL."""
     from lean_env.repl import ReplSettings

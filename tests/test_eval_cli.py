@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FAKE_REPL, run_cli
+from tests.conftest import FAKE_REPL, fake_certifying_workspace, run_cli
 from data.store import ProofStore
 from tests.test_prove import HEAD, MIDDLE_1, MIDDLE_2, ORIGINAL, TAIL
 
@@ -64,7 +64,7 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
     (tmp_path / "two.jsonl").write_text("\n".join(lines[:2]) + "\n")
     common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
-              "--set", f"store.path={tmp_path / 'store.sqlite'}"]
+              "--set", f"store.path={tmp_path / 'store.sqlite'}", *fake_certifying_workspace(tmp_path / "lean")]
     first = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
                     "--out", "run", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -73,7 +73,11 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     assert proved, "SmolLM2's text passed the guard for no problem"
     assert f"{100 * len(proved) / 2:.1f}% proved ({len(proved)} of 2 searches, 4 samples)" in first.stdout
     with ProofStore(tmp_path / "store.sqlite") as store:
-        assert {r.problem_name for r in store.query()} == proved
+        records = store.query()
+        assert {r.problem_name for r in records} == proved
+        # Proofs leave the system certified (lean.certify = "final"), with their provenance.
+        assert all(r.tier == "certified" and r.checker == "prover-certify/1 on Lean 4.15.0" for r in records)
+        assert all(r.lean_version == "leanprover/lean4:v4.15.0" for r in records)
     assert len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4
     again = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
                     "--out", "run", env=env, cwd=tmp_path)
@@ -113,7 +117,8 @@ def test_collect_on_local_ray_fills_the_store(smollm2: object, model_cache: Path
     lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
     (tmp_path / "two.jsonl").write_text("\n".join(lines[:2]) + "\n")
     common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
-              "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", "eval.ray_cpus_per_verifier=0.5"]
+              "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", "eval.ray_cpus_per_verifier=0.5",
+              *fake_certifying_workspace(tmp_path / "lean")]
     args = [*common, "collect", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "1",
             "--generators", "1", "--verifiers", "2"]
     first = run_cli(*args, env=env, cwd=tmp_path)

@@ -23,7 +23,7 @@ from prover.training.config import RLConfig, SFTConfig, TrainingConfigError
 from prover.training.reward import LeanReward, keeps_every_have
 from prover.training.rl import rl_rows
 from prover.training.sft import normalized, sft_split
-from tests.conftest import FAKE_REPL, run_cli, scripted_settings
+from tests.conftest import FAKE_REPL, fake_certifying_workspace, run_cli, scripted_settings
 
 PROBLEMS = [
     Problem(f"toy_{i}", "test", "import Mathlib\n", "", f"theorem toy_{i} (x : ℕ) (h : x = {i}) : x + 0 = {i} := by\n", "", "toy")
@@ -45,6 +45,9 @@ class ParityVerifier:
             return Proved(LeanRun(), ())
         error = Message(severity="error", pos=Pos(line=1, column=0), data="odd")
         return LeanErrors(LeanRun(messages=(error,)), error, None)
+
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        return verdict
 
     async def close(self) -> None:
         pass
@@ -229,8 +232,8 @@ def test_train_rl_from_the_command_line(smollm2: object, model_cache: Path, shar
         f'output_dir = "{tmp_path / "rl"}"\n[policy]\ncache_dir = "{model_cache}"\n'
         f'[lean]\nrepl_command = "{sys.executable} {FAKE_REPL} scripted"\n'
     )
-    result = run_cli("--set", f"store.path={tmp_path / 'store.sqlite'}", "train", "rl", "--config",
-                     str(tmp_path / "rl.toml"), cwd=tmp_path)
+    result = run_cli("--set", f"store.path={tmp_path / 'store.sqlite'}", *fake_certifying_workspace(tmp_path / "lean"),
+                     "train", "rl", "--config", str(tmp_path / "rl.toml"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1 steps;" in result.stdout and f"policy: {tmp_path / 'rl' / 'final'}" in result.stdout
     assert json.loads((tmp_path / "rl" / "final" / "config.json").read_text())["model_type"] == "llama"

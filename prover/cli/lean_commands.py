@@ -45,6 +45,9 @@ def check(
     trust_context: bool = typer.Option(
         False, "--trust-context", help="Without --reference: trust FILE's text outside its proofs (you wrote it)."
     ),
+    certified: bool = typer.Option(
+        False, "--certified", help="Judge each proof with the certified tier too (kernel replay; `prover setup` builds it)."
+    ),
 ) -> None:
     """Check every theorem of FILE with the soundness guard and Lean. Exit 0: all pass; 1: some fail; 2: bad input."""
     config: Config = ctx.obj
@@ -53,7 +56,8 @@ def check(
     if static:
         reports = check_statically(plans, policy)
     else:
-        verifier = Verifier.from_config(config.lean)
+        lean = dataclasses.replace(config.lean, certify="always") if certified else config.lean
+        verifier = Verifier.from_config(lean)
 
         async def run() -> list[TheoremReport]:
             async with verifier:
@@ -65,7 +69,7 @@ def check(
         report = {
             "file": str(file),
             "reference": str(reference) if reference else None,
-            "mode": "static" if static else "lean",
+            "mode": "static" if static else ("certified" if certified else "lean"),
             "passed": passed,
             "theorems": [dataclasses.asdict(r) for r in reports],
         }

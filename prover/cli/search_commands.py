@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -57,6 +58,7 @@ def search(
             proof_record(
                 attempt.subgoal or problem, attempt.proof, attempt.verdict, model=config.policy.model,
                 algorithm=algorithm_run.name, sample_cost=attempt.index, wall_time_s=round(time.monotonic() - started, 3),
+                preamble=attempt.preamble,
             )
         )
 
@@ -68,6 +70,11 @@ def search(
             try:
                 async for attempt in algorithm_run.run(problem, prover, budget):
                     progress.update(task, completed=attempt.index)
+                    if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
+                        certified = await prover.certify(
+                            attempt.subgoal or problem, attempt.proof, attempt.verdict, attempt.preamble
+                        )
+                        attempt = dataclasses.replace(attempt, verdict=certified)
                     if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
                         record(store, attempt)
                     if attempt.proved and found is None:

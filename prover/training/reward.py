@@ -125,7 +125,7 @@ class LeanReward:
             if reward == 1.0 and self.config.consistency and proof is not None:
                 reward = 1.0 if keeps_every_have(proof, sketch_haves(texts[index])) else 0.0
             if isinstance(verdict, Proved) and proof is not None:
-                self._store(problems[index], proof, verdict)
+                self._store(problems[index], proof, verdict, extractions[index].preamble)
             rewards.append(reward)
         self.checked += len(verdicts)
         self.proved += sum(isinstance(v, Proved) for v in verdicts)
@@ -133,7 +133,12 @@ class LeanReward:
                     time.monotonic() - started)
         return rewards
 
-    def _store(self, problem: Problem, proof: str, verdict: Proved) -> None:
-        if self.store is not None:
-            record = proof_record(problem, proof, verdict, model=self.model_name, algorithm="grpo", sample_cost=0, wall_time_s=0.0)
+    def _store(self, problem: Problem, proof: str, verdict: Proved, preamble: str) -> None:
+        """Keep a proof found during RL (the reward used the fast tier; what is kept is certified)."""
+        if self.store is None:
+            return
+        certified = self.verifier.certify(problem, proof, verdict, preamble)
+        if isinstance(certified, Proved):
+            record = proof_record(problem, proof, certified, model=self.model_name, algorithm="grpo", sample_cost=0,
+                                  wall_time_s=0.0, preamble=preamble)
             self.store.add(record)

@@ -92,6 +92,9 @@ class ScriptedVerifier:
         self.sessions.append(session)
         yield session
 
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        return verdict
+
     async def close(self) -> None:
         pass
 

@@ -68,5 +68,8 @@ class SketchVerifier:
         raise NotImplementedError("no tactic mode in the sketch verifier")
         yield  # pragma: no cover
 
+    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
+        return verdict
+
     async def close(self) -> None:
         pass

@@ -1,0 +1,230 @@
+"""The certified tier: a verdict reached without trusting anything the candidate's code did.
+
+The fast tier reads the REPL's answer about the candidate in the process that just ran the
+candidate's elaborators. The certified tier instead
+1. compiles the candidate (header, context, helpers, statement, proof) to an `.olean` with
+   `lean`, in its own process group, under a time and memory limit, in a folder of its own;
+2. after that process is gone, compiles the reference (the same header and context, the
+   untouched statement, proved by `sorry`) in another folder;
+3. runs `prover_certify` (our checker, `lean_env/lean/ProverCertify.lean`, built into the
+   workspace by `prover setup`), which replays every declaration of the candidate's module
+   through the kernel on top of its imports, and compares the theorem's type with the
+   reference's (`Expr` equality), and lists its axioms; it prints one line of JSON, read
+   fail-closed here.
+
+Helper lemmas and definitions are fine: the kernel checks them too. `implemented_by` and
+`extern` only change compiled code, which reaches a proof only through `Lean.ofReduceBool`
+(native_decide), an axiom the check rejects. The checker binary is hashed when first used and
+again before every run, so a candidate that wrote to the workspace is caught.
+
+Why our own checker and not a pinned SafeVerify or comparator: SafeVerify's releases do not follow
+our Lean pins, and some of its versions print a failed check and still exit 0; the FRO's
+comparator needs landrun and lean4export. Ours is some sixty lines of Lean over the same core
+API (`Environment.replay`, as lean4checker), with one machine-readable answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import secrets
+import shlex
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from data.lean_lexer import name_parts
+from data.problem import Problem
+from lean_env.checks import attach_proof, theorem_name
+from lean_env.errors import WorkspaceError
+from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_commands, check_proof
+from lean_env.protocol import Message, Pos
+from lean_env.repl import kill_process_tree, limit_child
+from lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, LeanRun, Proved, TimedOut, Verdict
+from lean_env.workspace import Pins
+
+logger = logging.getLogger(__name__)
+
+CHECKER_SOURCE = Path(__file__).parent / "lean" / "ProverCertify.lean"
+CHECKER_TARGET = "prover_certify"
+NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+_LEAN_ERROR = re.compile(r":(?P<line>\d+):(?P<column>\d+): error: (?P<message>.*)")
+
+
+def checker_path(workspace: Path) -> Path:
+    """Where `prover setup` builds the checker."""
+    return workspace / ".lake" / "build" / "bin" / CHECKER_TARGET
+
+
+@dataclass(frozen=True)
+class CertifySettings:
+    workspace: Path
+    env_command: tuple[str, ...] = ("lake", "env")
+    """The prefix that runs a program with the workspace's Lean and Mathlib on its paths."""
+    timeout_s: float = 900.0
+    """Time limit of each of the three steps."""
+    memory_limit_mb: int = 0
+    """RLIMIT_AS of each step's process tree; 0 for no cap."""
+    allow_native_decide: bool = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class StepTimedOut(Exception):
+    pass
+
+
+async def run_limited(command: list[str], cwd: Path, timeout_s: float, memory_limit_mb: int) -> Finished:
+    """Run a command in its own process group under a time and memory limit; kill the group
+    on timeout (raises StepTimedOut)."""
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=limit_child(memory_limit_mb),
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
+    except (asyncio.TimeoutError, asyncio.CancelledError) as error:
+        kill_process_tree(process.pid)
+        await process.wait()
+        if isinstance(error, asyncio.CancelledError):
+            raise
+        raise StepTimedOut(f"`{shlex.join(command[:3])} ...` ran over {timeout_s:g} s") from error
+    kill_process_tree(process.pid)  # whatever it left behind in its group
+    return Finished(process.returncode or 0, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
+
+
+class CertifiedChecker:
+    def __init__(self, settings: CertifySettings, pins: Pins) -> None:
+        self.settings = settings
+        self.pins = pins
+        self._checker_digest: str | None = None
+
+    @property
+    def checker(self) -> Path:
+        return checker_path(self.settings.workspace)
+
+    async def certify(self, problem: Problem, proof: str, preamble: str = "") -> Verdict:
+        """The certified verdict on `proof` of `problem` (with helper declarations `preamble`)."""
+        policy = GuardPolicy(allow_native_decide=self.settings.allow_native_decide)
+        violations = check_commands(preamble, policy) + check_proof(proof, policy)
+        name = theorem_name(problem.formal_statement)
+        if name is None:
+            violations.append(Violation("unnamed", "the statement declares no named theorem to check"))
+        if violations:
+            return GuardRejected(tuple(violations))
+        assert name is not None
+        digest = self._checker_sha256()
+        started = time.monotonic()
+        nonce = secrets.token_hex(16)
+        with tempfile.TemporaryDirectory(prefix="prover-certify-") as work:
+            candidate_dir, reference_dir = Path(work) / "candidate", Path(work) / "reference"
+            try:
+                candidate_text = problem.header + problem.context + preamble + problem.formal_statement + proof
+                built = await self._compile(candidate_dir, candidate_text)
+                if built.returncode != 0:
+                    return self._compile_errors(built, started)
+                reference_text = problem.header + problem.context + problem.formal_statement
+                reference_text += attach_proof(problem.formal_statement, " sorry") + "\n"
+                reference = await self._compile(reference_dir, reference_text)
+                if reference.returncode != 0:
+                    return self._compile_errors(reference, started, where="the reference statement")
+                if self._checker_sha256() != digest:
+                    raise WorkspaceError(f"{self.checker} changed while a proof was checked; run `prover setup` again")
+                judged = await run_limited(
+                    [*self.settings.env_command, str(self.checker), str(reference_dir / "Check.olean"),
+                     str(candidate_dir / "Check.olean"), name_parts(name)[-1], nonce],
+                    self.settings.workspace, self.settings.timeout_s, self.settings.memory_limit_mb,
+                )
+            except StepTimedOut as error:
+                return TimedOut(time.monotonic() - started, str(error))
+        run = LeanRun(lean_seconds=time.monotonic() - started, pins=self.pins)
+        return self._judge(judged, nonce, run)
+
+    async def _compile(self, folder: Path, text: str) -> Finished:
+        folder.mkdir()
+        (folder / "Check.lean").write_text(text, encoding="utf-8")
+        return await run_limited(
+            [*self.settings.env_command, "lean", "-o", str(folder / "Check.olean"), str(folder / "Check.lean")],
+            self.settings.workspace, self.settings.timeout_s, self.settings.memory_limit_mb,
+        )
+
+    def _checker_sha256(self) -> str:
+        """The checker binary's digest, taken once and compared before every run."""
+        if not self.checker.is_file():
+            raise WorkspaceError(
+                f"the certified checker is not built ({self.checker}): run `prover setup`, "
+                'or set lean.certify = "never" to keep fast-tier verdicts'
+            )
+        digest = hashlib.sha256(self.checker.read_bytes()).hexdigest()
+        if self._checker_digest is None:
+            self._checker_digest = digest
+        elif digest != self._checker_digest:
+            raise WorkspaceError(f"{self.checker} changed since it was first used; run `prover setup` again")
+        return digest
+
+    def _compile_errors(self, built: Finished, started: float, where: str = "") -> LeanErrors:
+        output = built.stdout + built.stderr
+        match = _LEAN_ERROR.search(output)
+        data = match["message"] if match else (output.strip().splitlines() or [f"exit code {built.returncode}"])[-1]
+        pos = Pos(line=int(match["line"]), column=int(match["column"])) if match else Pos(line=0, column=0)
+        if where:
+            data = f"{where}: {data}"
+        message = Message(severity="error", pos=pos, data=data[:2000])
+        return LeanErrors(LeanRun(messages=(message,), lean_seconds=time.monotonic() - started, pins=self.pins),
+                          message, None)
+
+    def _judge(self, judged: Finished, nonce: str, run: LeanRun) -> Verdict:
+        lines = [line for line in judged.stdout.splitlines() if line.strip()]
+
+        def reject(rule: str, message: str) -> GuardRejected:
+            return GuardRejected((Violation(rule, message),), run)
+
+        try:
+            if len(lines) != 1:
+                raise ValueError(f"{len(lines)} lines")
+            report: dict[str, Any] = json.loads(lines[0])
+            if not isinstance(report, dict):
+                raise ValueError("not an object")
+        except ValueError as error:
+            tail = (judged.stderr.strip().splitlines() or [""])[-1]
+            return reject("certify", f"the checker's answer is not one JSON object ({error}); {tail[:300]}")
+        if report.get("nonce") != nonce:
+            return reject("certify", "the checker's answer is not for this check (nonce)")
+        if "error" in report or judged.returncode != 0:
+            return reject("kernel", f"the kernel replay failed: {str(report.get('error'))[:500]}")
+        if report.get("found") is not True:
+            return reject("statement-changed", f"the compiled proof has no theorem {report.get('theorem')}")
+        for key, rule, message in (
+            ("is_theorem", "statement-changed", "is not a theorem"),
+            ("same_type", "statement-changed", "has another type than the reference statement"),
+            ("same_levels", "statement-changed", "has other universe parameters than the reference"),
+        ):
+            if report.get(key) is not True:
+                return reject(rule, f"{report.get('theorem')} {message}")
+        unsafe = report.get("unsafe")
+        if not isinstance(unsafe, list) or unsafe:
+            return reject("unsafe", f"unsafe declarations in the proof's module: {unsafe}")
+        axioms = report.get("axioms")
+        if not isinstance(axioms, list) or not all(isinstance(a, str) for a in axioms):
+            return reject("certify", "the checker's answer lists no axioms")
+        allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if self.settings.allow_native_decide else frozenset())
+        extra = [a for a in axioms if a not in allowed]
+        if extra:
+            return reject("axioms", f"the proof depends on non-standard axioms: {', '.join(extra)}")
+        checker = f"{report.get('checker')} on Lean {report.get('lean')}"
+        return Proved(run, tuple(axioms), tier=CERTIFIED_TIER, checker=checker)

@@ -1,0 +1,140 @@
+"""The certified tier: compile, replay through the kernel, compare; read fail-closed.
+
+Lean is not installed here: `lake env` is played by tests/doubles/fake_lake.py and the checker
+by tests/doubles/fake_certify.py; the real ones run in tests/test_lean_real.py."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from data.problem import Problem
+from lean_env.certify import CertifiedChecker, CertifySettings, checker_path
+from lean_env.errors import WorkspaceError
+from lean_env.guard import GuardPolicy
+from lean_env.pool import ReplPool
+from lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, Proved, TimedOut, Verdict
+from lean_env.verifier import Verifier
+from lean_env.workspace import Pins
+from tests.conftest import FAKE_LAKE, fake_certifying_workspace, scripted_settings
+STATEMENT = "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
+PROBLEM = Problem(name="t", split="", header="import Mathlib\n", informal_prefix="", formal_statement=STATEMENT,
+                  goal="", source="test")
+
+
+def install_checker(workspace: Path) -> None:
+    """Put the fake checker where `prover setup` builds the real one."""
+    fake_certifying_workspace(workspace)
+
+
+@pytest.fixture
+def certifier(tmp_path: Path) -> CertifiedChecker:
+    install_checker(tmp_path)
+    return CertifiedChecker(CertifySettings(tmp_path, (sys.executable, str(FAKE_LAKE), "env"), timeout_s=20), Pins.unknown())
+
+
+def certify(checker: CertifiedChecker, proof: str, preamble: str = "") -> Verdict:
+    return asyncio.run(checker.certify(PROBLEM, proof, preamble))
+
+
+def test_a_good_proof_is_certified_with_its_checker(certifier: CertifiedChecker) -> None:
+    verdict = certify(certifier, "  omega\n")
+    assert isinstance(verdict, Proved) and verdict.tier == CERTIFIED_TIER
+    assert verdict.checker == "prover-certify/1 on Lean 4.15.0"
+    assert verdict.axioms == ("propext", "Classical.choice", "Quot.sound")
+
+
+def test_helper_lemmas_are_fine(certifier: CertifiedChecker) -> None:
+    assert isinstance(certify(certifier, "  exact two x h\n", "lemma two (x : ℕ) (h : x = 2) : x + x = 4 := by omega\n"), Proved)
+
+
+@pytest.mark.parametrize(
+    "marker, rule",
+    [
+        ("KERNEL_REJECTS", "kernel"),  # the replay found a declaration the kernel refuses
+        ("WRONG_TYPE", "statement-changed"),  # the compiled theorem is not the reference statement
+        ("NOT_FOUND", "statement-changed"),
+        ("CHEAT_AXIOM", "axioms"),
+        ("UNSAFE_DECL", "unsafe"),
+        ("TWO_LINES", "certify"),  # not one JSON answer
+        ("WRONG_NONCE", "certify"),  # an answer for another check
+    ],
+)
+def test_the_checkers_answer_is_read_fail_closed(certifier: CertifiedChecker, marker: str, rule: str) -> None:
+    verdict = certify(certifier, f"  exact {marker}\n")
+    assert isinstance(verdict, GuardRejected) and [v.rule for v in verdict.violations] == [rule]
+
+
+def test_compile_errors_are_lean_errors(certifier: CertifiedChecker) -> None:
+    verdict = certify(certifier, "  FAIL\n")
+    assert isinstance(verdict, LeanErrors)
+    assert verdict.first_error.pos.line == 3 and verdict.first_error.data == "unknown tactic"
+
+
+def test_the_allowlist_comes_first(certifier: CertifiedChecker) -> None:
+    verdict = certify(certifier, "  omega\n#exit\n")
+    assert isinstance(verdict, GuardRejected) and verdict.run is None
+
+
+def test_a_missing_or_changed_checker_is_one_clear_error(certifier: CertifiedChecker, tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match="TAMPER|changed"):
+        certify(certifier, "  exact TAMPER_CHECKER\n")  # the candidate's compile wrote to the checker
+    checker_path(tmp_path).unlink()
+    with pytest.raises(WorkspaceError, match="not built .* run `prover setup`"):
+        certify(certifier, "  omega\n")
+
+
+def test_a_compile_that_hangs_is_killed(tmp_path: Path) -> None:
+    install_checker(tmp_path)
+    settings = CertifySettings(tmp_path, (sys.executable, str(FAKE_LAKE), "env"), timeout_s=1.5)
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    verdict = certify(CertifiedChecker(settings, Pins.unknown()), "  exact HANG_COMPILE\n")
+    assert isinstance(verdict, TimedOut)
+    assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
+
+
+def verifier_with(certifier: CertifiedChecker, mode: str) -> Verifier:
+    return Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, mode)
+
+
+def test_final_mode_certifies_what_leaves_and_overrules_the_fast_tier(certifier: CertifiedChecker) -> None:
+    """The scripted REPL accepts KERNEL_REJECTS (the fast tier is fooled); the certified tier is not."""
+
+    async def body() -> tuple[Verdict, ...]:
+        async with verifier_with(certifier, "final") as verifier:
+            fast = await verifier.verify(PROBLEM, "  omega\n")
+            good = await verifier.certify(PROBLEM, "  omega\n", fast)
+            fooled = await verifier.verify(PROBLEM, "  exact KERNEL_REJECTS\n")
+            caught = await verifier.certify(PROBLEM, "  exact KERNEL_REJECTS\n", fooled)
+            return fast, good, fooled, caught
+
+    fast, good, fooled, caught = asyncio.run(body())
+    assert isinstance(fast, Proved) and fast.tier == "fast" and fast.checker == "repl-guard/2"
+    assert isinstance(good, Proved) and good.tier == CERTIFIED_TIER and good.run == fast.run
+    assert isinstance(fooled, Proved) and fooled.tier == "fast"
+    assert isinstance(caught, GuardRejected) and caught.violations[0].rule == "kernel"
+
+
+def test_always_mode_certifies_every_check(certifier: CertifiedChecker) -> None:
+    async def body() -> Verdict:
+        async with verifier_with(certifier, "always") as verifier:
+            return await verifier.verify(PROBLEM, "  omega\n")
+
+    verdict = asyncio.run(body())
+    assert isinstance(verdict, Proved) and verdict.tier == CERTIFIED_TIER
+
+
+def test_never_mode_and_no_certifier_keep_the_fast_verdict(certifier: CertifiedChecker) -> None:
+    async def body() -> Verdict:
+        async with verifier_with(certifier, "never") as verifier:
+            fast = await verifier.verify(PROBLEM, "  omega\n")
+            return await verifier.certify(PROBLEM, "  omega\n", fast)
+
+    verdict = asyncio.run(body())
+    assert isinstance(verdict, Proved) and verdict.tier == "fast"
+    assert dataclasses.replace(verdict).checker == "repl-guard/2"
