@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.anchors import Anchor, anchors_for
+from eval.errors import EvalError
 from eval.run_dir import RunDirectory
 from eval.summary import summarize
 
@@ -25,11 +26,20 @@ class RunReport:
 
 
 def load_reports(run_dirs: list[Path]) -> list[RunReport]:
-    """Each run's summary, computed afresh from its rows. Raises EvalError."""
+    """Each run's summary, computed afresh from its rows. Raises EvalError, also for runs made
+    with different Lean pins: their verdicts are not comparable (report them separately)."""
     reports = []
+    first_pins: tuple[Path, Any] | None = None
     for path in run_dirs:
         run = RunDirectory(path)
         manifest = run.manifest()
+        if first_pins is None:
+            first_pins = (path, manifest.pins)
+        elif manifest.pins != first_pins[1]:
+            raise EvalError(
+                f"{path} was checked with other Lean pins ({manifest.pins}) than {first_pins[0]} "
+                f"({first_pins[1]}); report them separately"
+            )
         reports.append(RunReport(path, summarize(manifest.fingerprint, manifest.problems, list(run.results().values()))))
     return sorted(reports, key=lambda r: (r.group, str(r.summary["model"]), int(r.summary["budget"])))
 

@@ -128,26 +128,31 @@ class CertifiedChecker:
         if violations:
             return GuardRejected(tuple(violations))
         assert name is not None
+        candidate = problem.header + problem.context + preamble + problem.formal_statement + proof
+        reference = problem.header + problem.context + problem.formal_statement
+        reference += attach_proof(problem.formal_statement, " sorry") + "\n"
+        return await self.certify_texts(candidate, reference, name_parts(name)[-1])
+
+    async def certify_texts(self, candidate: str, reference: str, theorem: str) -> Verdict:
+        """Steps 1-3 on whole files: `candidate` must prove the theorem (last name component
+        `theorem`) that `reference` states with `sorry`. No static guard here: `certify` runs it."""
         digest = self._checker_sha256()
         started = time.monotonic()
         nonce = secrets.token_hex(16)
         with tempfile.TemporaryDirectory(prefix="prover-certify-") as work:
             candidate_dir, reference_dir = Path(work) / "candidate", Path(work) / "reference"
             try:
-                candidate_text = problem.header + problem.context + preamble + problem.formal_statement + proof
-                built = await self._compile(candidate_dir, candidate_text)
+                built = await self._compile(candidate_dir, candidate)
                 if built.returncode != 0:
                     return self._compile_errors(built, started)
-                reference_text = problem.header + problem.context + problem.formal_statement
-                reference_text += attach_proof(problem.formal_statement, " sorry") + "\n"
-                reference = await self._compile(reference_dir, reference_text)
-                if reference.returncode != 0:
-                    return self._compile_errors(reference, started, where="the reference statement")
+                compiled = await self._compile(reference_dir, reference)
+                if compiled.returncode != 0:
+                    return self._compile_errors(compiled, started, where="the reference statement")
                 if self._checker_sha256() != digest:
                     raise WorkspaceError(f"{self.checker} changed while a proof was checked; run `prover setup` again")
                 judged = await run_limited(
                     [*self.settings.env_command, str(self.checker), str(reference_dir / "Check.olean"),
-                     str(candidate_dir / "Check.olean"), name_parts(name)[-1], nonce],
+                     str(candidate_dir / "Check.olean"), theorem, nonce],
                     self.settings.workspace, self.settings.timeout_s, self.settings.memory_limit_mb,
                 )
             except StepTimedOut as error:

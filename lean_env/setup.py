@@ -1,17 +1,22 @@
-"""`prover setup`: a Lake workspace with Mathlib and the REPL at pinned, compatible revisions.
+"""`prover setup`: a Lake workspace with Mathlib, the REPL and the certified tier's checker.
 
-The three pins move together: Mathlib and the REPL both tag a release for each Lean version.
+One workspace per Lean toolchain: the pins move together (Mathlib and the REPL both tag a
+release for each Lean version), so `--lean v4.27.0` (PutnamBench's pin) gets a workspace of its
+own beside the default v4.15.0 one (DeepSeek-Prover-V1.5 and V2). The checker
+(`lean_env/lean/ProverCertify.lean`) is built in the workspace against the same toolchain.
 Needs elan (for `lake`) and internet access; Mathlib's build cache is downloaded, not built.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Callable
 
+from lean_env.certify import CHECKER_SOURCE, CHECKER_TARGET
 from lean_env.errors import WorkspaceError
 from lean_env.workspace import Pins, read_pins
 
@@ -21,27 +26,44 @@ LEAN_VERSION = "v4.15.0"
 LEAN_TOOLCHAIN = f"leanprover/lean4:{LEAN_VERSION}"
 MATHLIB_GIT = "https://github.com/leanprover-community/mathlib4"
 REPL_GIT = "https://github.com/leanprover-community/repl"
+_VERSION = re.compile(r"v4\.\d+\.\d+(-rc\d+)?")
 
-LAKEFILE = f"""name = "prover_workspace"
+
+def lakefile(version: str) -> str:
+    return f"""name = "prover_workspace"
 defaultTargets = []
 
 [[require]]
 name = "mathlib"
 git = "{MATHLIB_GIT}"
-rev = "{LEAN_VERSION}"
+rev = "{version}"
 
 [[require]]
 name = "REPL"
 git = "{REPL_GIT}"
-rev = "{LEAN_VERSION}"
+rev = "{version}"
+
+[[lean_exe]]
+name = "{CHECKER_TARGET}"
+root = "ProverCertify"
+supportInterpreter = true
 """
+
 
 # Each step: what it does (for progress), and the command, run inside the workspace.
 STEPS: list[tuple[str, list[str]]] = [
     ("fetching Mathlib and the REPL", ["lake", "update"]),
     ("downloading Mathlib's build cache", ["lake", "exe", "cache", "get"]),
     ("building the REPL", ["lake", "build", "REPL/repl"]),
+    ("building the certified tier's checker", ["lake", "build", CHECKER_TARGET]),
 ]
+
+
+def workspace_for(version: str, default_workspace: Path) -> Path:
+    """Where the workspace of a toolchain lives: the default one for v4.15.0, a sibling for others."""
+    if version == LEAN_VERSION:
+        return default_workspace
+    return default_workspace.with_name(f"{default_workspace.name}-{version}")
 
 Runner = Callable[[list[str], Path], int]
 
@@ -51,16 +73,19 @@ def run_step(command: list[str], cwd: Path) -> int:
     return subprocess.run(command, cwd=cwd, check=False).returncode
 
 
-def setup_workspace(directory: Path, run: Runner = run_step) -> Pins:
-    """Create or update the workspace at `directory`; return what it pins. Idempotent."""
+def setup_workspace(directory: Path, run: Runner = run_step, version: str = LEAN_VERSION) -> Pins:
+    """Create or update the workspace of Lean `version` at `directory`; return what it pins. Idempotent."""
+    if not _VERSION.fullmatch(version):
+        raise WorkspaceError(f"--lean {version}: not a Lean 4 release tag such as {LEAN_VERSION} or v4.27.0")
     if shutil.which("lake") is None:
         raise WorkspaceError(
             "`lake` is not on PATH: install elan (https://github.com/leanprover/elan), "
             "which provides lake and the Lean toolchain, then run `prover setup` again"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(directory / "lean-toolchain", LEAN_TOOLCHAIN + "\n")
-    _write_if_changed(directory / "lakefile.toml", LAKEFILE)
+    _write_if_changed(directory / "lean-toolchain", f"leanprover/lean4:{version}\n")
+    _write_if_changed(directory / "lakefile.toml", lakefile(version))
+    _write_if_changed(directory / "ProverCertify.lean", CHECKER_SOURCE.read_text(encoding="utf-8"))
     for description, command in STEPS:
         logger.info("%s: %s", description, " ".join(command))
         code = run(command, directory)

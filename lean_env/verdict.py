@@ -74,7 +74,7 @@ class Incomplete:
 class GuardRejected:
     violations: tuple[Violation, ...]
     run: LeanRun | None = None
-    """Set when the rejection came from the checks inside Lean (layer 2)."""
+    """Set when the rejection came from Lean (the query, or the certified tier)."""
 
 
 @dataclass(frozen=True)

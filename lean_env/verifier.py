@@ -1,8 +1,12 @@
 """`verify(problem, proof) -> Verdict`: the one place where a proof becomes a Lean verdict.
 
-Order of work: the static guard (no Lean time for obvious cheats); the problem's header, run
-once per REPL process and reused; the proof, checked as `context + statement + proof` with
-the tactic trace; and, only for an accepted proof, the checks inside Lean (layer 2).
+Order of work (the fast tier): the allowlist guard (no Lean time for what may not be checked);
+the problem's header, run once per REPL process and reused; the context and the reference
+statement under a nonce'd name; the candidate (helpers, statement, proof) with the tactic
+trace; and, only for an accepted proof, the trusted query (`lean_env.checks`), whose one report
+must carry the nonce. A check that ends early sends a sentinel instead, so that a forged reply
+is found before the process serves another check. `certify()` hands a fast `Proved` to the
+certified tier (`lean_env.certify`) where `lean.certify` asks for it.
 """
 
 from __future__ import annotations

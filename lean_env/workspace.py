@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,28 @@ def read_pins(workspace: Path) -> Pins:
         except (json.JSONDecodeError, AttributeError) as error:
             raise WorkspaceError(f"{manifest}: not a valid Lake manifest ({error})") from error
     return Pins(lean_toolchain=toolchain, mathlib_rev=revisions.get("mathlib"), repl_rev=revisions.get("repl"))
+
+
+# Lean releases whose kernel is known to accept a proof of `False` on some input, by the first
+# release without the bug. A certified verdict replays in a process that runs no candidate
+# metaprogram, so bugs that need one (lean4#14484) do not reach it; the others do.
+KNOWN_KERNEL_BUGS: list[tuple[tuple[int, int, int], str]] = [
+    ((4, 32, 1), "lean4#14484: after a malicious metaprogram in the same process, an opaque constant "
+                 "with stray metavariables lets the kernel accept `False` (fixed in v4.32.1)"),
+    ((4, 34, 0), "three routes to `False` found by adversarial testing are closed in v4.34.0 "
+                 "(its release notes); among the earlier ones, lean4#8060: `Nat.pow` reduction took a "
+                 "non-literal for a literal (fixed on 2025-04-23)"),
+]
+
+
+def kernel_warnings(toolchain: str) -> list[str]:
+    """The known kernel soundness bugs of a toolchain such as `leanprover/lean4:v4.15.0`."""
+    match = re.search(r"v(\d+)\.(\d+)\.(\d+)", toolchain)
+    if match is None:
+        return []
+    version = (int(match[1]), int(match[2]), int(match[3]))
+    return [f"Lean {match[0]} has a known kernel soundness bug: {text}" for fixed, text in KNOWN_KERNEL_BUGS
+            if version < fixed]
 
 
 def check_same_pins(recorded: Pins, current: Pins, where: str) -> None:

@@ -1,4 +1,4 @@
-"""Pieces of the checks inside Lean (layer 2) and of the tactic trace."""
+"""Pieces of the checks inside Lean (reference, query, fail-closed report) and of the tactic trace."""
 
 from __future__ import annotations
 

@@ -222,3 +222,15 @@ def test_report_puts_the_published_numbers_beside_a_minif2f_run(tmp_path: Path, 
     summary = {**json.loads((uninterrupted["sample"] / "summary.json").read_text()), "dataset": "minif2f"}
     text = table([RunReport(uninterrupted["sample"], summary)])
     assert "DeepSeek-Prover-V1.5-RL + RMaxTS | minif2f | test | 63.5%" in text and "huggingface.co" in text
+
+
+def test_merge_and_report_refuse_runs_checked_with_other_pins(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
+    import shutil
+
+    other = tmp_path / "other-pins"
+    shutil.copytree(uninterrupted["sample"], other)
+    manifest = json.loads((other / "run.json").read_text())
+    manifest["pins"] = {**(manifest["pins"] or {}), "lean_toolchain": "leanprover/lean4:v4.27.0"}
+    (other / "run.json").write_text(json.dumps(manifest))
+    with pytest.raises(EvalError, match="other Lean pins .* report them separately"):
+        write_report([uninterrupted["rmaxts"], other], tmp_path / "report")

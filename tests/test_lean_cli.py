@@ -84,7 +84,7 @@ def test_setup_writes_pins_and_is_idempotent(tmp_path: Path, monkeypatch: pytest
     workspace = tmp_path / "ws"
     pins = setup_workspace(workspace)
     assert (pins.lean_toolchain, pins.mathlib_rev, pins.repl_rev) == (LEAN_TOOLCHAIN, "m1", "r1")
-    assert (workspace / "calls.txt").read_text().splitlines() == ["update", "exe cache get", "build REPL/repl"]
+    assert (workspace / "calls.txt").read_text().splitlines() == ["update", "exe cache get", "build REPL/repl", "build prover_certify"]
     written = (workspace / "lakefile.toml").stat().st_mtime_ns
     assert setup_workspace(workspace) == pins
     assert (workspace / "lakefile.toml").stat().st_mtime_ns == written

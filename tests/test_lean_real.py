@@ -110,3 +110,57 @@ def test_a_sketch_becomes_lemmas_that_elaborate_and_recombine() -> None:
     assert "(ha : a = 2)" in subgoals[1].lemma.formal_statement  # the earlier step is in scope
     assert all(isinstance(v, Proved) for v in lemma_verdicts)
     assert isinstance(whole, Proved)
+
+
+def certified(body: Callable[[Verifier], Awaitable[T]]) -> T:
+    """Run with every check certified (kernel replay by the checker `prover setup` built)."""
+    return run(body, certify="always")
+
+
+def test_the_certified_tier_accepts_a_good_proof_with_a_helper() -> None:
+    statement = problem("theorem t (n : Nat) : n + 0 = n := by\n")
+    verdict = certified(lambda v: v.verify(statement, "  exact helper n\n",
+                                           preamble="theorem helper (m : Nat) : m + 0 = m := rfl\n\n"))
+    assert isinstance(verdict, Proved) and verdict.tier == "certified"
+    assert verdict.checker.startswith("prover-certify/1 on Lean ")
+
+
+def test_the_certified_tier_rejects_an_axiom_and_a_sorry_from_the_context() -> None:
+    with_axiom = problem("theorem t : 1 = 2 := by\n", context="axiom cheat : False\n\n")
+    with_sorry = problem("theorem t : 1 = 2 := by\n", context="theorem helper : 1 = 2 := sorry\n\n")
+
+    async def body(verifier: Verifier) -> list[object]:
+        assert verifier.certifier is not None
+        return [
+            await verifier.certifier.certify(with_axiom, "  exact cheat.elim\n"),
+            await verifier.certifier.certify(with_sorry, "  exact helper\n"),
+        ]
+
+    for verdict in run(body):
+        assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "axioms", verdict
+
+
+def test_the_kernel_replay_catches_a_declaration_added_without_the_kernel() -> None:
+    """A metaprogram with `debug.skipKernelTC` adds `t : False` proved by `True.intro`: Lean's
+    elaborator accepts the file, the replay in the checker does not. (The static guard would
+    stop this text long before; here the certified tier is tried on its own.)"""
+    header = "import Lean\nopen Lean Elab Command\n\n"
+    candidate = header + (
+        "set_option debug.skipKernelTC true in\n"
+        "run_cmd liftCoreM <| addDecl <| .thmDecl\n"
+        "  { name := `t, levelParams := [], type := mkConst ``False, value := mkConst ``True.intro }\n"
+    )
+    reference = header + "theorem t : False := sorry\n"
+
+    async def body(verifier: Verifier) -> object:
+        assert verifier.certifier is not None
+        return await verifier.certifier.certify_texts(candidate, reference, "t")
+
+    verdict = run(body)
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "kernel", verdict
+
+
+def test_a_theorem_moved_into_another_namespace_is_not_the_statement() -> None:
+    statement = problem("theorem t (n : Nat) : n + 0 = n := by\n")
+    verdict = certified(lambda v: v.verify(statement, "  rfl\n", preamble="namespace Elsewhere\n\n"))
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "statement-changed", verdict

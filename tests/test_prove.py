@@ -104,3 +104,16 @@ def test_bad_files(tmp_path: Path) -> None:
     lean_file.write_text(ORIGINAL)
     with pytest.raises(DataError, match="no sorry theorem named four; its sorry theorems: one, two, three"):
         run(job(lean_file, tmp_path, theorem="four"), [PROOF])
+
+
+def test_a_proof_with_helpers_goes_in_with_its_helpers_before_the_theorem() -> None:
+    from data.lean_file import parse_theorems
+    from eval.prove_file import FoundProof, splice
+
+    (one, two, three, *_) = parse_theorems(ORIGINAL, "three.lean")
+    spliced = splice(ORIGINAL, two, FoundProof("  exact aux", "lemma aux : True := trivial\n"))
+    assert spliced == ORIGINAL.replace(
+        "theorem two : True := by\n  sorry", "lemma aux : True := trivial\n\ntheorem two : True := by\n  exact aux"
+    )
+    documented = splice(ORIGINAL, one, FoundProof("  simp", "lemma aux : True := trivial\n"))
+    assert "lemma aux : True := trivial\n\n/-- The first one. -/\ntheorem one" in documented

@@ -110,3 +110,36 @@ def test_survives_a_writer_killed_mid_insert(tmp_path: Path) -> None:
         # Every insert the writer saw committed is there; at most the one in flight is not.
         assert store.count() >= committed
         assert store.add(record("  after the crash"))
+
+
+SCHEMA_1 = """
+CREATE TABLE proofs (
+    id INTEGER PRIMARY KEY, problem_name TEXT NOT NULL, dataset TEXT NOT NULL, statement_sha256 TEXT NOT NULL,
+    proof_sha256 TEXT NOT NULL, header TEXT NOT NULL, context TEXT NOT NULL, formal_statement TEXT NOT NULL,
+    proof TEXT NOT NULL, model TEXT NOT NULL, algorithm TEXT NOT NULL, sample_cost INTEGER NOT NULL,
+    wall_time_s REAL NOT NULL, lean_version TEXT NOT NULL, mathlib_version TEXT NOT NULL, created_at TEXT NOT NULL,
+    UNIQUE (statement_sha256, proof_sha256)
+);
+PRAGMA user_version=1;
+"""
+
+
+def test_a_store_of_schema_1_gains_the_provenance_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(SCHEMA_1)
+        connection.execute(
+            "INSERT INTO proofs VALUES (1, 't', 'minif2f', 'a', 'b', 'h', '', 's', '  rfl', 'm', 'sample', 1, 0.5, "
+            "'v4.15.0', 'rev', '2026-01-01')"
+        )
+    with ProofStore(path) as store:
+        (old,) = store.query()
+        assert (old.proof, old.tier, old.preamble, old.checker) == ("  rfl", "fast", "", "")
+        helper = replace(ProofRecord.for_problem(PROBLEM, "  exact two", **FOUND_BY), preamble="lemma two : 2 = 2 := rfl\n",
+                         tier="certified", checker="prover-certify/1 on Lean 4.15.0", repl_version="r1")
+        assert store.add(helper)
+        same_proof_other_helpers = replace(helper, preamble="lemma two : 2 = 2 := by rfl\n")
+        assert store.add(same_proof_other_helpers)  # the helpers are part of the proof's identity
+        assert [r.tier for r in store.query(problem_name="t")] == ["fast", "certified", "certified"]
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -65,7 +65,7 @@ def test_lean_errors_give_the_first_error_offset_in_the_proof() -> None:
 
 def test_an_unproved_lemma_in_the_context_counts_only_when_the_proof_uses_it() -> None:
     """A .lean file's earlier sorry lemmas are context: a proof that does not use them is a
-    proof; one that does fails layer 2, where Lean lists `sorryAx` among its axioms."""
+    proof; one that does fails the query, where Lean lists `sorryAx` among its axioms."""
     problem = Problem(**{**PROBLEM.__dict__, "context": "theorem helper : True := sorry\n"})
     verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))
     assert isinstance(verdict, Proved)
@@ -125,7 +125,7 @@ def test_a_sketch_may_hold_sorry_and_comes_back_incomplete_with_its_goals() -> N
     assert sorry.goal and sorry.pos is not None
     assert isinstance(verified, GuardRejected) and verified.violations[0].rule == "sorry"
     assert isinstance(admitted, GuardRejected) and admitted.violations[0].rule == "sorry"
-    assert isinstance(whole, Proved)  # a sketch without sorries is judged as a proof, layer 2 included
+    assert isinstance(whole, Proved)  # a sketch without sorries is judged as a proof, the query included
 
 
 def test_a_broken_header_is_a_lean_error() -> None:

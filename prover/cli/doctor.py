@@ -11,9 +11,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from lean_env.certify import checker_path
 from lean_env.config import LeanConfig
 from lean_env.errors import WorkspaceError
-from lean_env.workspace import read_pins
+from lean_env.workspace import kernel_warnings, read_pins
 from prover.model_files import find_smollm2_gguf
 
 MINIMUM_PYTHON = (3, 10)
@@ -127,4 +128,10 @@ def check_workspace(workspace: Path) -> Check:
     except WorkspaceError as error:
         return Check("lean workspace", Status.FAILED, str(error), "run `prover setup --dir PATH`")
     detail = f"{workspace}: {pins.lean_toolchain}, Mathlib {pins.mathlib_rev or 'none'}, REPL {pins.repl_rev or 'none'}"
+    if not checker_path(workspace).is_file():
+        return Check("lean workspace", Status.FAILED, f"{detail}; the certified checker is not built",
+                     "run `prover setup` (or set lean.certify = \"never\")")
+    warnings = kernel_warnings(pins.lean_toolchain)
+    if warnings:
+        return Check("lean workspace", Status.OK, f"{detail}; " + "; ".join(warnings))
     return Check("lean workspace", Status.OK, detail)

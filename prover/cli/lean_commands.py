@@ -12,7 +12,8 @@ import typer
 
 from lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
 from lean_env.guard import GuardPolicy
-from lean_env.setup import setup_workspace
+from lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
+from lean_env.workspace import kernel_warnings
 from lean_env.verifier import Verifier
 from prover.cli.config import Config
 
@@ -22,15 +23,20 @@ EXIT_SOME_FAILED = 1
 def setup(
     ctx: typer.Context,
     directory: Optional[Path] = typer.Option(
-        None, "--dir", help="Where to create the workspace (default: lean.workspace)."
+        None, "--dir", help="Where to create the workspace (default: lean.workspace; a sibling for other --lean)."
+    ),
+    lean: str = typer.Option(
+        LEAN_VERSION, "--lean", help="The Lean release (e.g. v4.27.0 for PutnamBench): one workspace per toolchain."
     ),
 ) -> None:
-    """Create or update a Lean workspace with Mathlib and the REPL at pinned versions (needs elan and internet)."""
+    """Create or update a Lean workspace with Mathlib, the REPL and the certified checker (needs elan and internet)."""
     config: Config = ctx.obj
-    target = directory or config.lean.workspace
-    pins = setup_workspace(target)
+    target = directory or workspace_for(lean, config.lean.workspace)
+    pins = setup_workspace(target, version=lean)
     typer.echo(f"Lean workspace ready at {target}: {pins.lean_toolchain}, Mathlib {pins.mathlib_rev}, REPL {pins.repl_rev}")
-    if directory is not None and directory != config.lean.workspace:
+    for warning in kernel_warnings(pins.lean_toolchain):
+        typer.echo(f"warning: {warning}", err=True)
+    if target != config.lean.workspace:
         typer.echo(f"use it with: prover --lean-workspace {target} ...  (or lean.workspace in your config)")
 
 
@@ -41,7 +47,7 @@ def check(
         None, "--reference", help="A .lean file with the statements the theorems must prove (e.g. the sorry file)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one machine-readable report."),
-    static: bool = typer.Option(False, "--static", help="Only the static guard (layer 1); needs no Lean."),
+    static: bool = typer.Option(False, "--static", help="Only the static guard (the allowlist); needs no Lean."),
     trust_context: bool = typer.Option(
         False, "--trust-context", help="Without --reference: trust FILE's text outside its proofs (you wrote it)."
     ),
