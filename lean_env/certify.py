@@ -42,7 +42,7 @@ from data.lean_lexer import name_parts
 from data.problem import Problem
 from lean_env.checks import attach_proof, theorem_name
 from lean_env.errors import WorkspaceError
-from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_commands, check_proof
+from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_env.protocol import Message, Pos
 from lean_env.repl import kill_process_tree, limit_child
 from lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, LeanRun, Proved, TimedOut, Verdict
@@ -121,12 +121,10 @@ class CertifiedChecker:
     async def certify(self, problem: Problem, proof: str, preamble: str = "") -> Verdict:
         """The certified verdict on `proof` of `problem` (with helper declarations `preamble`)."""
         policy = GuardPolicy(allow_native_decide=self.settings.allow_native_decide)
-        violations = check_commands(preamble, policy) + check_proof(proof, policy)
-        name = theorem_name(problem.formal_statement)
-        if name is None:
-            violations.append(Violation("unnamed", "the statement declares no named theorem to check"))
+        violations = check_candidate(problem.formal_statement, proof, preamble, policy)
         if violations:
             return GuardRejected(tuple(violations))
+        name = theorem_name(problem.formal_statement)
         assert name is not None
         candidate = problem.header + problem.context + preamble + problem.formal_statement + proof
         reference = problem.header + problem.context + problem.formal_statement

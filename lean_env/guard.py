@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
+from lean_env.checks import theorem_name
 
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 
@@ -141,6 +142,19 @@ DENIED_NAMES = {
     "dbg_trace": "debug output from compiled code",
     "dbgTraceIfShared": "debug output from compiled code",
 }
+
+
+def check_candidate(
+    statement: str, proof: str, preamble: str, policy: GuardPolicy, restated_statement: str | None = None
+) -> list[Violation]:
+    """Everything a check holds the policy's text to before Lean runs: the helpers, the proof,
+    the restated statement (if the policy wrote one), and a named theorem to check."""
+    violations = check_commands(preamble, policy) + check_proof(proof, policy)
+    if restated_statement is not None:
+        violations += check_statement(statement, restated_statement)
+    if theorem_name(statement) is None:
+        violations.append(Violation("unnamed", "the statement declares no named theorem to check"))
+    return violations
 
 
 def check_proof(proof: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:

@@ -35,7 +35,7 @@ from lean_env.checks import (
 from lean_env.certify import CertifiedChecker, CertifySettings
 from lean_env.config import LeanConfig
 from lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
-from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_commands, check_proof, check_statement
+from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_env.pool import ReplPool
 from lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
 from lean_env.repl import ReplProcess, ReplSettings
@@ -174,14 +174,10 @@ class Verifier:
     async def _check(
         self, problem: Problem, proof: str, restated_statement: str | None, preamble: str, policy: GuardPolicy
     ) -> Verdict:
-        violations = check_commands(preamble, policy) + check_proof(proof, policy)
-        if restated_statement is not None:
-            violations += check_statement(problem.formal_statement, restated_statement)
-        name = theorem_name(problem.formal_statement)
-        if name is None:
-            violations.append(Violation("unnamed", "the statement declares no named theorem to check"))
+        violations = check_candidate(problem.formal_statement, proof, preamble, policy, restated_statement)
         if violations:
             return GuardRejected(tuple(violations))
+        name = theorem_name(problem.formal_statement)
         assert name is not None
         # The candidate's positions are reported as if the context stood before it (it ran
         # one command earlier): blank lines and spaces keep line and column numbers the same.
