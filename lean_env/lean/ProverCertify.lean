@@ -55,7 +55,7 @@ def judge (reference candidate : System.FilePath) (short nonce : String) : IO Js
     if info.isUnsafe then some n else none
   let base := [("checker", Json.str checkerVersion), ("lean", Json.str Lean.versionString),
     ("nonce", Json.str nonce), ("theorem", Json.str target.toString),
-    ("replayed", Json.num candidateModule.constNames.size),
+    ("replayed", toJson candidateModule.constNames.size),
     ("unsafe", Json.arr (unsafeNames.map fun n => Json.str n.toString))]
   match env.find? target with
   | none => return Json.mkObj (base ++ [("found", Json.bool false)])
