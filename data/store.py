@@ -194,9 +194,11 @@ class ProofStore:
         dataset: str | None = None,
         model: str | None = None,
         statement_sha256: str | None = None,
+        tier: str | None = None,
     ) -> list[ProofRecord]:
         """Proofs matching every given filter, oldest first."""
-        filters = {"problem_name": problem_name, "dataset": dataset, "model": model, "statement_sha256": statement_sha256}
+        filters = {"problem_name": problem_name, "dataset": dataset, "model": model,
+                   "statement_sha256": statement_sha256, "tier": tier}
         where = [f"{column} = :{column}" for column, value in filters.items() if value is not None]
         sql = f"SELECT {', '.join(_COLUMNS)} FROM proofs"
         if where:

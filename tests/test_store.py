@@ -141,5 +141,6 @@ def test_a_store_of_schema_1_gains_the_provenance_columns(tmp_path: Path) -> Non
         same_proof_other_helpers = replace(helper, preamble="lemma two : 2 = 2 := by rfl\n")
         assert store.add(same_proof_other_helpers)  # the helpers are part of the proof's identity
         assert [r.tier for r in store.query(problem_name="t")] == ["fast", "certified", "certified"]
+        assert len(store.query(tier="certified")) == 2 and len(store.query(tier="fast")) == 1
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -237,3 +237,22 @@ def test_train_rl_from_the_command_line(smollm2: object, model_cache: Path, shar
     assert result.returncode == 0, result.stderr
     assert "1 steps;" in result.stdout and f"policy: {tmp_path / 'rl' / 'final'}" in result.stdout
     assert json.loads((tmp_path / "rl" / "final" / "config.json").read_text())["model_type"] == "llama"
+
+
+def test_certified_rewards_close_the_fast_tier_to_the_policy(tmp_path: Path) -> None:
+    """The scripted REPL accepts KERNEL_REJECTS (a hole in the fast tier); with
+    rl.certified_rewards the policy is not paid for it, and only certified proofs are stored."""
+    from lean_env.certify import CertifiedChecker, CertifySettings
+    from tests.conftest import FAKE_LAKE, fake_certifying_workspace
+
+    fake_certifying_workspace(tmp_path / "lean")
+    certifier = CertifiedChecker(CertifySettings(tmp_path / "lean", (sys.executable, str(FAKE_LAKE), "env")), Pins.unknown())
+    completions = ["  subst h\n  simp\n```", "  exact KERNEL_REJECTS\n```"]
+    for certified, expected in ((False, [1.0, 1.0]), (True, [1.0, 0.0])):
+        verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, "final")
+        with ProofStore(tmp_path / f"store-{certified}.sqlite") as store, BlockingVerifier(verifier) as blocking:
+            reward = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(certified_rewards=certified), store)
+            assert reward(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2,
+                          prompt_format=["non-cot"] * 2) == expected
+            # What is kept is certified either way: the fast tier's hole never reaches the store.
+            assert [(r.proof, r.tier) for r in store.query()] == [("  subst h\n  simp\n", "certified")]

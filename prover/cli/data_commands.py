@@ -85,13 +85,16 @@ def export_proofs(
     dataset: Optional[str] = typer.Option(None, help="Only proofs of this dataset."),
     model: Optional[str] = typer.Option(None, help="Only proofs found by this model."),
     problem: Optional[str] = typer.Option(None, help="Only proofs of this problem name."),
+    tier: Optional[str] = typer.Option(
+        None, help="Only proofs accepted by this tier: `certified` (kernel replay) or `fast`."
+    ),
     hf_dir: Optional[Path] = typer.Option(
         None, "--hf-dir", help="Also save a Hugging Face dataset here (needs `datasets`)."
     ),
 ) -> None:
     """Write verified proofs from the proof store as JSONL (and optionally a HF dataset)."""
     config = _config(ctx)
-    filters = {"dataset": dataset, "model": model, "problem_name": problem}
+    filters = {"dataset": dataset, "model": model, "problem_name": problem, "tier": tier}
     with ProofStore(config.store.path) as store:
         written = store.export_jsonl(out, **filters)
         if hf_dir is not None:

@@ -49,6 +49,13 @@ class RLConfig:
         default=False,
         metadata={"help": "V2's consistency reward: a proof must keep every `have` of the sketch the completion wrote first."},
     )
+    certified_rewards: bool = field(
+        default=False,
+        metadata={
+            "help": "Reward only proofs the certified tier accepts (kernel replay; two Mathlib compiles per "
+            "proof the fast tier accepts): closes to the policy any route through the fast tier."
+        },
+    )
     store_proofs: bool = field(default=True, metadata={"help": "Add every proof found during training to the proof store."})
     verifiers: int = field(
         default=0, metadata={"help": "Lean verifier actors on Ray that check the rewards (0: a REPL pool in this process)."}

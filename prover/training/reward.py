@@ -118,6 +118,11 @@ class LeanReward:
         )
         for (index, *_), verdict in zip(to_check, checked):
             verdicts[index] = verdict
+            if self.config.certified_rewards and isinstance(verdict, Proved):
+                extraction = extractions[index]
+                verdicts[index] = self.verifier.certify(
+                    problems[index], extraction.proof or "", verdict, extraction.preamble
+                )
         rewards: list[float | None] = []
         for index, verdict in enumerate(verdicts):
             reward = score(verdict, self.config)
@@ -137,7 +142,7 @@ class LeanReward:
         """Keep a proof found during RL (the reward used the fast tier; what is kept is certified)."""
         if self.store is None:
             return
-        certified = self.verifier.certify(problem, proof, verdict, preamble)
+        certified = self.verifier.certify(problem, proof, verdict, preamble)  # no work if already certified
         if isinstance(certified, Proved):
             record = proof_record(problem, proof, certified, model=self.model_name, algorithm="grpo", sample_cost=0,
                                   wall_time_s=0.0, preamble=preamble)
