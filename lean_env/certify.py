@@ -42,7 +42,7 @@ from data.lean_lexer import name_parts
 from data.problem import Problem
 from lean_env.checks import attach_proof, theorem_name
 from lean_env.errors import WorkspaceError
-from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
+from lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_env.protocol import Message, Pos
 from lean_env.repl import kill_process_tree, limit_child
 from lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, LeanRun, Proved, TimedOut, Verdict
@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 
 CHECKER_SOURCE = Path(__file__).parent / "lean" / "ProverCertify.lean"
 CHECKER_TARGET = "prover_certify"
-NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 _LEAN_ERROR = re.compile(r":(?P<line>\d+):(?P<column>\d+): error: (?P<message>.*)")
 
 

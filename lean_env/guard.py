@@ -31,6 +31,8 @@ from data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, signi
 from lean_env.checks import theorem_name
 
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
+NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+"""What `native_decide` adds (trusting the compiler): allowed only with lean.allow_native_decide."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from lean_env.checks import (
 from lean_env.certify import CertifiedChecker, CertifySettings
 from lean_env.config import LeanConfig
 from lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
-from lean_env.guard import STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
+from lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_env.pool import ReplPool
 from lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
 from lean_env.repl import ReplProcess, ReplSettings
@@ -58,7 +58,6 @@ from lean_env.workspace import Pins, read_pins
 
 logger = logging.getLogger(__name__)
 
-NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 FAST_CHECKER = "repl-guard/2"
 """The fast tier's checker and version: bump it when what the fast tier accepts changes."""
 
@@ -104,8 +103,8 @@ class Verifier:
         self.pins = pins
         self.policy = policy
         self.certify_mode = certify if certifier is not None else "never"
-        self.certifier = certifier if self.certify_mode != "never" else None
         """`final`: `certify()` runs the certified tier; `always`: `verify()` does too; `never`."""
+        self.certifier = certifier if self.certify_mode != "never" else None
 
     @classmethod
     def from_config(cls, config: LeanConfig) -> Verifier:

@@ -74,10 +74,10 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
         except LexError as error:
             parsed.append((code, None))
             lex_error = str(error)
-    chosen = next(
-        (i for i in range(len(parsed) - 1, -1, -1) if any(t.problem.name == problem.name for t in parsed[i][1] or [])),
-        None,
-    )
+    declaring = [
+        i for i, (_, theorems) in enumerate(parsed) if any(t.problem.name == problem.name for t in theorems or [])
+    ]
+    chosen = declaring[-1] if declaring else None  # the last block that declares the theorem
     if chosen is None:
         code, theorems = parsed[-1]
         if theorems is None:
@@ -87,8 +87,8 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
         chosen = len(parsed) - 1  # renamed: the guard will flag the statement
     code, theorems = parsed[chosen]
     assert theorems is not None
-    theorem = [t for t in theorems if t.problem.name == problem.name][-1:] or theorems
-    target = theorem[0]
+    named = [t for t in theorems if t.problem.name == problem.name]
+    target = named[-1] if named else theorems[0]
     if target.is_sorry:
         return Extraction(None, target.problem.formal_statement, reason="the answer's proof is `sorry`")
     proof = attach_proof(problem.formal_statement, target.after_assign).rstrip() + "\n"
