@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +12,7 @@ from data.store import ProofRecord
 from lean_env.file_check import report_verdict
 from lean_env.verdict import Proved, proof_record
 from prover.agent import Prover
-from search.base import SearchAttempt
+from search.base import SearchAttempt, certified
 from search.registry import build_search
 from eval.records import AttemptRow, Unit, UnitResult
 from eval.spec import RunSpec
@@ -80,12 +79,7 @@ async def search_unit(
     rows = list(job.earlier)
     started = time.monotonic()
     async for attempt in search.run(job.problem, repeat_prover, spec.budget):
-        if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
-            # A proof leaves the system from here: the certified tier judges it (lean.certify).
-            certified = await repeat_prover.certify(
-                attempt.subgoal or job.problem, attempt.proof, attempt.verdict, attempt.preamble
-            )
-            attempt = dataclasses.replace(attempt, verdict=certified)
+        attempt = await certified(attempt, job.problem, repeat_prover)  # proofs leave the system from here
         row = attempt_row(job.unit, len(rows) + 1, attempt)
         rows.append(row)
         on_attempt(row)

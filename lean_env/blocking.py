@@ -56,6 +56,14 @@ class BlockingVerifier:
     def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
         return self._call(self._verifier.certify(problem, proof, verdict, preamble))
 
+    def certify_many(self, items: list[tuple[Problem, str, Verdict, str]]) -> list[Verdict]:
+        """`certify` for many (problem, proof, verdict, preamble) at once, in parallel."""
+
+        async def run_all() -> list[Verdict]:
+            return list(await asyncio.gather(*(self._verifier.certify(*item) for item in items)))
+
+        return self._call(run_all())
+
     def verify_many(self, items: list[tuple[Problem, str, str | None, str]]) -> list[Verdict]:
         """Check many (problem, proof, restated statement, preamble) at once, as many in parallel
         as the pool has workers."""

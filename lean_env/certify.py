@@ -5,7 +5,8 @@ candidate's elaborators. The certified tier instead
 1. compiles the candidate (header, context, helpers, statement, proof) to an `.olean` with
    `lean`, in its own process group, under a time and memory limit, in a folder of its own;
 2. after that process is gone, compiles the reference (the same header and context, the
-   untouched statement, proved by `sorry`) in another folder;
+   untouched statement, proved by `sorry`) in another folder, once per problem: its `.olean`
+   is kept in memory and written out afresh for each later check;
 3. runs `prover_certify` (our checker, `lean_env/lean/ProverCertify.lean`, built into the
    workspace by `prover setup`), which replays every declaration of the candidate's module
    through the kernel on top of its imports, and compares the theorem's type with the
@@ -29,9 +30,11 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import re
 import secrets
 import shlex
+import signal
 import tempfile
 import time
 from dataclasses import dataclass
@@ -103,8 +106,15 @@ async def run_limited(command: list[str], cwd: Path, timeout_s: float, memory_li
         if isinstance(error, asyncio.CancelledError):
             raise
         raise StepTimedOut(f"`{shlex.join(command[:3])} ...` ran over {timeout_s:g} s") from error
-    kill_process_tree(process.pid)  # whatever it left behind in its group
+    _kill_group(process.pid)  # whatever it left behind in its group (the leader is reaped: no psutil lookup)
     return Finished(process.returncode or 0, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
+
+
+def _kill_group(group: int) -> None:
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class CertifiedChecker:
@@ -112,6 +122,9 @@ class CertifiedChecker:
         self.settings = settings
         self.pins = pins
         self._checker_digest: str | None = None
+        self._references: dict[str, bytes] = {}
+        """Compiled references by the sha256 of their text, kept in memory (where no candidate can
+        write): each problem's reference is compiled once, however many proofs of it are judged."""
 
     @property
     def checker(self) -> Path:
@@ -142,9 +155,15 @@ class CertifiedChecker:
                 built = await self._compile(candidate_dir, candidate)
                 if built.returncode != 0:
                     return self._compile_errors(built, started)
-                compiled = await self._compile(reference_dir, reference)
-                if compiled.returncode != 0:
-                    return self._compile_errors(compiled, started, where="the reference statement")
+                reference_key = hashlib.sha256(reference.encode("utf-8")).hexdigest()
+                if reference_key not in self._references:
+                    compiled = await self._compile(reference_dir, reference)
+                    if compiled.returncode != 0:
+                        return self._compile_errors(compiled, started, where="the reference statement")
+                    self._references[reference_key] = (reference_dir / "Check.olean").read_bytes()
+                else:
+                    reference_dir.mkdir()
+                    (reference_dir / "Check.olean").write_bytes(self._references[reference_key])
                 if self._checker_sha256() != digest:
                     raise WorkspaceError(f"{self.checker} changed while a proof was checked; run `prover setup` again")
                 judged = await run_limited(

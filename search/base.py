@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Protocol, TypeVar
 
@@ -33,6 +34,15 @@ class SearchAttempt:
     def proved(self) -> bool:
         """Whether this attempt proved the problem itself."""
         return self.subgoal is None and isinstance(self.verdict, Proved)
+
+
+async def certified(attempt: SearchAttempt, problem: Problem, prover: Prover) -> SearchAttempt:
+    """The attempt with the verdict its proof leaves the search with: a found proof (of the
+    problem, or of a subgoal lemma) is judged by the certified tier where lean.certify asks."""
+    if not isinstance(attempt.verdict, Proved) or attempt.proof is None:
+        return attempt
+    verdict = await prover.certify(attempt.subgoal or problem, attempt.proof, attempt.verdict, attempt.preamble)
+    return dataclasses.replace(attempt, verdict=verdict)
 
 
 class SearchAlgorithm(Protocol):

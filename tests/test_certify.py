@@ -49,6 +49,12 @@ def test_a_good_proof_is_certified_with_its_checker(certifier: CertifiedChecker)
     assert verdict.axioms == ("propext", "Classical.choice", "Quot.sound")
 
 
+def test_the_reference_is_compiled_once_per_problem(certifier: CertifiedChecker, tmp_path: Path) -> None:
+    assert isinstance(certify(certifier, "  omega\n"), Proved)
+    assert isinstance(certify(certifier, "  simp [h]\n"), Proved)
+    assert (tmp_path / "compiles.log").read_text().splitlines() == ["candidate", "reference", "candidate"]
+
+
 def test_helper_lemmas_are_fine(certifier: CertifiedChecker) -> None:
     assert isinstance(certify(certifier, "  exact two x h\n", "lemma two (x : ℕ) (h : x = 2) : x + x = 4 := by omega\n"), Proved)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from lean_env.verdict import Proved, proof_record
 from prover.agent import Prover
 from prover.cli.config import Config
 from prover.cli.options import PathOption
-from search.base import SearchAttempt
+from search.base import SearchAttempt, certified
 from search.budget import Budget
 from search.config import ALGORITHMS
 from search.draw import to_html, to_svg
@@ -70,11 +69,7 @@ def search(
             try:
                 async for attempt in algorithm_run.run(problem, prover, budget):
                     progress.update(task, completed=attempt.index)
-                    if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
-                        certified = await prover.certify(
-                            attempt.subgoal or problem, attempt.proof, attempt.verdict, attempt.preamble
-                        )
-                        attempt = dataclasses.replace(attempt, verdict=certified)
+                    attempt = await certified(attempt, problem, prover)
                     if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
                         record(store, attempt)
                     if attempt.proved and found is None:

@@ -52,8 +52,8 @@ class RLConfig:
     certified_rewards: bool = field(
         default=False,
         metadata={
-            "help": "Reward only proofs the certified tier accepts (kernel replay; two Mathlib compiles per "
-            "proof the fast tier accepts): closes to the policy any route through the fast tier."
+            "help": "Reward only proofs the certified tier accepts (kernel replay: a Mathlib compile per "
+            "proof the fast tier accepts, checked in parallel): closes to the policy any route through the fast tier."
         },
     )
     store_proofs: bool = field(default=True, metadata={"help": "Add every proof found during training to the proof store."})

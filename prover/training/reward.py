@@ -118,11 +118,13 @@ class LeanReward:
         )
         for (index, *_), verdict in zip(to_check, checked):
             verdicts[index] = verdict
-            if self.config.certified_rewards and isinstance(verdict, Proved):
-                extraction = extractions[index]
-                verdicts[index] = self.verifier.certify(
-                    problems[index], extraction.proof or "", verdict, extraction.preamble
-                )
+        if self.config.certified_rewards:
+            proved = [i for i, v in enumerate(verdicts) if isinstance(v, Proved)]
+            certified = self.verifier.certify_many(
+                [(problems[i], extractions[i].proof or "", verdicts[i], extractions[i].preamble) for i in proved]
+            )
+            for index, verdict in zip(proved, certified):
+                verdicts[index] = verdict
         rewards: list[float | None] = []
         for index, verdict in enumerate(verdicts):
             reward = score(verdict, self.config)

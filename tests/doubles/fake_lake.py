@@ -19,6 +19,8 @@ from pathlib import Path
 
 def compile_file(out: str, source: str) -> int:
     text = Path(source).read_text(encoding="utf-8")
+    with open(Path.cwd() / "compiles.log", "a", encoding="utf-8") as log:  # which folder: candidate or reference
+        log.write(Path(source).parent.name + "\n")
     if "HANG_COMPILE" in text:
         time.sleep(3600)
     if "TAMPER_CHECKER" in text:
