@@ -63,6 +63,15 @@ def checker_path(workspace: Path) -> Path:
     return workspace / ".lake" / "build" / "bin" / CHECKER_TARGET
 
 
+def require_checker(workspace: Path, certify: str) -> None:
+    """Fail before any work when proofs are to be certified and the checker is not built."""
+    if certify != "never" and not checker_path(workspace).is_file():
+        raise WorkspaceError(
+            f"the certified checker is not built ({checker_path(workspace)}): run `prover setup`, "
+            'or set lean.certify = "never" to keep fast-tier verdicts'
+        )
+
+
 @dataclass(frozen=True)
 class CertifySettings:
     workspace: Path
@@ -186,11 +195,7 @@ class CertifiedChecker:
 
     def _checker_sha256(self) -> str:
         """The checker binary's digest, taken once and compared before every run."""
-        if not self.checker.is_file():
-            raise WorkspaceError(
-                f"the certified checker is not built ({self.checker}): run `prover setup`, "
-                'or set lean.certify = "never" to keep fast-tier verdicts'
-            )
+        require_checker(self.settings.workspace, "final")
         digest = hashlib.sha256(self.checker.read_bytes()).hexdigest()
         if self._checker_digest is None:
             self._checker_digest = digest

@@ -137,3 +137,15 @@ def test_collect_on_local_ray_fills_the_store(smollm2: object, model_cache: Path
 def test_bad_eval_settings_are_one_line(tmp_path: Path, env: dict[str, str]) -> None:
     result = run_cli("--set", "eval.problems_in_flight=0", "eval", "--out", "r", env=env, cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip() == "error: eval.problems_in_flight = 0: must be at least 1"
+
+
+def test_a_missing_certified_checker_stops_eval_before_any_search(tmp_path: Path, env: dict[str, str]) -> None:
+    """lean.certify = final (the default) and no checker built: one line before the model loads,
+    and no run folder left to block the corrected rerun."""
+    workspace = tmp_path / "lean"
+    workspace.mkdir()
+    (workspace / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    result = run_cli("--set", SCRIPTED, "--set", f"lean.workspace={workspace}", "eval", "--dataset", "minif2f",
+                     "--budget", "1", "--out", "run", env=env, cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.strip().startswith("error: the certified checker is not built")
+    assert "run `prover setup`" in result.stderr and not (tmp_path / "run").exists()

@@ -21,6 +21,7 @@ from eval.ray_runner import ProverFactory, RayOptions
 from eval.report import write_report
 from eval.spec import RunSpec, Shard, parse_budget
 from lean_env.remote import VerifierFactory
+from lean_env.certify import require_checker
 from lean_env.verifier import Verifier, repl_settings
 from lean_env.workspace import Pins, read_pins
 from prover.agent import Prover
@@ -54,8 +55,10 @@ def _apply(config: Config, algorithm: str | None, budget: str | None, model: str
 
 
 def _lean_pins(config: Config) -> dict[str, Any]:
-    """Fail early, with what to do, when Lean is not set up; else the workspace's revisions."""
+    """Fail early, with what to do, when Lean (or the certified checker) is not set up; else
+    the workspace's revisions."""
     repl_settings(config.lean)
+    require_checker(config.lean.workspace, config.lean.certify)
     workspace = config.lean.workspace
     pins = read_pins(workspace) if (workspace / "lean-toolchain").is_file() else Pins.unknown()
     return dataclasses.asdict(pins)

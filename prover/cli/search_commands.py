@@ -14,7 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from data.datasets import load_problem
 from data.errors import DataError
 from data.store import ProofStore
+from lean_env.certify import require_checker
 from lean_env.verdict import Proved, proof_record
+from lean_env.verifier import repl_settings
 from prover.agent import Prover
 from prover.cli.config import Config
 from prover.cli.options import PathOption
@@ -46,6 +48,8 @@ def search(
     problem = load_problem(reference, config.data, path=path)
     budget = Budget(config.search.samples, config.search.tokens, config.search.wall_time_s)
     algorithm_run = build_search(config.search, checkpoint=out / problem.id / TREE_FILE)
+    repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
+    require_checker(config.lean.workspace, config.lean.certify)
     prover = Prover.from_config(config.policy, config.lean, config.data)
 
     started = time.monotonic()

@@ -11,6 +11,7 @@ import typer
 
 from data.datasets import load_problems
 from data.store import ProofStore
+from lean_env.certify import require_checker
 from lean_env.verifier import Verifier, repl_settings
 from prover.cli.config import Config, load_config
 from prover.cli.options import EXIT_INTERRUPTED
@@ -47,6 +48,7 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     with _resumable(settings.output_dir):
         if settings.verifiers:
             repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
+            require_checker(config.lean.workspace, config.lean.certify)
             make_verifier = functools.partial(Verifier.from_config, config.lean)
             result = train_rl_on_ray(settings, problems, make_verifier, model, config.store.path)
         else:
