@@ -93,6 +93,8 @@ class Prover:
         """Load the policy; with `lean`, also start a verifier (else proposals only)."""
         examples = load_few_shot_examples(data or DataConfig(), policy_config.few_shot)
         verifier = Verifier.from_config(lean) if lean is not None else None
+        if lean is not None:  # generation on CPU leaves the REPL workers their cores
+            policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
         return cls(build_policy(policy_config), policy_config, verifier, examples)
 
     def reseeded(self, seed: int) -> Prover:

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from prover.policy.base import ChatMessage, GenerationRequest, ModelLoadError, ModelNotFoundError, PromptTooLongError
+from prover.policy.base import (
+    ChatMessage,
+    GenerationRequest,
+    ModelLoadError,
+    ModelNotFoundError,
+    PolicyError,
+    PromptTooLongError,
+)
 from prover.policy.config import PolicyConfig
 from prover.policy.hf_backend import HFPolicy
 
@@ -88,3 +95,86 @@ def test_missing_and_broken_models(tmp_path: Path) -> None:
         HFPolicy(PolicyConfig(model=str(broken), cache_dir=tmp_path))
     with pytest.raises(ModelNotFoundError, match="not a model folder"):
         HFPolicy(PolicyConfig(model=str(tmp_path), cache_dir=tmp_path))
+
+
+def test_a_sample_is_the_same_alone_and_in_a_batch_of_32(smollm2: HFPolicy) -> None:
+    """Its text depends on its seed, not on the prompts, seeds and limits it is batched with."""
+    mine = GenerationRequest(PROMPT, max_new_tokens=16, seed=11, stop=("```",))
+    others = [GenerationRequest(f"Other prompt {'x ' * (i % 7)}", max_new_tokens=4 + i % 9, seed=500 + i,
+                                temperature=0.7 if i % 3 else 1.0, top_p=0.9) for i in range(31)]
+    ((alone,),) = generate(smollm2, mine)
+    batched = generate(smollm2, *others[:15], mine, *others[15:])
+    assert smollm2._batcher.batches_run >= 2
+    assert batched[15][0].text == alone.text and batched[15][0].token_count == alone.token_count
+    assert len({c[0].text for c in batched}) > 20  # the other seeds drew other samples
+
+
+def test_a_request_is_answered_when_its_own_rows_are_done(smollm2: HFPolicy) -> None:
+    async def race() -> tuple[int, list]:
+        short = asyncio.ensure_future(smollm2.generate([GenerationRequest(PROMPT, max_new_tokens=2, seed=1)]))
+        long = asyncio.ensure_future(smollm2.generate([GenerationRequest(PROMPT, max_new_tokens=40, seed=2,
+                                                                         temperature=0)]))
+        await short
+        running_when_answered = smollm2.usage.running
+        return running_when_answered, await long
+
+    running, ((long,),) = asyncio.run(race())
+    assert running == 1  # the long row was still being generated
+    assert long.token_count > 2
+
+
+def test_stop_strings_are_prepared_once(smollm2: HFPolicy, monkeypatch: pytest.MonkeyPatch) -> None:
+    import transformers
+
+    built = []
+    original = transformers.StopStringCriteria
+
+    def counting(*args, **kwargs):
+        built.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(transformers, "StopStringCriteria", counting)
+    request = GenerationRequest(PROMPT, n=2, max_new_tokens=4, seed=3, stop=("never-seen-stop",))
+    generate(smollm2, request, request)
+    generate(smollm2, request)
+    assert len(built) == 1
+
+
+def test_close_halts_the_batch_in_flight_and_keeps_finished_answers(model_cache: Path) -> None:
+    """What Ctrl-C does: finished requests keep their answer; the rest end within a step."""
+    import time
+
+    policy = HFPolicy(PolicyConfig(cache_dir=model_cache, threads=1))
+
+    async def interrupted() -> tuple[list, BaseException | None, float]:
+        short = asyncio.ensure_future(policy.generate([GenerationRequest(PROMPT, max_new_tokens=2, seed=1)]))
+        long = asyncio.ensure_future(policy.generate([GenerationRequest(PROMPT, max_new_tokens=4000, seed=2,
+                                                                        temperature=0)]))
+        done = await short
+        await asyncio.sleep(1.0)
+        started = time.monotonic()
+        await policy.close()
+        try:
+            await long
+            error = None
+        except PolicyError as raised:
+            error = raised
+        return done, error, time.monotonic() - started
+
+    (short,), error, seconds = asyncio.run(interrupted())
+    assert short[0].token_count == 2
+    assert isinstance(error, PolicyError) and seconds < 5
+
+
+def test_generation_threads_leave_lean_its_cores(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr("prover.policy.config.usable_cpus", lambda: 8)
+    assert PolicyConfig().threads_beside(lean_processes=2) == 6
+    assert PolicyConfig().threads_beside(lean_processes=8) == 1
+    assert PolicyConfig(threads=3).threads_beside(lean_processes=8) == 3
+    policy = HFPolicy(PolicyConfig(cache_dir=model_cache, threads=1))
+    try:
+        assert policy._batcher._executor.submit(torch.get_num_threads).result() == 1
+    finally:
+        asyncio.run(policy.close())

@@ -64,11 +64,34 @@ class Completion:
     """Sum of the sampled tokens' log-probabilities, when asked for and the backend gives it."""
 
 
+@dataclass
+class PolicyUsage:
+    """What a backend has spent so far, kept current as it works (read by the progress line
+    and recorded with every run). Plain counters: one writer at a time, readers may lag."""
+
+    prompt_tokens: int = 0
+    generated_tokens: int = 0
+    """Counted as they are made, samples in flight included."""
+    samples: int = 0
+    """Completions handed back."""
+    busy_s: float = 0.0
+    """Wall time during which the model was generating (for a GPU: the GPU-time used)."""
+    running: int = 0
+    """Samples being generated now."""
+    waiting: int = 0
+    """Samples asked for and not yet started."""
+
+    @property
+    def in_flight(self) -> int:
+        return self.running + self.waiting
+
+
 class Policy(Protocol):
     """A generation backend. `generate` may be called concurrently; backends batch as they can."""
 
     name: str
     """The model, for records (e.g. a hub id)."""
+    usage: PolicyUsage
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         """One list of `request.n` completions per request, in order. Raises PolicyError."""

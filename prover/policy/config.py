@@ -13,6 +13,14 @@ def _default_model_cache() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "lean-prover" / "models"
 
 
+def usable_cpus() -> int:
+    """The cores this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 @dataclass
 class PolicyConfig:
     backend: str = field(default="hf", metadata={"help": f"Generation backend: one of {', '.join(BACKENDS)}."})
@@ -33,7 +41,20 @@ class PolicyConfig:
     dtype: str = field(
         default="auto", metadata={"help": "hf/vllm: `float32`, `bfloat16`, `float16`, or `auto` (fp32 on CPU, bf16 on GPU)."}
     )
-    max_batch: int = field(default=16, metadata={"help": "hf/vllm: most requests coalesced into one batch."})
+    max_batch: int = field(
+        default=0,
+        metadata={"help": "hf: most requests coalesced into one batch; 0: all that are waiting (the search's concurrency)."},
+    )
+    threads: int = field(
+        default=0,
+        metadata={
+            "help": "hf on CPU: torch threads for generation; 0: the cores Lean's REPL workers leave free (at least 1). "
+            "More threads than free cores make every step wait for a descheduled thread (5x slower seen on 2 cores)."
+        },
+    )
+    prefix_caching: bool = field(
+        default=True, metadata={"help": "vllm: reuse the KV cache of shared prompt prefixes (RMaxTS prompts share long ones)."}
+    )
     cache_dir: Path = field(
         default_factory=_default_model_cache, metadata={"help": "Where converted checkpoints are kept."}
     )
@@ -49,3 +70,14 @@ class PolicyConfig:
     max_concurrency: int = field(default=16, metadata={"help": "openai: requests in flight at once."})
     request_timeout_s: float = field(default=600.0, metadata={"help": "openai: time limit of one request."})
     retries: int = field(default=3, metadata={"help": "openai: retries of a failed request (with backoff)."})
+
+    def threads_beside(self, lean_processes: int) -> int:
+        """`threads` as set, or (0) the cores left when `lean_processes` REPLs are busy.
+
+        torch's CPU kernels split every operation across their threads and wait for the
+        slowest: when a Lean process takes one of those threads' cores, each of the thousands
+        of operations per token waits for it to be scheduled again (on 2 cores, one busy
+        process turned a 7 s generation into 40 s; with one thread it took 10 s)."""
+        if self.threads > 0:
+            return self.threads
+        return max(1, usable_cpus() - lean_processes)

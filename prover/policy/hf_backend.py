@@ -1,9 +1,18 @@
-"""The `hf` backend: transformers on CPU or GPU, batched through the MicroBatcher."""
+"""The `hf` backend: transformers on CPU or GPU, batched through the MicroBatcher.
+
+Every batch is one `model.generate` call whatever its requests' seeds, limits and stop
+strings (`row_sampling` makes each row independent), so a sample's text depends on its seed,
+not on its neighbours, and each request is answered when its own rows are done.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections import defaultdict
+import random
+import threading
+import time
+import zlib
 from typing import Any
 
 from prover.model_files import resolve_model
@@ -12,19 +21,15 @@ from prover.policy.base import (
     GenerationRequest,
     ModelLoadError,
     ModelNotFoundError,
+    PolicyUsage,
     PromptTooLongError,
     cut_at_stop,
 )
-from prover.policy.batching import LocalPolicy
+from prover.policy.batching import Deliver, LocalPolicy
+from prover.policy.row_sampling import FinishedRow, RowSampler, RowSettings, RowState, RowStopper
 from prover.policy.config import PolicyConfig
 
 logger = logging.getLogger(__name__)
-
-
-def _sampling_key(request: GenerationRequest) -> tuple[Any, ...]:
-    """Requests that can share one `generate` call."""
-    return (request.n, request.temperature, request.top_p, request.max_new_tokens, request.stop, request.seed,
-            request.logprobs)
 
 
 class HFPolicy(LocalPolicy):
@@ -60,68 +65,111 @@ class HFPolicy(LocalPolicy):
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.device = device
         self.context_length = int(getattr(self.model.config, "max_position_embeddings", 0) or 0)
-        self._start_batching(config.max_batch)
+        self._eos_ids = _eos_ids(self.model, self.tokenizer)
+        self._matchers: dict[tuple[str, ...], Any] = {}
+        self.usage = PolicyUsage()
+        threads = config.threads if device == "cpu" else 0
+        self._start_batching(config.max_batch, functools.partial(_use_threads, threads))
 
-    def _run_batch(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
-        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-        for index, request in enumerate(requests):
-            groups[_sampling_key(request)].append(index)
-        results: list[list[Completion]] = [[] for _ in requests]
-        for indices in groups.values():
-            batch = [requests[i] for i in indices]
-            for index, completions in zip(indices, self._generate_group(batch)):
-                results[index] = completions
-        return results
-
-    def _generate_group(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
-        """Requests with the same sampling settings, in one `model.generate` call."""
+    def _run_batch(self, requests: list[GenerationRequest], deliver: Deliver, halt: threading.Event) -> None:
+        """All requests in one `generate` call: one row per sample, each row with its own
+        seed, limits and stop strings (`row_sampling`); each request is delivered as soon as
+        its last row is done."""
         import torch
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
-        first = requests[0]
-        texts = [self.render(r.prompt) for r in requests]
-        chat = [not isinstance(r.prompt, str) for r in requests]
-        encoded = self.tokenizer(
-            texts, return_tensors="pt", padding=True, add_special_tokens=not any(chat)
+        # Chat prompts carry their special tokens in the template; plain prompts get the tokenizer's.
+        prompts = [self.tokenizer(self.render(r.prompt), add_special_tokens=isinstance(r.prompt, str))["input_ids"]
+                   for r in requests]
+        fitting = []
+        for index, (request, prompt) in enumerate(zip(requests, prompts)):
+            if self.context_length and len(prompt) + request.max_new_tokens > self.context_length:
+                deliver(index, PromptTooLongError(
+                    f"prompt of {len(prompt)} tokens + {request.max_new_tokens} new tokens exceeds the "
+                    f"model's context of {self.context_length}"
+                ))
+            else:
+                fitting.append(index)
+                self.usage.prompt_tokens += len(prompt) * request.n
+        if not fitting or halt.is_set():
+            return
+        owners = [(index, sample) for index in fitting for sample in range(requests[index].n)]
+        rows = [_row_settings(requests[index], sample) for index, sample in owners]
+        encoded = self.tokenizer.pad(
+            {"input_ids": [prompts[index] for index, _ in owners]}, return_tensors="pt"
         ).to(self.device)
-        prompt_length = encoded["input_ids"].shape[1]
-        if self.context_length and prompt_length + first.max_new_tokens > self.context_length:
-            raise PromptTooLongError(
-                f"prompt of {prompt_length} tokens + {first.max_new_tokens} new tokens exceeds the "
-                f"model's context of {self.context_length}"
-            )
-        if first.seed is not None:
-            torch.manual_seed(first.seed)
-        sampling: dict[str, Any] = (
-            {"do_sample": True, "temperature": first.temperature, "top_p": first.top_p}
-            if first.temperature > 0
-            else {"do_sample": False}
-        )
-        with torch.no_grad():
-            output = self.model.generate(
-                **encoded,
-                **sampling,
-                max_new_tokens=first.max_new_tokens,
-                num_return_sequences=first.n,
-                stop_strings=list(first.stop) or None,
-                tokenizer=self.tokenizer,
-                pad_token_id=self.tokenizer.pad_token_id,
-                return_dict_in_generate=True,
-                output_scores=first.logprobs,
-            )
-        generated = output.sequences[:, prompt_length:]
-        token_logprobs = (
-            self.model.compute_transition_scores(output.sequences, output.scores, normalize_logits=True)
-            if first.logprobs
-            else None
-        )
-        completions = []
-        eos = self.tokenizer.eos_token_id
-        for row in range(generated.shape[0]):
-            tokens = generated[row].tolist()
-            length = tokens.index(eos) + 1 if eos in tokens else len(tokens)
-            text, stopped = cut_at_stop(self.tokenizer.decode(tokens[:length], skip_special_tokens=True), first.stop)
-            ended = stopped or eos in tokens[:length] or length < first.max_new_tokens
-            logprob = float(token_logprobs[row, :length].sum()) if token_logprobs is not None else None
-            completions.append(Completion(text, length, "stop" if ended else "length", logprob))
-        return [completions[i * first.n : (i + 1) * first.n] for i in range(len(requests))]
+        prompt_length = int(encoded["input_ids"].shape[1])
+        finished: dict[int, dict[int, Completion]] = {index: {} for index in fitting}
 
+        def on_finished(row: FinishedRow) -> None:
+            index, sample = owners[row.row]
+            finished[index][sample] = self._completion(requests[index], row)
+            self.usage.running -= 1
+            self.usage.samples += 1
+            if len(finished[index]) == requests[index].n:
+                deliver(index, [finished[index][s] for s in range(requests[index].n)])
+
+        def on_step(running_rows: int) -> None:
+            self.usage.generated_tokens += running_rows
+
+        state = RowState(len(rows), torch.device(self.device))
+        stopper = RowStopper(rows, state, prompt_length, self._eos_ids, self._stop_matchers(rows),
+                             on_finished, on_step, halt)
+        generation = GenerationConfig(
+            do_sample=False, num_beams=1, max_new_tokens=max(r.max_new_tokens for r in rows),
+            pad_token_id=self.tokenizer.pad_token_id, eos_token_id=sorted(self._eos_ids) or None,
+        )
+        self.usage.running += len(rows)
+        started = time.monotonic()
+        try:
+            with torch.no_grad():
+                self.model.generate(
+                    **encoded,
+                    generation_config=generation,
+                    logits_processor=LogitsProcessorList([RowSampler(rows, state, torch.device(self.device))]),
+                    stopping_criteria=StoppingCriteriaList([stopper]),
+                )
+        finally:
+            self.usage.busy_s += time.monotonic() - started
+            self.usage.running -= int((~state.done).sum())
+
+    def _completion(self, request: GenerationRequest, row: FinishedRow) -> Completion:
+        text, _ = cut_at_stop(self.tokenizer.decode(row.tokens, skip_special_tokens=True), request.stop)
+        return Completion(text, len(row.tokens), row.finish_reason, row.logprob if request.logprobs else None)
+
+    def _stop_matchers(self, rows: list[RowSettings]) -> dict[tuple[str, ...], Any]:
+        """transformers' stop-string matcher for each stop tuple, built once per backend (a
+        build reads the whole vocabulary: about half a second)."""
+        from transformers import StopStringCriteria
+
+        for stop in {r.stop for r in rows if r.stop}:
+            if stop not in self._matchers:
+                self._matchers[stop] = StopStringCriteria(self.tokenizer, list(stop))
+        return self._matchers
+
+
+def _row_settings(request: GenerationRequest, sample: int) -> RowSettings:
+    """The row of a request's `sample`-th completion. A request without a seed gets a fresh
+    random one; sample i of a seeded request draws from a seed derived from (seed, i)."""
+    if request.seed is None:
+        seed = random.SystemRandom().getrandbits(63)
+    else:
+        seed = zlib.crc32(f"{request.seed}:{sample}".encode()) if sample else request.seed
+    return RowSettings(seed, request.temperature, request.top_p, request.max_new_tokens, request.stop)
+
+
+def _use_threads(threads: int) -> None:
+    """Run in the worker thread before it generates: on CPU, the configured number of torch
+    threads (see `PolicyConfig.threads`)."""
+    import torch
+
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
+    configured = getattr(model.generation_config, "eos_token_id", None)
+    ids = set(configured if isinstance(configured, list) else [configured] if configured is not None else [])
+    if tokenizer.eos_token_id is not None:
+        ids.add(int(tokenizer.eos_token_id))
+    return ids
