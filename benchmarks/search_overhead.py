@@ -28,7 +28,7 @@ from data.problem import Problem  # noqa: E402
 from lean_env.protocol import Message, Pos  # noqa: E402
 from lean_env.verdict import LeanErrors, LeanRun, Verdict  # noqa: E402
 from prover.agent import Prover  # noqa: E402
-from prover.policy.base import Completion, GenerationRequest  # noqa: E402
+from prover.policy.base import Completion, GenerationRequest, PolicyUsage  # noqa: E402
 from prover.policy.config import PolicyConfig  # noqa: E402
 from search import rmaxts, tree  # noqa: E402
 from search.budget import Budget  # noqa: E402
@@ -48,6 +48,7 @@ class RandomProofPolicy:
 
     def __init__(self, latency: float) -> None:
         self.latency = latency
+        self.usage = PolicyUsage()
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         await asyncio.sleep(self.latency)

@@ -122,8 +122,11 @@ def test_chat_prompts_go_to_chat_completions(server: FakeServer) -> None:
 
 
 def test_token_count_without_logprobs_is_the_usage_share(server: FakeServer) -> None:
-    (completions,) = run(policy_for(server.url), GenerationRequest("p", n=3))
+    policy = policy_for(server.url)
+    (completions,) = run(policy, GenerationRequest("p", n=3))
     assert [c.token_count for c in completions] == [6, 6, 6] and completions[0].logprob is None
+    usage = policy.usage
+    assert (usage.samples, usage.generated_tokens, usage.in_flight) == (3, 18, 0) and usage.busy_s > 0
 
 
 def test_busy_server_is_retried(server: FakeServer) -> None:

@@ -25,3 +25,4 @@ def test_vllm_batched_sampling() -> None:
     assert len(first) == len(second) == 4
     assert all(c.token_count <= 32 and "```" not in c.text and c.logprob is not None for c in first)
     assert [c.text for c in first] == [c.text for c in second]  # same seed, same samples
+

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from prover.policy.base import (
     GenerationRequest,
     PolicyError,
     PolicyServerError,
+    PolicyUsage,
     PromptTooLongError,
     cut_at_stop,
 )
@@ -41,6 +43,8 @@ class OpenAIPolicy:
             base_url=config.base_url.rstrip("/"), headers=headers, timeout=config.request_timeout_s, transport=transport
         )
         self._slots = asyncio.Semaphore(config.max_concurrency)
+        self.usage = PolicyUsage()
+        self._busy_since: float | None = None
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         return list(await asyncio.gather(*(self._one(r) for r in requests)))
@@ -70,10 +74,19 @@ class OpenAIPolicy:
             body["prompt"] = request.prompt
             if request.logprobs:
                 body["logprobs"] = 0
-        answer = await self._post("/chat/completions" if chat else "/completions", body)
-        return self._completions(answer, request, chat)
+        self.usage.waiting += request.n
+        try:
+            answer = await self._post("/chat/completions" if chat else "/completions", body, request.n)
+        finally:
+            self.usage.waiting -= request.n
+        completions = self._completions(answer, request, chat)
+        usage = answer.get("usage") or {}
+        self.usage.prompt_tokens += int(usage.get("prompt_tokens", 0) or 0)
+        self.usage.generated_tokens += sum(c.token_count for c in completions)
+        self.usage.samples += len(completions)
+        return completions
 
-    async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _post(self, path: str, body: dict[str, Any], samples: int) -> dict[str, Any]:
         delay = FIRST_BACKOFF_S
         failure = ""
         for attempt in range(self._config.retries + 1):
@@ -83,7 +96,11 @@ class OpenAIPolicy:
                 delay *= 2
             try:
                 async with self._slots:
-                    response = await self._client.post(path, json=body)
+                    self._sending(samples)
+                    try:
+                        response = await self._client.post(path, json=body)
+                    finally:
+                        self._sending(-samples)
             except (httpx.TransportError, httpx.TimeoutException) as error:
                 failure = f"{type(error).__name__}: {error}"
                 continue
@@ -103,6 +120,16 @@ class OpenAIPolicy:
         raise PolicyServerError(
             f"{self._config.base_url}{path} did not answer after {self._config.retries + 1} tries ({failure})"
         )
+
+    def _sending(self, samples: int) -> None:
+        """Count samples on their way (busy time: while any is)."""
+        if self.usage.running == 0 and samples > 0:
+            self._busy_since = time.monotonic()
+        self.usage.running += samples
+        self.usage.waiting -= samples
+        if self.usage.running == 0 and self._busy_since is not None:
+            self.usage.busy_s += time.monotonic() - self._busy_since
+            self._busy_since = None
 
     def _completions(self, answer: dict[str, Any], request: GenerationRequest, chat: bool) -> list[Completion]:
         try:

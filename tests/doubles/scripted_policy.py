@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prover.policy.base import Completion, GenerationRequest
+from prover.policy.base import Completion, GenerationRequest, PolicyUsage
 
 Output = str | tuple[str, float]
 """A completion text, optionally with its log-probability."""
@@ -24,6 +24,7 @@ class ScriptedPolicy:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._next = 0
+        self.usage = PolicyUsage()
 
     def _pick(self, request: GenerationRequest, sample: int) -> Output:
         if request.seed is not None and self.by_seed:
@@ -46,6 +47,8 @@ class ScriptedPolicy:
                     text, logprob = output if isinstance(output, tuple) else (output, None)
                     batch.append(Completion(text, max(1, len(text.split())), "stop", logprob))
                 results.append(batch)
+                self.usage.samples += len(batch)
+                self.usage.generated_tokens += sum(c.token_count for c in batch)
             return results
         finally:
             self.in_flight -= 1
@@ -63,6 +66,7 @@ class PromptRulePolicy:
     def __init__(self, rules: list[tuple[tuple[str, ...], str]]) -> None:
         self.rules = rules
         self.prompts: list[str] = []
+        self.usage = PolicyUsage()
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         results = []
