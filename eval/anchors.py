@@ -7,6 +7,7 @@ by row (see the source), so they are anchors for orientation, not like-for-like 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePath
 
 V15_CARD = "DeepSeek-Prover-V1.5 model card, huggingface.co/deepseek-ai/DeepSeek-Prover-V1.5-RL (arXiv:2408.08152)"
 V2_CARD = "DeepSeek-Prover-V2 model card, huggingface.co/deepseek-ai/DeepSeek-Prover-V2-671B (arXiv:2504.21801)"
@@ -38,3 +39,15 @@ ANCHORS: tuple[Anchor, ...] = (
 
 def anchors_for(dataset: str, split: str | None) -> list[Anchor]:
     return [a for a in ANCHORS if a.dataset == dataset and (split is None or a.split in (split, None))]
+
+
+def known_dataset(name: str) -> str:
+    """The benchmark a run's dataset is, also when it was given as a file path
+    (`../data/minif2f.jsonl`, `minif2f-test.jsonl`): the name itself otherwise."""
+    stem = PurePath(name).name.lower()
+    for suffix in (".jsonl", ".json", ".lean"):
+        stem = stem.removesuffix(suffix)
+    for dataset in sorted({a.dataset for a in ANCHORS}):
+        if stem == dataset or any(stem.startswith(dataset + separator) for separator in "-_."):
+            return dataset
+    return name

@@ -8,6 +8,7 @@ from typing import Awaitable, Callable
 
 from data.problem import Problem
 from data.store import ProofRecord, ProofStore
+from eval.compute import ComputeMeter
 from eval.progress import RunProgress
 from eval.records import AttemptRow, Unit, UnitResult
 from eval.run_dir import RunDirectory
@@ -81,11 +82,14 @@ class Recorder(ProofsAndProgress):
     """A benchmark run's sink: also writes every row into the run directory and keeps its
     summary current. Called on one thread only."""
 
-    def __init__(self, run_dir: RunDirectory, store: ProofStore | None, progress: RunProgress | None = None) -> None:
+    def __init__(self, run_dir: RunDirectory, store: ProofStore | None, progress: RunProgress | None = None,
+                 meter: ComputeMeter | None = None) -> None:
         super().__init__(store, progress)
         self.run_dir = run_dir
+        self.meter = meter or ComputeMeter()
         self._manifest = run_dir.manifest()
         self._results = run_dir.results()  # read once; kept current as searches finish
+        self._earlier_sessions = run_dir.compute()
 
     def attempt(self, row: AttemptRow) -> None:
         self.run_dir.append_attempt(row)
@@ -98,7 +102,10 @@ class Recorder(ProofsAndProgress):
         self.write_summary()
 
     def write_summary(self) -> dict[str, object]:
-        summary = summarize(self._manifest.fingerprint, self._manifest.problems, list(self._results.values()))
+        """Record this session's compute so far and rewrite the summary."""
+        sessions = [*self._earlier_sessions, self.meter.session()]
+        self.run_dir.write_compute(sessions)
+        summary = summarize(self._manifest.fingerprint, self._manifest.problems, list(self._results.values()), sessions)
         self.run_dir.write_summary(summary)
         return summary
 

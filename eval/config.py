@@ -26,3 +26,23 @@ class EvalConfig:
                 raise EvalError(f"eval.{name} = {getattr(self, name)}: must be at least 1")
         if self.ray_verifiers < 0:
             raise EvalError(f"eval.ray_verifiers = {self.ray_verifiers}: must be 0 or more")
+
+
+@dataclass
+class CostConfig:
+    """Prices for the cost column of `prover report` (0: not charged; all 0: no column)."""
+
+    gpu_hour_usd: float = field(default=0.0, metadata={"help": "Price of one GPU-hour of generation (vllm, hf on a GPU)."})
+    cpu_hour_usd: float = field(
+        default=0.0, metadata={"help": "Price of one CPU-hour: Lean's CPU time, and generation on CPU (time x threads)."}
+    )
+    input_mtok_usd: float = field(default=0.0, metadata={"help": "openai backend: price of a million prompt tokens."})
+    output_mtok_usd: float = field(default=0.0, metadata={"help": "openai backend: price of a million generated tokens."})
+
+    def __post_init__(self) -> None:
+        for name in ("gpu_hour_usd", "cpu_hour_usd", "input_mtok_usd", "output_mtok_usd"):
+            if getattr(self, name) < 0:
+                raise EvalError(f"cost.{name} = {getattr(self, name)}: a price cannot be negative")
+
+    def any_set(self) -> bool:
+        return any((self.gpu_hour_usd, self.cpu_hour_usd, self.input_mtok_usd, self.output_mtok_usd))

@@ -11,6 +11,7 @@ from typing import Any
 from data.problem import Problem
 from data.store import ProofStore
 from eval.benchmark_run import Recorder, pending_jobs, run_locally
+from eval.compute import ComputeMeter, policy_device
 from eval.progress import RunProgress
 from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
 from eval.run_dir import RunDirectory
@@ -50,23 +51,31 @@ def run_benchmark(run: BenchmarkRun) -> dict[str, Any]:
         total = len(problems) * run.spec.repeats
         label = f"{run.spec.search.algorithm} {run.spec.dataset}" + (f" {run.spec.split}" if run.spec.split else "")
         progress = RunProgress(label, total, done=len(finished), proved=sum(r.proved for r in finished.values()))
-        recorder = Recorder(run_dir, store, progress if run.show_progress else None)
-        with progress if run.show_progress else contextlib.nullcontext():
-            if run.ray is not None:
-                run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray, run.make_verifier)
-            else:
-                asyncio.run(_run_here(jobs, run, recorder))
-        return recorder.write_summary()
+        policy = run.spec.policy
+        meter = ComputeMeter(policy_device(policy.backend, policy.device), policy.threads)
+        recorder = Recorder(run_dir, store, progress if run.show_progress else None, meter)
+        try:
+            with progress if run.show_progress else contextlib.nullcontext():
+                if run.ray is not None:
+                    run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray, run.make_verifier, meter)
+                else:
+                    asyncio.run(_run_here(jobs, run, recorder, progress))
+        finally:  # an interrupted session's spending is recorded too
+            summary = recorder.write_summary()
+        return summary
     finally:
         run_dir.close()
         if store is not None:
             store.close()
 
 
-async def _run_here(jobs: list[UnitJob], run: BenchmarkRun, recorder: Recorder) -> None:
+async def _run_here(jobs: list[UnitJob], run: BenchmarkRun, recorder: Recorder, progress: RunProgress) -> None:
     if not jobs:
         return
     prover = run.make_prover()
+    recorder.meter.usage = prover.policy.usage
+    recorder.meter.threads = prover.config.threads
+    progress.watch(prover.policy.usage)
     try:
         await run_locally(jobs, prover, run.spec, recorder, run.problems_in_flight)
     finally:

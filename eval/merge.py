@@ -59,7 +59,9 @@ def merge_runs(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
             if (run.path / TREES).is_dir():
                 shutil.copytree(run.path / TREES, out / TREES, dirs_exist_ok=True)
     merged = RunDirectory(out)
-    summary = summarize(fingerprint, problems, results)
+    sessions = [session for _, run, _ in by_index for session in run.compute()]  # shards ran side by side
+    merged.write_compute(sessions)
+    summary = summarize(fingerprint, problems, results, sessions)
     merged.write_summary(summary)
     return summary
 

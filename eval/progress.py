@@ -1,7 +1,10 @@
-"""The live line of a long run: problems done / total, proofs found, samples/s, ETA."""
+"""The live line of a long run: problems done / total, proofs found, samples/s, the policy's
+tokens/s and samples in flight (live from the first second, while the first batch is still
+being generated), ETA."""
 
 from __future__ import annotations
 
+import collections
 import time
 from types import TracebackType
 
@@ -10,10 +13,37 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
+
+from prover.policy.base import PolicyUsage
+
+
+class PolicyColumn(ProgressColumn):
+    """Tokens per second over the last `window_s` seconds and samples in flight, read from
+    the policy's usage counters at every refresh ("-" until a policy is watched)."""
+
+    def __init__(self, window_s: float = 10.0) -> None:
+        super().__init__()
+        self.usage: PolicyUsage | None = None
+        self._window_s = window_s
+        self._readings: collections.deque[tuple[float, int]] = collections.deque()
+
+    def render(self, task: Task) -> Text:
+        if self.usage is None:
+            return Text("- tok/s")
+        now = time.monotonic()
+        self._readings.append((now, self.usage.generated_tokens))
+        while len(self._readings) > 2 and now - self._readings[1][0] >= self._window_s:
+            self._readings.popleft()
+        (then, before), (_, tokens) = self._readings[0], self._readings[-1]
+        rate = (tokens - before) / (now - then) if now > then else 0.0
+        return Text(f"{rate:.0f} tok/s, {self.usage.in_flight} in flight")
 
 
 class RunProgress:
@@ -21,12 +51,14 @@ class RunProgress:
     after each search. Drawn on stderr, and only when stderr is a terminal."""
 
     def __init__(self, label: str, total: int, done: int = 0, proved: int = 0, console: Console | None = None) -> None:
+        self._policy_column = PolicyColumn()
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("proved {task.fields[proved]}"),
             TextColumn("{task.fields[rate]} samples/s"),
+            self._policy_column,
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -46,6 +78,10 @@ class RunProgress:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self._progress.stop()
+
+    def watch(self, usage: PolicyUsage) -> None:
+        """Show this policy's tokens/s and samples in flight from now on."""
+        self._policy_column.usage = usage
 
     def attempt(self) -> None:
         self._samples += 1

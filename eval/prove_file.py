@@ -158,6 +158,8 @@ async def prove_file(
     results: dict[str, TheoremResult] = {}
     store = ProofStore(job.store_path) if job.store_path is not None else None
     progress = RunProgress(f"prove {job.file.name}", len(targets))
+    if isinstance(searcher, Prover):
+        progress.watch(searcher.policy.usage)
     shown = progress if job.show_progress else None
     try:
         with progress if job.show_progress else contextlib.nullcontext():

@@ -16,12 +16,15 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from data.store import ProofRecord
+from eval.compute import ComputeMeter
 from eval.errors import EvalError
 from eval.records import AttemptRow, UnitResult
 from eval.spec import RunSpec
 from eval.unit_search import SearchSink, UnitJob, search_unit
 from lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
+from lean_env.usage import LEAN_CPU
 from prover.agent import Prover
+from prover.policy.base import PolicyUsage
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +58,10 @@ class SearchWorker:
         if verifiers:
             self.prover.verifier = RemoteVerifier(verifiers)
 
+    def spending(self) -> tuple[PolicyUsage, float]:
+        """The policy's usage and the Lean CPU seconds of this worker's process so far."""
+        return self.prover.policy.usage, LEAN_CPU.seconds()
+
     async def search(self, job: UnitJob, spec: RunSpec) -> tuple[UnitResult, list[AttemptRow], list[ProofRecord]]:
         rows: list[AttemptRow] = []
         proofs: list[ProofRecord] = []
@@ -69,9 +76,11 @@ def run_on_ray(
     recorder: SearchSink,
     options: RayOptions,
     make_verifier: VerifierFactory | None = None,
+    meter: ComputeMeter | None = None,
 ) -> None:
     """Run the searches on Ray. With `options.verifiers`, `make_verifier` builds each verifier
-    actor's verifier and `make_prover` the workers' policies."""
+    actor's verifier and `make_prover` the workers' policies. What the workers and verifier
+    actors spent is added to `meter` at the end."""
     if not jobs:
         return
     if options.verifiers and make_verifier is None:
@@ -105,7 +114,27 @@ def run_on_ray(
             recorder.finished(result)
             give_work(actor)
     finally:
+        if meter is not None:
+            _collect_spending(meter, actors, verifiers)
         for actor in actors + verifiers:
             ray.kill(actor)
         if started:
             ray.shutdown()
+
+
+def _collect_spending(meter: ComputeMeter, workers: list[Any], verifiers: list[Any]) -> None:
+    """Add the workers' policy usage and everyone's Lean CPU time to the meter (what a dead
+    actor spent is lost; the record says what was measured)."""
+    import ray
+
+    try:
+        spent = ray.get([w.spending.remote() for w in workers], timeout=30)
+        lean = ray.get([v.lean_cpu_seconds.remote() for v in verifiers], timeout=30)
+    except (ray.exceptions.RayError, TimeoutError) as error:
+        logger.warning("the compute record misses the Ray workers' share: %s", str(error).splitlines()[0])
+        return
+    for usage, lean_s in spent:
+        for name in ("prompt_tokens", "generated_tokens", "samples", "busy_s"):
+            setattr(meter.remote, name, getattr(meter.remote, name) + getattr(usage, name))
+        meter.remote_lean_cpu_s += lean_s
+    meter.remote_lean_cpu_s += sum(lean)

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.anchors import Anchor, anchors_for
+from eval.anchors import Anchor, anchors_for, known_dataset
+from eval.compute import Totals, cost_usd
+from eval.config import CostConfig
 from eval.errors import EvalError
 from eval.run_dir import RunDirectory
 from eval.summary import summarize
@@ -40,7 +42,8 @@ def load_reports(run_dirs: list[Path]) -> list[RunReport]:
                 f"{path} was checked with other Lean pins ({manifest.pins}) than {first_pins[0]} "
                 f"({first_pins[1]}); report them separately"
             )
-        reports.append(RunReport(path, summarize(manifest.fingerprint, manifest.problems, list(run.results().values()))))
+        summary = summarize(manifest.fingerprint, manifest.problems, list(run.results().values()), run.compute())
+        reports.append(RunReport(path, summary))
     return sorted(reports, key=lambda r: (r.group, str(r.summary["model"]), int(r.summary["budget"])))
 
 
@@ -48,21 +51,55 @@ def _percent(rate: float, std: float = 0.0) -> str:
     return f"{100 * rate:.1f}%" + (f" ± {100 * std:.1f}%" if std else "")
 
 
-def table(reports: list[RunReport]) -> str:
-    """A Markdown table: one row per run, grouped by dataset, split and algorithm, then the
-    published numbers for the same datasets."""
+def _interval(summary: dict[str, Any]) -> str:
+    low, high = summary.get("pass_rate_ci95") or (0.0, 0.0)
+    return f"{100 * low:.1f}–{100 * high:.1f}%"
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
+
+
+def _per_solved(value: Any, unit: str = "") -> str:
+    return "-" if value is None else f"{value:,.0f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
+
+
+def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
+    """A Markdown table: one row per run, grouped by dataset, split and algorithm, with what
+    each run spent; then the published numbers for the same datasets."""
+    charged = prices is not None and prices.any_set()
     lines = [
-        "| dataset | split | algorithm | model | budget | repeats | pass rate | proved / problems | run |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| dataset | split | algorithm | model | budget | repeats | pass rate | 95% CI | proved / problems "
+        "| tokens / solved | Lean CPU / solved | policy time | Lean CPU | wall | peak memory |"
+        + (" cost |" if charged else "") + " run |",
+        "|" + " --- |" * (16 + charged),
     ]
     for report in reports:
         s = report.summary
         done = "" if s["complete"] else f" (unfinished: {s['finished']}/{s['problems'] * s['repeats']} searches)"
+        compute = s["compute"]
+        memory = f"{compute['peak_memory_mb'] / 1024:.1f} GiB"
+        if compute.get("peak_gpu_memory_mb"):
+            memory += f" (GPU {compute['peak_gpu_memory_mb'] / 1024:.1f} GiB)"
+        cost = ""
+        if charged:
+            assert prices is not None
+            value = cost_usd(Totals(**compute), prices)
+            cost = f" ${value:,.2f} |" if value is not None else " - |"
         lines.append(
             f"| {s['dataset']} | {s['split'] or '-'} | {s['algorithm']} | {s['model']} | {s['budget']} | {s['repeats']} "
-            f"| {_percent(s['pass_rate'], s['pass_rate_std'])} | {s['proved']} / {s['problems'] * s['repeats']}{done} "
-            f"| {report.path} |"
+            f"| {_percent(s['pass_rate'], s['pass_rate_std'])} | {_interval(s)} "
+            f"| {s['proved']} / {s['problems'] * s['repeats']}{done} "
+            f"| {_per_solved(s.get('tokens_per_solved'))} | {_per_solved(s.get('lean_cpu_s_per_solved'), ' s')} "
+            f"| {_hours(compute['policy_s'])} | {_hours(compute['lean_cpu_s'])} | {_hours(compute['wall_s'])} "
+            f"| {memory} |{cost} {report.path} |"
         )
+    lines += [
+        "",
+        "95% CI: across repeats (Student's t) when a run has several, else across problems (Wilson). "
+        "Policy time: wall time spent generating; Lean CPU: CPU time of the REPLs and certified-tier compiles; "
+        "per solved: over every search that found a proof.",
+    ]
     anchors = _anchors(reports)
     if anchors:
         lines += ["", "Published (not run here):", "", "| system | dataset | split | pass rate | setting | source |",
@@ -78,7 +115,7 @@ def table(reports: list[RunReport]) -> str:
 def _anchors(reports: list[RunReport]) -> list[Anchor]:
     found: list[Anchor] = []
     for dataset, split in sorted({(r.group[0], r.group[1]) for r in reports}):
-        found += [a for a in anchors_for(dataset, split or None) if a not in found]
+        found += [a for a in anchors_for(known_dataset(dataset), split or None) if a not in found]
     return found
 
 
@@ -98,7 +135,7 @@ def plot(reports: list[RunReport], destination: Path) -> None:
             budgets = [point[0] for point in s["curve"]]
             rates = [100 * point[1] for point in s["curve"]]
             axis.plot(budgets, rates, marker="o", label=f"{s['model']} {s['algorithm']} ({report.path.name})")
-        for anchor in anchors_for(dataset, split or None):
+        for anchor in anchors_for(known_dataset(dataset), split or None):
             axis.axhline(100 * anchor.pass_rate, linestyle="--", linewidth=0.8, color="grey")
             axis.annotate(anchor.system, (1, 100 * anchor.pass_rate), fontsize=7, color="grey",
                           xycoords=("axes fraction", "data"), ha="right", va="bottom")
@@ -115,10 +152,10 @@ def plot(reports: list[RunReport], destination: Path) -> None:
     plt.close(figure)
 
 
-def write_report(run_dirs: list[Path], out: Path) -> tuple[str, Path]:
+def write_report(run_dirs: list[Path], out: Path, prices: CostConfig | None = None) -> tuple[str, Path]:
     """Write `report.md` and `pass_rate.png` into `out`; returns the table and the plot's path."""
     reports = load_reports(run_dirs)
-    text = table(reports)
+    text = table(reports, prices)
     out.mkdir(parents=True, exist_ok=True)
     (out / TABLE_FILE).write_text(text, encoding="utf-8")
     plot(reports, out / PLOT_FILE)

@@ -6,6 +6,7 @@
       results.jsonl   one row per finished (problem, repeat): the commit point of a search
       trees/R/ID/tree.json   RMaxTS trees (saved as the search goes; a resumed search goes on)
       summary.json    pass rates, rewritten after every finished problem
+      compute.json    what each session spent (tokens, policy time, Lean CPU time, wall, memory)
 
 Rows are appended and flushed one at a time, so a killed process leaves at most one torn
 last line, which is dropped on resume. A search is finished when its results row is there;
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from eval.compute import ComputeSession
 from eval.errors import EvalError
 from eval.records import AttemptRow, Unit, UnitResult, attempt_from_json, result_from_json, to_json
 from eval.spec import RunSpec, differences
@@ -35,8 +37,11 @@ MANIFEST = "run.json"
 ATTEMPTS = "attempts.jsonl"
 RESULTS = "results.jsonl"
 SUMMARY = "summary.json"
+COMPUTE = "compute.json"
 TREES = "trees"
 FORMAT_VERSION = 1
+_RESTARTABLE = frozenset({MANIFEST, ATTEMPTS, RESULTS, SUMMARY, COMPUTE})
+"""What a start that recorded no work leaves behind (empty rows, a summary of nothing)."""
 
 
 def write_json_file(path: Path, data: Any) -> None:
@@ -104,8 +109,13 @@ class RunDirectory:
         run = cls(path)
         manifest = Manifest(spec.fingerprint(), config, pins, problems)
         recorded = run.manifest() if (path / MANIFEST).is_file() else None
+        if recorded is not None and not run._holds_work():
+            # An earlier start that failed before any search finished an attempt (say, a workspace
+            # without lean-toolchain): nothing to keep, so its settings and pins bind nothing.
+            logger.info("%s: the earlier start recorded no attempt; starting the run afresh", path)
+            recorded = None
         if recorded is None:
-            if path.exists() and any(path.iterdir()):
+            if path.exists() and any(p.name not in _RESTARTABLE for p in path.iterdir()):
                 raise EvalError(f"{path}: exists and is not a run directory; pick another --out")
             path.mkdir(parents=True, exist_ok=True)
         else:
@@ -121,6 +131,10 @@ class RunDirectory:
                 logger.warning("%s: going on with changed settings (--force): %s", path, "; ".join(changed))
         write_json_file(path / MANIFEST, manifest.to_json())
         return run
+
+    def _holds_work(self) -> bool:
+        return any((self.path / name).is_file() and (self.path / name).stat().st_size > 0 for name in (ATTEMPTS, RESULTS)) \
+            or (self.path / TREES).is_dir()
 
     def manifest(self) -> Manifest:
         file = self.path / MANIFEST
@@ -204,6 +218,19 @@ class RunDirectory:
 
     def write_summary(self, summary: dict[str, Any]) -> None:
         write_json_file(self.path / SUMMARY, summary)
+
+    def compute(self) -> list[ComputeSession]:
+        """The sessions recorded so far (none for a run made before they were)."""
+        file = self.path / COMPUTE
+        if not file.is_file():
+            return []
+        try:
+            return [ComputeSession.from_json(row) for row in json.loads(file.read_text(encoding="utf-8"))["sessions"]]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+            raise EvalError(f"{file}: unreadable ({type(error).__name__}); the run directory is damaged") from error
+
+    def write_compute(self, sessions: list[ComputeSession]) -> None:
+        write_json_file(self.path / COMPUTE, {"sessions": [s.to_json() for s in sessions]})
 
     def close(self) -> None:
         for handle in (self._attempts, self._results):

@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Callable
 from data.problem import Problem
 from lean_env.errors import LeanEnvError
 from lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
+from lean_env.usage import LEAN_CPU
 from lean_env.verdict import Verdict
 from lean_env.verifier import Verifier
 
@@ -98,6 +99,10 @@ class VerifierActor:
         if session is None:
             return TacticFailed("the verifier actor was restarted; its tactic session is gone")
         return await session[1].run_tactic(state, tactic)
+
+    def lean_cpu_seconds(self) -> float:
+        """The Lean CPU time of this actor's process (for the run's compute record)."""
+        return LEAN_CPU.seconds()
 
     async def close_session(self, session_id: int) -> None:
         session = self._sessions.pop(session_id, None)

@@ -47,6 +47,7 @@ from lean_env.protocol import (
     encode_request,
     parse_response,
 )
+from lean_env.usage import LEAN_CPU
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ class ReplProcess:
         except (OSError, ValueError) as error:
             raise ReplStartError(f"cannot start the REPL `{shlex.join(settings.command)}`: {error}") from error
         logger.debug("started REPL pid %d: %s", process.pid, shlex.join(settings.command))
+        LEAN_CPU.track(process.pid)
         return cls(process, settings)
 
     @property
@@ -285,6 +287,7 @@ class ReplProcess:
         if self._closed:
             return
         self._closed = True
+        LEAN_CPU.release(self._process.pid)
         kill_process_tree(self._process.pid)
         try:
             await asyncio.wait_for(self._process.wait(), 10.0)

@@ -52,12 +52,72 @@ def _colour(value: float) -> str:
     return f"rgb({int(60 + 195 * v)},{int(90 + 40 * (1 - v))},{int(220 * (1 - v) + 30)})"
 
 
-def to_svg(tree: SearchTree) -> str:
-    positions = layout(tree)
+LEGEND_HEIGHT = 120
+LABELLED_NODES = 80
+"""Up to this many nodes, each is labelled with its visits and value; beyond, hover for them."""
+
+
+def node_kind(tree: SearchTree, node: int, solved: set[int]) -> str:
+    if node == ROOT:
+        return "root"
+    if node in solved:
+        return "proof end"
+    return "expanded" if tree.children(node) else "leaf"
+
+
+def _mark(kind: str, x: float, y: float, radius: float, fill: str, extra: str = "") -> str:
+    """The node's shape by kind: square root, diamond proof end, hollow leaf, filled circle."""
+    if kind == "root":
+        return f'<rect x="{x - radius:.1f}" y="{y - radius:.1f}" width="{2 * radius:.1f}" height="{2 * radius:.1f}" fill="{fill}"{extra}>'
+    if kind == "proof end":
+        points = f"{x:.1f},{y - radius:.1f} {x + radius:.1f},{y:.1f} {x:.1f},{y + radius:.1f} {x - radius:.1f},{y:.1f}"
+        return f'<polygon points="{points}" fill="{fill}"{extra}>'
+    if kind == "leaf":
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="white" stroke="{fill}" stroke-width="2"{extra}>'
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{fill}"{extra}>'
+
+
+def _closing(kind: str) -> str:
+    return {"root": "</rect>", "proof end": "</polygon>"}.get(kind, "</circle>")
+
+
+def _legend(title: str, summary: str) -> list[str]:
+    """The title, what was searched, and what the marks mean."""
+    parts = [
+        f'<text x="{MARGIN}" y="24" font-size="16" font-weight="bold">{html.escape(title)}</text>',
+        f'<text x="{MARGIN}" y="42" font-size="12" fill="#444">{html.escape(summary)}</text>',
+    ]
+    y = 62
+    for index, (kind, label) in enumerate(
+        [("root", "root (the statement)"), ("expanded", "tactic state, expanded"), ("leaf", "tactic state, not expanded"),
+         ("proof end", "proof complete")]
+    ):
+        x = MARGIN + 8 + index * 175
+        parts.append(_mark(kind, x, y, 6, "#888") + _closing(kind))
+        parts.append(f'<text x="{x + 12}" y="{y + 4}" font-size="11">{label}</text>')
+    y += 22
+    for step in range(11):
+        parts.append(f'<rect x="{MARGIN + step * 14}" y="{y - 6}" width="14" height="12" fill="{_colour(step / 10)}"/>')
+    parts.append(f'<text x="{MARGIN + 160}" y="{y + 4}" font-size="11">colour: mean value of the subtree, 0 (blue) to 1 (red)</text>')
+    y += 22
+    parts.append(f'<line x1="{MARGIN}" y1="{y}" x2="{MARGIN + 30}" y2="{y}" stroke="#d4a000" stroke-width="3"/>')
+    parts.append(
+        f'<text x="{MARGIN + 38}" y="{y + 4}" font-size="11">path of a found proof; size: visits; '
+        "labels: v = visits, q = value; hover a node for its tactic state</text>"
+    )
+    return parts
+
+
+def to_svg(tree: SearchTree, title: str = "RMaxTS search tree") -> str:
+    positions = {node: (x, y + LEGEND_HEIGHT) for node, (x, y) in layout(tree).items()}
     on_path = proof_path(tree)
-    width = max(x for x, _ in positions.values()) + MARGIN
+    solved = set(tree.solved_nodes())
+    labelled = len(positions) <= LABELLED_NODES
+    width = max(max(x for x, _ in positions.values()) + MARGIN + (60 if labelled else 0), 760)
     height = max(y for _, y in positions.values()) + MARGIN
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" font-family="sans-serif">']
+    summary = f"{len(tree)} tactic states; " + ("a proof was found" if solved else "no proof found")
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" font-family="sans-serif">',
+             f"<title>{html.escape(title)}</title>", *_legend(title, summary)]
     for parent, child in tree.graph.edges:
         (x1, y1), (x2, y2) = positions[parent], positions[child]
         stroke = "#d4a000" if parent in on_path and child in on_path else "#999"
@@ -67,20 +127,19 @@ def to_svg(tree: SearchTree) -> str:
         value, visits = tree.subtree_value(node)
         radius = 4 + 2 * math.log1p(visits)
         goal = tree.node_attributes(node)["goal"]
-        ring = ' stroke="#d4a000" stroke-width="3"' if node in on_path else ""
-        label = html.escape(f"node {node} · value {value:.2f} · visits {visits:.1f}\n{goal}")
-        parts.append(
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{radius:.1f}" fill="{_colour(value)}"{ring}><title>{label}</title></circle>'
-        )
+        kind = node_kind(tree, node, solved)
+        ring = ' stroke="#d4a000" stroke-width="3"' if node in on_path and kind != "leaf" else ""
+        label = html.escape(f"node {node} ({kind}) · value {value:.2f} · visits {visits:.1f}\n{goal}")
+        parts.append(f"{_mark(kind, x, y, radius, _colour(value), ring)}<title>{label}</title>{_closing(kind)}")
+        if labelled:
+            parts.append(f'<text x="{x + radius + 3:.1f}" y="{y + 4:.1f}" font-size="9" fill="#333">'
+                         f"v {visits:.0f} q {value:.2f}</text>")
     parts.append("</svg>")
     return "\n".join(parts)
 
 
 def to_html(tree: SearchTree, title: str) -> str:
-    solved = "a proof was found (highlighted)" if tree.solved_nodes() else "no proof yet"
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>\n"
-        f"<body><h1>{html.escape(title)}</h1><p>{len(tree)} tactic states; {solved}. "
-        "Colour: value (blue 0, red 1); size: visits; hover a node for its tactic state.</p>\n"
-        f"{to_svg(tree)}\n</body></html>\n"
+        f"<body>\n{to_svg(tree, title)}\n</body></html>\n"
     )

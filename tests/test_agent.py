@@ -63,3 +63,17 @@ def test_seeds_are_derived_and_repeat_across_runs() -> None:
     seeds = [first.next_seed(PROBLEM) for _ in range(3)]
     assert seeds == [second.next_seed(PROBLEM) for _ in range(3)]
     assert len(set(seeds)) == 3
+
+
+def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The 33 s case: torch threads on every core while REPL processes work beside them."""
+    from lean_env.config import LeanConfig
+
+    built = []
+    monkeypatch.setattr("prover.agent.build_policy", lambda config: built.append(config) or object())
+    monkeypatch.setattr("prover.agent.Verifier.from_config", lambda lean: object())
+    monkeypatch.setattr("prover.policy.config.usable_cpus", lambda: 16)
+    Prover.from_config(PolicyConfig(), LeanConfig(workers=4))
+    Prover.from_config(PolicyConfig(threads=2), LeanConfig(workers=4))
+    Prover.from_config(PolicyConfig(), None)  # proposals only: no Lean beside the model
+    assert [config.threads for config in built] == [12, 2, 0]

@@ -85,8 +85,19 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     other = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "3",
                     "--out", "run", env=env, cwd=tmp_path)
     assert other.returncode == 2 and "budget.samples: 2 -> 3" in other.stderr and "--force" in other.stderr
-    report = run_cli("report", "run", env=env, cwd=tmp_path)
+    # What the run spent is recorded beside its results, and the report shows it.
+    session, rerun = json.loads((tmp_path / "run" / "compute.json").read_text())["sessions"]
+    assert rerun["generated_tokens"] == 0  # the second session found the run finished
+    assert session["generated_tokens"] > 0 and session["prompt_tokens"] > 0 and session["samples"] == 4
+    assert session["policy_s"] > 0 and session["lean_cpu_s"] > 0 and session["peak_memory_mb"] > 100
+    assert session["policy_device"] == "cpu" and session["policy_threads"] >= 1
+    report = run_cli("--set", "cost.cpu_hour_usd=2.5", "report", "run", env=env, cwd=tmp_path)
     assert report.returncode == 0 and "| two.jsonl | - | sample |" in report.stdout
+    header = report.stdout.splitlines()[0]
+    assert all(column in header for column in ("95% CI", "tokens / solved", "Lean CPU / solved", "policy time",
+                                               "peak memory", "cost"))
+    assert "$" in report.stdout.splitlines()[2]
+    assert "cost" not in run_cli("report", "run", env=env, cwd=tmp_path).stdout.splitlines()[0]
     assert (tmp_path / "run" / "pass_rate.png").read_bytes().startswith(b"\x89PNG")
     config = json.loads((tmp_path / "run" / "run.json").read_text())["config"]
     assert config["policy"]["max_new_tokens"] == 8
@@ -149,3 +160,42 @@ def test_a_missing_certified_checker_stops_eval_before_any_search(tmp_path: Path
                      "--budget", "1", "--out", "run", env=env, cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: the certified checker is not built")
     assert "run `prover setup`" in result.stderr and not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_generation_stops_within_seconds(smollm2: object, model_cache: Path, shared_data: Path,
+                                                       tmp_path: Path, env: dict[str, str]) -> None:
+    """SIGINT while a long batch is being generated: the process ends within seconds (the
+    batch is halted at the next token, not waited for), says how to go on, and leaves a run
+    directory that the same command continues."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
+    (tmp_path / "one.jsonl").write_text(lines[0] + "\n")
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    args = [sys.executable, "-m", "prover", "--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}",
+            "--set", "policy.max_new_tokens=3000", "--set", "lean.certify=never",
+            "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", f"lean.workspace={tmp_path}",
+            "eval", "--dataset", "one.jsonl", "--algorithm", "sample", "--budget", "4", "--out", "run"]
+    process = subprocess.Popen(args, cwd=tmp_path, env={**env, "PYTHONUNBUFFERED": "1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while not (tmp_path / "run" / "run.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        time.sleep(8)  # the model is loaded and the first batch of 3000-token samples is under way
+        assert process.poll() is None
+        signalled = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        stopped_after = time.monotonic() - signalled
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, stderr
+    assert "interrupted; run the same command again to continue" in stderr
+    assert stopped_after < 10
+    assert (tmp_path / "run" / "compute.json").is_file()  # the session's spending is recorded

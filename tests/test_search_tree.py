@@ -127,3 +127,20 @@ def test_a_state_the_trace_leaves_open_is_filled_in_by_replay() -> None:
     assert [(s.code, s.goal) for s in replayed] == [
         ("  a\n", f"{START}|a"), ("  hidden\n", f"{START}|a|hidden"), ("  b\n", f"{START}|a|hidden|b")
     ]
+
+
+def test_the_tree_picture_has_a_title_a_legend_and_labels() -> None:
+    from search.draw import to_html, to_svg
+
+    tree = SearchTree(START, gamma=0.95, seed=3)
+    tree.add_segments(checked("  a\n  b\n  done\n"))
+    tree.complete(tree.select(), 1.0)
+    svg = to_svg(tree, "RMaxTS tree: minif2f/x")
+    assert "<title>RMaxTS tree: minif2f/x</title>" in svg and ">RMaxTS tree: minif2f/x</text>" in svg
+    for legend in ("root (the statement)", "tactic state, expanded", "tactic state, not expanded", "proof complete",
+                   "colour: mean value", "size: visits"):
+        assert legend in svg
+    assert "<rect" in svg and "<polygon" in svg  # the root and the proof's end have their own marks
+    assert svg.count("> v ") + svg.count(">v ") >= len(tree)  # every node labelled with visits and value
+    assert "(proof end)" in svg and "(root)" in svg
+    assert to_html(tree, "t").count("<svg") == 1

@@ -19,7 +19,7 @@ from typing import Any, Union
 import yaml
 
 from data.config import DataConfig, StoreConfig
-from eval.config import EvalConfig
+from eval.config import CostConfig, EvalConfig
 from lean_env.config import LeanConfig
 from prover.policy.config import PolicyConfig
 from prover.training.config import RLConfig, SFTConfig
@@ -56,6 +56,7 @@ class Config:
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     search: SearchConfig = field(default_factory=SearchConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    cost: CostConfig = field(default_factory=CostConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
 

@@ -193,11 +193,15 @@ def merge(
 
 
 def report(
+    ctx: typer.Context,
     runs: list[Path] = typer.Argument(..., help="Run directories (from `prover eval` or `prover merge`)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Where report.md and pass_rate.png go (default: the first run)."),
 ) -> None:
-    """A table of the runs beside published results, and a plot of pass rate against budget."""
-    text, plot = write_report(runs, out or runs[0])
+    """A table of the runs (pass rate with its 95% interval, tokens and Lean CPU time per solved
+    problem, what each spent; a cost column with prices in [cost]) beside published results,
+    and a plot of pass rate against budget."""
+    config: Config = ctx.obj
+    text, plot = write_report(runs, out or runs[0], config.cost)
     typer.echo(text)
     typer.echo(f"plot: {plot}")
 

@@ -104,6 +104,6 @@ def tree_show(
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise DataError(f"{file}: not a saved search tree ({type(error).__name__})") from error
     target = out or file.with_suffix(".html")
-    content = to_svg(tree) if target.suffix == ".svg" else to_html(tree, str(run_problem))
+    content = to_svg(tree, f"RMaxTS tree: {run_problem}") if target.suffix == ".svg" else to_html(tree, f"RMaxTS tree: {run_problem}")
     target.write_text(content, encoding="utf-8")
     typer.echo(f"wrote {target} ({len(tree)} nodes)")

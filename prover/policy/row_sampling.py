@@ -7,12 +7,15 @@ batched with, and its stop strings and token limits are the batch's. Two hooks i
 `generate` make every row independent:
 
 - `RowSampler` (a logits processor) draws each row's next token from its tempered
-  distribution with uniform numbers from the row's own `torch.Generator` (inverse CDF), and
-  draws again while the token falls outside the row's top-p nucleus: that samples exactly
-  from the renormalized nucleus without sorting the vocabulary (a sort of 49k logits per row
-  costs more than a small model's forward pass on a CPU). It then leaves only the chosen
-  token, so `generate` decodes greedily and each row's choice depends only on its logits
-  and its seed.
+  distribution by the Gumbel-max trick, with noise from the row's own `torch.Generator`
+  (adding Gumbel noise to the log-probabilities and taking the argmax samples exactly from
+  the softmax), and draws again while the token falls outside the row's top-p nucleus: that
+  samples exactly from the renormalized nucleus without sorting the vocabulary (a sort of 49k
+  logits per row costs more than a small model's forward pass on a CPU). It then leaves only
+  the chosen token, so `generate` decodes greedily and each row's choice depends only on its
+  logits and its seed. Gumbel-max rather than inverting the cumulative distribution: a
+  choice changes only when two perturbed scores nearly tie, so the last-bit differences
+  between a batched and an unbatched forward pass rarely change a sample.
 - `RowStopper` (a stopping criterion) ends each row at its own limit, end-of-sequence or
   stop string, hands the finished row over at once (so its caller need not wait for the
   batch's longest row), counts tokens as they are made, and ends every row when asked to stop.
@@ -73,24 +76,24 @@ class RowSampler(LogitsProcessor):
                                         dtype=torch.float32, device=device).unsqueeze(1)
         self.top_p = torch.tensor([r.top_p if r.temperature > 0 else 1.0 for r in rows],
                                   dtype=torch.float32, device=device)
-        # On the CPU whatever the model's device: a row's draws are the same on every machine.
-        self.generators = [torch.Generator().manual_seed(r.seed % 2**63) for r in rows]
+        self.generators = [torch.Generator(device=device).manual_seed(r.seed % 2**63) for r in rows]
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         raw = scores.float()
-        probs = torch.softmax(raw / self.temperature, dim=-1)
-        cumulative = probs.cumsum(dim=-1)
-        choice = probs.argmax(dim=-1)
+        logprobs = torch.log_softmax(raw / self.temperature, dim=-1)
+        choice = logprobs.argmax(dim=-1)
         pending = self.sampled.clone()
         for _ in range(self.MAX_DRAWS):
             if not bool(pending.any()):
                 break
             rows = pending.nonzero().flatten()
-            uniform = torch.cat([torch.rand(1, generator=self.generators[r]) for r in rows.tolist()])
-            uniform = uniform.to(probs.device).unsqueeze(1) * cumulative[rows, -1:]
-            candidate = torch.searchsorted(cumulative[rows], uniform, right=True).clamp(max=probs.shape[1] - 1)
-            row_probs = probs[rows]
-            likelier = (row_probs * (row_probs > row_probs.gather(1, candidate))).sum(dim=-1)
+            uniform = torch.stack([
+                torch.rand(raw.shape[1], generator=self.generators[r], device=raw.device) for r in rows.tolist()
+            ])
+            probs = logprobs[rows].exp()
+            # argmax(log p + Gumbel noise) written as argmin(Exp(1) noise / p): one logarithm per token, not two.
+            candidate = (-torch.log(uniform) / probs).argmin(dim=-1, keepdim=True)
+            likelier = (probs * (probs > probs.gather(1, candidate))).sum(dim=-1)
             inside = likelier < self.top_p[rows]  # within the top-p nucleus
             choice[rows[inside]] = candidate.squeeze(1)[inside]
             pending[rows[inside]] = False

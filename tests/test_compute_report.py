@@ -1,0 +1,90 @@
+"""What a run spent, the pass rate's interval, and the report built from them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.anchors import known_dataset
+from eval.compute import ComputeSession, Totals, cost_usd
+from eval.config import CostConfig
+from eval.errors import EvalError
+from eval.progress import PolicyColumn
+from eval.report import RunReport, table
+from eval.run_dir import RunDirectory
+from eval.spec import RunSpec
+from eval.summary import confidence_interval
+from prover.policy.base import PolicyUsage
+from prover.policy.config import PolicyConfig
+from search.budget import Budget
+from search.config import SearchConfig
+
+
+def session(**values: object) -> ComputeSession:
+    defaults: dict = dict(started_at="2026-01-01T00:00:00+00:00", wall_s=100.0, policy_s=3600.0, policy_device="cuda",
+                          policy_threads=0, generated_tokens=1000, prompt_tokens=500, samples=10, lean_cpu_s=7200.0,
+                          peak_memory_mb=2048.0, peak_lean_memory_mb=4096.0)
+    return ComputeSession(**{**defaults, **values})
+
+
+def test_sessions_add_up_and_cost_follows_the_prices() -> None:
+    totals = Totals.of([session(), session(policy_device="api", policy_s=10.0, generated_tokens=2_000_000,
+                                           prompt_tokens=1_000_000, lean_cpu_s=0.0, peak_memory_mb=9000.0)])
+    assert totals.generated_tokens == 2_001_000 and totals.peak_memory_mb == 9000.0
+    assert totals.gpu_hours == 1.0 and totals.lean_cpu_s == 7200.0
+    assert cost_usd(totals, CostConfig()) is None
+    prices = CostConfig(gpu_hour_usd=2.0, cpu_hour_usd=0.5, input_mtok_usd=1.0, output_mtok_usd=3.0)
+    assert cost_usd(totals, prices) == pytest.approx(2.0 + 2 * 0.5 + 1.0 + 6.0)
+    cpu = Totals.of([session(policy_device="cpu", policy_threads=4, lean_cpu_s=0.0)])
+    assert cost_usd(cpu, CostConfig(cpu_hour_usd=1.0)) == pytest.approx(4.0)  # an hour on four threads
+    with pytest.raises(EvalError, match="cannot be negative"):
+        CostConfig(gpu_hour_usd=-1)
+
+
+def test_pass_rate_interval_across_repeats_and_across_problems() -> None:
+    low, high = confidence_interval([0.5, 0.6, 0.55, 0.45], problems=100)
+    assert low < 0.525 < high and high - low == pytest.approx(2 * 3.182 * 0.0645 / 2, abs=0.01)
+    wilson = confidence_interval([0.5], problems=100)
+    assert wilson == pytest.approx([0.4038, 0.5962], abs=1e-3)
+    assert confidence_interval([1.0], problems=2)[1] == 1.0
+
+
+def test_anchors_are_found_when_the_dataset_was_a_path() -> None:
+    assert known_dataset("/data/minif2f.jsonl") == "minif2f"
+    assert known_dataset("runs/minif2f-test.jsonl") == "minif2f"
+    assert known_dataset("ProofNet.jsonl") == "proofnet"
+    assert known_dataset("minif2fish.jsonl") == "minif2fish.jsonl"
+    summary = {"dataset": "../shared/data/minif2f.jsonl", "split": "test", "algorithm": "sample", "model": "m",
+               "budget": 8, "repeats": 1, "pass_rate": 0.5, "pass_rate_std": 0.0, "pass_rate_ci95": [0.3, 0.7],
+               "proved": 1, "problems": 2, "finished": 2, "complete": True, "tokens_per_solved": 1234,
+               "lean_cpu_s_per_solved": 2.5, "compute": Totals.of([session()]).to_json()}
+    text = table([RunReport(Path("run"), summary)], CostConfig(gpu_hour_usd=2.0))
+    assert "DeepSeek-Prover-V1.5-RL + RMaxTS" in text
+    row = text.splitlines()[2]
+    assert "30.0–70.0%" in row and "1,234" in row and "2.50 s" in row and "1.00 h" in row and "$2.00" in row
+
+
+def test_a_start_that_recorded_nothing_does_not_bind_the_rerun(tmp_path: Path) -> None:
+    """A first `eval` that failed before any attempt (say, a workspace without lean-toolchain)
+    leaves run.json with its pins; the corrected rerun starts afresh instead of being refused."""
+    spec = RunSpec("minif2f", "test", Budget(2), SearchConfig(), PolicyConfig())
+    RunDirectory.start(tmp_path / "run", spec, ["a"], {}, {"lean": "unknown"}).close()
+    RunDirectory.start(tmp_path / "run", spec, ["a"], {}, {"lean": "v4.15.0"}).close()
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["pins"] == {"lean": "v4.15.0"}
+    (tmp_path / "run" / "attempts.jsonl").write_text('{"problem": "a"}\n')
+    with pytest.raises(EvalError, match="other settings"):
+        RunDirectory.start(tmp_path / "run", spec, ["a"], {}, {"lean": "v4.16.0"})
+
+
+def test_the_progress_line_shows_tokens_per_second_and_samples_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([100.0, 102.0])
+    monkeypatch.setattr("eval.progress.time.monotonic", lambda: next(clock))
+    column = PolicyColumn()
+    assert str(column.render(None)) == "- tok/s"  # type: ignore[arg-type]
+    usage = PolicyUsage(generated_tokens=50, running=32, waiting=4)
+    column.usage = usage
+    column.render(None)  # type: ignore[arg-type]
+    usage.generated_tokens = 250
+    assert str(column.render(None)) == "100 tok/s, 36 in flight"  # type: ignore[arg-type]
