@@ -1,7 +1,7 @@
 """Tokens per second of a real `eval` search against bare batched generation, side by side.
 
     .venv/bin/python benchmarks/search_throughput.py [--model smollm2] [--backend hf]
-        [--concurrency 1,8,32,64] [--tokens 32] [--rounds 2] [--algorithm sample]
+        [--concurrency 1,8,32,64] [--tokens 32] [--rounds 2] [--repeats 1] [--algorithm sample]
 
 At each concurrency C, on one loaded model, for the same miniF2F problems (`--rounds` of
 them, more at small C so that each level draws `--min-samples`):
@@ -17,7 +17,9 @@ them, more at small C so that each level draws `--min-samples`):
   the REPL double (tests/doubles/fake_repl.py: real processes, real protocol, instant
   answers; started before the clock), so that what is measured is how full the search keeps
   the policy's batches.
-Rates are generated tokens (up to each sample's end) over wall time. search / bare is the
+Rates are generated tokens (up to each sample's end) over wall time (with `--repeats N`, the
+best of N, the paths taken in turn and in reverse order every other time: on a shared
+machine single timings drift by tens of percent). search / bare is the
 share of the model's batched throughput that a search gets (goal: at least 0.9 at every
 concurrency; above 1 is possible, as the backend's sampler does not sort the vocabulary as
 transformers' top-p does); search / backend is what the search itself costs.
@@ -128,10 +130,26 @@ async def measure(args: argparse.Namespace) -> None:
             # The same problems for all three, one batch each, at least 8 samples in all.
             selected = problems[: max(args.rounds, -(-args.min_samples // level))]
             prompts = [policy.render(prover.prompt(problem)) for problem in selected]
-            await backend(prover, problems[-2:-1], stop, level, args.tokens)  # warm: first batches of a shape are slow on a GPU
-            backend_tokens, backend_s, longest = await backend(prover, selected, stop, level, args.tokens)
-            bare_s = bare(policy, prompts, level, longest)
-            search_tokens, search_s = await search(prover, selected, level, args.algorithm)
+            # An untimed pass first: the first batches of a shape run slow (memory being mapped,
+            # CUDA kernels being chosen), which would favour whichever path runs last. It also gives
+            # bare the length of each batch's longest sample.
+            backend_tokens, _, longest = await backend(prover, selected, stop, level, args.tokens)
+            search_tokens = 0
+            backend_times: list[float] = []
+            bare_times: list[float] = []
+            search_times: list[float] = []
+            for repeat in range(args.repeats):  # best of N, each path in turn, the order reversed every other time
+                paths = ["backend", "bare", "search"][:: 1 if repeat % 2 == 0 else -1]
+                for path in paths:
+                    if path == "backend":
+                        backend_tokens, seconds, longest = await backend(prover, selected, stop, level, args.tokens)
+                        backend_times.append(seconds)
+                    elif path == "bare":
+                        bare_times.append(bare(policy, prompts, level, longest))
+                    else:
+                        search_tokens, seconds = await search(prover, selected, level, args.algorithm)
+                        search_times.append(seconds)
+            backend_s, bare_s, search_s = min(backend_times), min(bare_times), min(search_times)
             bare_rate, backend_rate = backend_tokens / bare_s, backend_tokens / backend_s
             search_rate = search_tokens / search_s
             print(f"{level:>11} {bare_rate:>11.1f} {backend_rate:>14.1f} {search_rate:>13.1f} "
@@ -149,6 +167,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=32, help="max_new_tokens of every sample.")
     parser.add_argument("--rounds", type=int, default=2, help="Batches (problems) per concurrency, at least.")
     parser.add_argument("--min-samples", type=int, default=8, help="Samples per concurrency, at least.")
+    parser.add_argument("--repeats", type=int, default=1, help="Measure each path this many times; report the best.")
     parser.add_argument("--algorithm", default="sample", choices=["sample", "rmaxts"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")

@@ -50,6 +50,7 @@ class ComputeSession:
 
 
 def policy_device(backend: str, device: str) -> str:
+    """What the policy's time is charged as; `auto` is read from torch once the model is loaded."""
     if backend == "openai":
         return "api"
     if backend == "vllm":

@@ -75,6 +75,7 @@ async def _run_here(jobs: list[UnitJob], run: BenchmarkRun, recorder: Recorder, 
     prover = run.make_prover()
     recorder.meter.usage = prover.policy.usage
     recorder.meter.threads = prover.config.threads
+    recorder.meter.device = policy_device(prover.config.backend, prover.config.device)  # torch is loaded now
     progress.watch(prover.policy.usage)
     try:
         await run_locally(jobs, prover, run.spec, recorder, run.problems_in_flight)

@@ -57,7 +57,9 @@ def _interval(summary: dict[str, Any]) -> str:
 
 
 def _hours(seconds: float) -> str:
-    return f"{seconds / 3600:.2f} h" if seconds >= 360 else f"{seconds:.0f} s"
+    if seconds >= 360:
+        return f"{seconds / 3600:.2f} h"
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2f} s"
 
 
 def _per_solved(value: Any, unit: str = "") -> str:
@@ -85,7 +87,7 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
         if charged:
             assert prices is not None
             value = cost_usd(Totals(**compute), prices)
-            cost = f" ${value:,.2f} |" if value is not None else " - |"
+            cost = " - |" if value is None else f" ${value:,.2f} |" if value >= 1 else f" ${value:.4f} |"
         lines.append(
             f"| {s['dataset']} | {s['split'] or '-'} | {s['algorithm']} | {s['model']} | {s['budget']} | {s['repeats']} "
             f"| {_percent(s['pass_rate'], s['pass_rate_std'])} | {_interval(s)} "

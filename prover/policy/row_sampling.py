@@ -67,7 +67,8 @@ class RowState:
 
 class RowSampler(LogitsProcessor):
     MAX_DRAWS = 64
-    """A row whose draws all fall outside its nucleus (chance below 0.05**64) takes its most likely token."""
+    """A row whose draws all fall outside its nucleus (chance (1 - top_p)**64) takes its most likely
+    token, which is always inside."""
 
     def __init__(self, rows: list[RowSettings], state: RowState, device: torch.device) -> None:
         self.state = state
@@ -82,7 +83,7 @@ class RowSampler(LogitsProcessor):
         raw = scores.float()
         logprobs = torch.log_softmax(raw / self.temperature, dim=-1)
         choice = logprobs.argmax(dim=-1)
-        pending = self.sampled.clone()
+        pending = self.sampled & ~self.state.done  # a finished row's text is final: it draws no more
         for _ in range(self.MAX_DRAWS):
             if not bool(pending.any()):
                 break
@@ -118,7 +119,6 @@ class RowStopper(StoppingCriteria):
         on_step: Callable[[int], None],
         halt: threading.Event,
     ) -> None:
-        self.rows = rows
         self.state = state
         self.prompt_length = prompt_length
         self.eos = torch.tensor(sorted(eos_token_ids), device=state.done.device)
