@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, Union
 
 
@@ -81,9 +82,23 @@ class PolicyUsage:
     waiting: int = 0
     """Samples asked for and not yet started."""
 
+    _busy_since: float | None = field(default=None, repr=False, compare=False)
+
     @property
     def in_flight(self) -> int:
         return self.running + self.waiting
+
+    def started(self, samples: int) -> None:
+        """`samples` begin generating; busy time runs while any sample is."""
+        if self.running == 0:
+            self._busy_since = time.monotonic()
+        self.running += samples
+
+    def ended(self, samples: int) -> None:
+        self.running -= samples
+        if self.running == 0 and self._busy_since is not None:
+            self.busy_s += time.monotonic() - self._busy_since
+            self._busy_since = None
 
 
 class Policy(Protocol):

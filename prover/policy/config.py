@@ -77,7 +77,7 @@ class PolicyConfig:
         torch's CPU kernels split every operation across their threads and wait for the
         slowest: when a Lean process takes one of those threads' cores, each of the thousands
         of operations per token waits for it to be scheduled again (on 2 cores, one busy
-        process turned a 7 s generation into 40 s; with one thread it took 10 s)."""
+        process turned a 12 s generation into 47 s; with one thread it took 10.5 s: benchmarks/cpu_threads.py)."""
         if self.threads > 0:
             return self.threads
         return max(1, usable_cpus() - lean_processes)

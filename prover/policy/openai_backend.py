@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
 from typing import Any
 
 import httpx
@@ -44,7 +43,6 @@ class OpenAIPolicy:
         )
         self._slots = asyncio.Semaphore(config.max_concurrency)
         self.usage = PolicyUsage()
-        self._busy_since: float | None = None
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         return list(await asyncio.gather(*(self._one(r) for r in requests)))
@@ -96,11 +94,13 @@ class OpenAIPolicy:
                 delay *= 2
             try:
                 async with self._slots:
-                    self._sending(samples)
+                    self.usage.waiting -= samples
+                    self.usage.started(samples)
                     try:
                         response = await self._client.post(path, json=body)
                     finally:
-                        self._sending(-samples)
+                        self.usage.ended(samples)
+                        self.usage.waiting += samples
             except (httpx.TransportError, httpx.TimeoutException) as error:
                 failure = f"{type(error).__name__}: {error}"
                 continue
@@ -120,16 +120,6 @@ class OpenAIPolicy:
         raise PolicyServerError(
             f"{self._config.base_url}{path} did not answer after {self._config.retries + 1} tries ({failure})"
         )
-
-    def _sending(self, samples: int) -> None:
-        """Count samples on their way (busy time: while any is)."""
-        if self.usage.running == 0 and samples > 0:
-            self._busy_since = time.monotonic()
-        self.usage.running += samples
-        self.usage.waiting -= samples
-        if self.usage.running == 0 and self._busy_since is not None:
-            self.usage.busy_s += time.monotonic() - self._busy_since
-            self._busy_since = None
 
     def _completions(self, answer: dict[str, Any], request: GenerationRequest, chat: bool) -> list[Completion]:
         try:

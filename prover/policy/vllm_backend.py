@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from typing import Any
 
 from prover.model_files import resolve_model
@@ -58,7 +57,6 @@ class VLLMPolicy:
         self.tokenizer: Any = AutoTokenizer.from_pretrained(source.location)
         self.usage = PolicyUsage()
         self._ids = itertools.count()
-        self._busy_since: float | None = None
         self._closed = False
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
@@ -86,7 +84,7 @@ class VLLMPolicy:
             logprobs=0 if request.logprobs else None,
             **options,
         )
-        self._start(request.n)
+        self.usage.started(request.n)
         final = None
         try:
             async for output in self.engine.generate(render_prompt(self.tokenizer, request.prompt), params,
@@ -97,7 +95,7 @@ class VLLMPolicy:
                 raise PromptTooLongError(str(error).splitlines()[0]) from error
             raise PolicyError(f"vLLM rejected the request: {str(error).splitlines()[0]}") from error
         finally:
-            self._stop(request.n)
+            self.usage.ended(request.n)
         if final is None:
             raise PolicyError("vLLM ended the request without an answer")
         self.usage.prompt_tokens += len(final.prompt_token_ids or []) * request.n
@@ -115,17 +113,6 @@ class VLLMPolicy:
             )
         self.usage.samples += len(completions)
         return completions
-
-    def _start(self, samples: int) -> None:
-        if self.usage.running == 0:
-            self._busy_since = time.monotonic()
-        self.usage.running += samples
-
-    def _stop(self, samples: int) -> None:
-        self.usage.running -= samples
-        if self.usage.running == 0 and self._busy_since is not None:
-            self.usage.busy_s += time.monotonic() - self._busy_since
-            self._busy_since = None
 
     async def close(self) -> None:
         """Requests in flight are aborted by their callers' cancellation; the engine's
