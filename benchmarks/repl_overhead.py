@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from data.problem import Problem  # noqa: E402
-from lean_env.guard import GuardPolicy  # noqa: E402
-from lean_env.pool import ReplPool  # noqa: E402
-from lean_env.protocol import CommandRequest, encode_request  # noqa: E402
-from lean_env.repl import ReplProcess, ReplSettings  # noqa: E402
-from lean_env.verifier import Verifier  # noqa: E402
-from lean_env.workspace import Pins  # noqa: E402
+from lean_prover.data.problem import Problem  # noqa: E402
+from lean_prover.lean_env.guard import GuardPolicy  # noqa: E402
+from lean_prover.lean_env.pool import ReplPool  # noqa: E402
+from lean_prover.lean_env.protocol import CommandRequest, encode_request  # noqa: E402
+from lean_prover.lean_env.repl import ReplProcess, ReplSettings  # noqa: E402
+from lean_prover.lean_env.verifier import Verifier  # noqa: E402
+from lean_prover.lean_env.workspace import Pins  # noqa: E402
 
 FAKE = (sys.executable, str(ROOT / "tests" / "doubles" / "fake_repl.py"), "scripted")
 PROBLEM = Problem(

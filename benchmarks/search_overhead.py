@@ -24,17 +24,17 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from data.problem import Problem  # noqa: E402
-from lean_env.protocol import Message, Pos  # noqa: E402
-from lean_env.verdict import LeanErrors, LeanRun, Verdict  # noqa: E402
-from prover.agent import Prover  # noqa: E402
-from prover.policy.base import Completion, GenerationRequest, PolicyUsage  # noqa: E402
-from prover.policy.config import PolicyConfig  # noqa: E402
-from search import rmaxts, tree  # noqa: E402
-from search.budget import Budget  # noqa: E402
-from search.config import SearchConfig  # noqa: E402
-from search.rmaxts import RMaxTS  # noqa: E402
-from search.sampling import WholeProofSampling  # noqa: E402
+from lean_prover.data.problem import Problem  # noqa: E402
+from lean_prover.lean_env.protocol import Message, Pos  # noqa: E402
+from lean_prover.lean_env.verdict import LeanErrors, LeanRun, Verdict  # noqa: E402
+from lean_prover.prover.agent import Prover  # noqa: E402
+from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyUsage  # noqa: E402
+from lean_prover.prover.policy.config import PolicyConfig  # noqa: E402
+from lean_prover.search import rmaxts, tree  # noqa: E402
+from lean_prover.search.budget import Budget  # noqa: E402
+from lean_prover.search.config import SearchConfig  # noqa: E402
+from lean_prover.search.rmaxts import RMaxTS  # noqa: E402
+from lean_prover.search.sampling import WholeProofSampling  # noqa: E402
 from tests.doubles.scripted_verifier import START, ScriptedVerifier  # noqa: E402
 
 PROBLEM = Problem("bench", "", "", "", "theorem bench : True := by\n", START, "benchmark")

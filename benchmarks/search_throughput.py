@@ -39,22 +39,22 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from data.config import DataConfig  # noqa: E402
-from data.datasets import load_problems  # noqa: E402
-from eval.benchmark_run import Recorder, pending_jobs, run_locally  # noqa: E402
-from eval.run_dir import RunDirectory  # noqa: E402
-from eval.spec import RunSpec  # noqa: E402
-from lean_env.pool import ReplPool  # noqa: E402
-from lean_env.repl import ReplSettings  # noqa: E402
-from lean_env.verifier import Verifier  # noqa: E402
-from lean_env.workspace import Pins  # noqa: E402
-from prover.agent import Prover  # noqa: E402
-from prover.extraction import FENCE  # noqa: E402
-from prover.policy.base import GenerationRequest  # noqa: E402
-from prover.policy.config import PolicyConfig  # noqa: E402
-from prover.policy.hf_backend import HFPolicy  # noqa: E402
-from search.budget import Budget  # noqa: E402
-from search.config import SearchConfig  # noqa: E402
+from lean_prover.data.config import DataConfig  # noqa: E402
+from lean_prover.data.datasets import load_problems  # noqa: E402
+from lean_prover.eval.benchmark_run import Recorder, pending_jobs, run_locally  # noqa: E402
+from lean_prover.eval.run_dir import RunDirectory  # noqa: E402
+from lean_prover.eval.spec import RunSpec  # noqa: E402
+from lean_prover.lean_env.pool import ReplPool  # noqa: E402
+from lean_prover.lean_env.repl import ReplSettings  # noqa: E402
+from lean_prover.lean_env.verifier import Verifier  # noqa: E402
+from lean_prover.lean_env.workspace import Pins  # noqa: E402
+from lean_prover.prover.agent import Prover  # noqa: E402
+from lean_prover.prover.extraction import FENCE  # noqa: E402
+from lean_prover.prover.policy.base import GenerationRequest  # noqa: E402
+from lean_prover.prover.policy.config import PolicyConfig  # noqa: E402
+from lean_prover.prover.policy.hf_backend import HFPolicy  # noqa: E402
+from lean_prover.search.budget import Budget  # noqa: E402
+from lean_prover.search.config import SearchConfig  # noqa: E402
 
 FAKE_REPL = ROOT / "tests" / "doubles" / "fake_repl.py"
 

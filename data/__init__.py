@@ -3,7 +3,7 @@
 This package is the leaf of the dependency graph: it imports none of the others.
 """
 
-from data.errors import DataError
-from data.problem import Problem
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import Problem
 
 __all__ = ["DataError", "Problem"]

@@ -18,12 +18,12 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from data.config import DataConfig
-from data.errors import DataError
-from data.jsonl import load_jsonl
-from data.lean_file import load_lean_file
-from data.problem import Problem
-from data.problem_ids import find_problem
+from lean_prover.data.config import DataConfig
+from lean_prover.data.errors import DataError
+from lean_prover.data.jsonl import load_jsonl
+from lean_prover.data.lean_file import load_lean_file
+from lean_prover.data.problem import Problem
+from lean_prover.data.problem_ids import find_problem
 
 logger = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from data.errors import DataError
-from data.problem import Problem
-from data.problem_ids import assign_ids
-from data.text_files import read_bytes
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import Problem
+from lean_prover.data.problem_ids import assign_ids
+from lean_prover.data.text_files import read_bytes
 
 logger = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from data.errors import DataError
-from data.lean_lexer import Kind, LexError, Token, tokenize
-from data.problem import Problem
-from data.problem_ids import assign_ids
-from data.text_files import read_text
+from lean_prover.data.errors import DataError
+from lean_prover.data.lean_lexer import Kind, LexError, Token, tokenize
+from lean_prover.data.problem import Problem
+from lean_prover.data.problem_ids import assign_ids
+from lean_prover.data.text_files import read_text
 
 DECLARATION_KEYWORDS = frozenset({"theorem", "lemma"})
 # Commands that make up a file's header: they set up names and options for everything below.

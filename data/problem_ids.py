@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-from data.errors import DataError
-from data.problem import Problem
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import Problem
 
 
 def assign_ids(problems: list[Problem]) -> list[Problem]:

@@ -20,8 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from data.errors import DataError
-from data.problem import Problem
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import Problem
 
 if TYPE_CHECKING:
     import datasets

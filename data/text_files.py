@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from data.errors import DataError
+from lean_prover.data.errors import DataError
 
 MAX_TEXT_FILE_BYTES = 64 * 1024 * 1024
 """Larger inputs are refused: no benchmark or Lean file comes near this size."""

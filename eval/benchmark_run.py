@@ -6,17 +6,17 @@ import json
 import logging
 from typing import Awaitable, Callable
 
-from data.problem import Problem
-from data.store import ProofRecord, ProofStore
-from eval.compute import ComputeMeter
-from eval.progress import RunProgress
-from eval.records import AttemptRow, Unit, UnitResult
-from eval.run_dir import RunDirectory
-from eval.spec import RunSpec
-from eval.summary import summarize
-from eval.unit_search import UnitJob, search_unit
-from prover.agent import Prover
-from search.base import keep_in_flight
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord, ProofStore
+from lean_prover.eval.compute import ComputeMeter
+from lean_prover.eval.progress import RunProgress
+from lean_prover.eval.records import AttemptRow, Unit, UnitResult
+from lean_prover.eval.run_dir import RunDirectory
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.summary import summarize
+from lean_prover.eval.unit_search import UnitJob, search_unit
+from lean_prover.prover.agent import Prover
+from lean_prover.search.base import keep_in_flight
 
 logger = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from lean_env.usage import LEAN_CPU
-from prover.policy.base import PolicyUsage
+from lean_prover.lean_env.usage import LEAN_CPU
+from lean_prover.prover.policy.base import PolicyUsage
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eval.errors import EvalError
+from lean_prover.eval.errors import EvalError
 
 
 @dataclass

@@ -8,16 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from data.problem import Problem
-from data.store import ProofStore
-from eval.benchmark_run import Recorder, pending_jobs, run_locally
-from eval.compute import ComputeMeter, policy_device
-from eval.progress import RunProgress
-from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
-from eval.run_dir import RunDirectory
-from eval.spec import RunSpec
-from eval.unit_search import UnitJob
-from lean_env.remote import VerifierFactory
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofStore
+from lean_prover.eval.benchmark_run import Recorder, pending_jobs, run_locally
+from lean_prover.eval.compute import ComputeMeter, policy_device
+from lean_prover.eval.progress import RunProgress
+from lean_prover.eval.ray_runner import ProverFactory, RayOptions, run_on_ray
+from lean_prover.eval.run_dir import RunDirectory
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.unit_search import UnitJob
+from lean_prover.lean_env.remote import VerifierFactory
 
 
 @dataclass

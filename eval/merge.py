@@ -7,11 +7,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from eval.errors import EvalError
-from eval.records import to_json
-from eval.run_dir import ATTEMPTS, MANIFEST, RESULTS, TREES, Manifest, RunDirectory, write_json_file
-from eval.spec import Shard, differences
-from eval.summary import summarize
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.records import to_json
+from lean_prover.eval.run_dir import ATTEMPTS, MANIFEST, RESULTS, TREES, Manifest, RunDirectory, write_json_file
+from lean_prover.eval.spec import Shard, differences
+from lean_prover.eval.summary import summarize
 
 
 def merge_runs(shard_dirs: list[Path], out: Path) -> dict[str, Any]:

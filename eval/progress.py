@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from prover.policy.base import PolicyUsage
+from lean_prover.prover.policy.base import PolicyUsage
 
 
 class PolicyColumn(ProgressColumn):

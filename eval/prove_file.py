@@ -20,20 +20,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from data.errors import DataError
-from data.lean_file import SourceTheorem, find_sorry_theorems, parse_theorems, with_unique_ids
-from data.problem import Problem
-from data.store import ProofStore
-from data.text_files import read_text
-from lean_env.verdict import LeanRun, Proved
-from prover.agent import Prover, ProofVerifier
-from eval.benchmark_run import ProofsAndProgress
-from eval.progress import RunProgress
-from eval.ray_runner import ProverFactory, RayOptions, run_on_ray
-from lean_env.remote import VerifierFactory
-from eval.records import Unit, UnitResult
-from eval.spec import RunSpec
-from eval.unit_search import UnitJob, search_unit
+from lean_prover.data.errors import DataError
+from lean_prover.data.lean_file import SourceTheorem, find_sorry_theorems, parse_theorems, with_unique_ids
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofStore
+from lean_prover.data.text_files import read_text
+from lean_prover.lean_env.verdict import LeanRun, Proved
+from lean_prover.prover.agent import Prover, ProofVerifier
+from lean_prover.eval.benchmark_run import ProofsAndProgress
+from lean_prover.eval.progress import RunProgress
+from lean_prover.eval.ray_runner import ProverFactory, RayOptions, run_on_ray
+from lean_prover.lean_env.remote import VerifierFactory
+from lean_prover.eval.records import Unit, UnitResult
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.unit_search import UnitJob, search_unit
 
 logger = logging.getLogger(__name__)
 

@@ -15,16 +15,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from data.store import ProofRecord
-from eval.compute import ComputeMeter
-from eval.errors import EvalError
-from eval.records import AttemptRow, UnitResult
-from eval.spec import RunSpec
-from eval.unit_search import SearchSink, UnitJob, search_unit
-from lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
-from lean_env.usage import LEAN_CPU
-from prover.agent import Prover
-from prover.policy.base import PolicyUsage
+from lean_prover.data.store import ProofRecord
+from lean_prover.eval.compute import ComputeMeter
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.records import AttemptRow, UnitResult
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.unit_search import SearchSink, UnitJob, search_unit
+from lean_prover.lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
+from lean_prover.lean_env.usage import LEAN_CPU
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.base import PolicyUsage
 
 logger = logging.getLogger(__name__)
 

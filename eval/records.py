@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from eval.pass_at_k import ProblemOutcome
+from lean_prover.eval.pass_at_k import ProblemOutcome
 
 
 @dataclass(frozen=True)

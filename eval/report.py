@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from eval.anchors import Anchor, anchors_for, known_dataset
-from eval.compute import Totals, cost_usd
-from eval.config import CostConfig
-from eval.errors import EvalError
-from eval.run_dir import RunDirectory
-from eval.summary import summarize
+from lean_prover.eval.anchors import Anchor, anchors_for, known_dataset
+from lean_prover.eval.compute import Totals, cost_usd
+from lean_prover.eval.config import CostConfig
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.run_dir import RunDirectory
+from lean_prover.eval.summary import summarize
 
 PLOT_FILE = "pass_rate.png"
 TABLE_FILE = "report.md"

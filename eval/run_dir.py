@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
-from eval.compute import ComputeSession
-from eval.errors import EvalError
-from eval.records import AttemptRow, Unit, UnitResult, attempt_from_json, result_from_json, to_json
-from eval.spec import RunSpec, differences
+from lean_prover.eval.compute import ComputeSession
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.records import AttemptRow, Unit, UnitResult, attempt_from_json, result_from_json, to_json
+from lean_prover.eval.spec import RunSpec, differences
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from eval.errors import EvalError
-from prover.policy.config import PolicyConfig
-from search.budget import Budget
-from search.config import SearchConfig
+from lean_prover.eval.errors import EvalError
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
 
 # Fields that change how fast a run goes, not what it computes.
 OPERATIONAL_SEARCH_FIELDS = frozenset({"concurrency", "checkpoint_every"})

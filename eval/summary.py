@@ -7,9 +7,9 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from eval.compute import ComputeSession, Totals
-from eval.pass_at_k import budgets_up_to, pass_rate
-from eval.records import UnitResult
+from lean_prover.eval.compute import ComputeSession, Totals
+from lean_prover.eval.pass_at_k import budgets_up_to, pass_rate
+from lean_prover.eval.records import UnitResult
 
 
 def summarize(

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
-from data.problem import Problem
-from data.store import ProofRecord
-from lean_env.file_check import report_verdict
-from lean_env.verdict import Proved, proof_record
-from prover.agent import Prover
-from search.base import SearchAttempt, certified
-from search.registry import build_search
-from eval.records import AttemptRow, Unit, UnitResult
-from eval.spec import RunSpec
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord
+from lean_prover.lean_env.file_check import report_verdict
+from lean_prover.lean_env.verdict import Proved, proof_record
+from lean_prover.prover.agent import Prover
+from lean_prover.search.base import SearchAttempt, certified
+from lean_prover.search.registry import build_search
+from lean_prover.eval.records import AttemptRow, Unit, UnitResult
+from lean_prover.eval.spec import RunSpec
 
 
 @dataclass

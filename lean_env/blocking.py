@@ -11,10 +11,10 @@ import asyncio
 import threading
 from typing import Any, Coroutine, Protocol, TypeVar
 
-from data.problem import Problem
-from lean_env.config import LeanConfig
-from lean_env.verdict import Verdict
-from lean_env.verifier import Verifier
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.verdict import Verdict
+from lean_prover.lean_env.verifier import Verifier
 
 T = TypeVar("T")
 

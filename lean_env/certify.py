@@ -41,15 +41,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data.lean_lexer import name_parts
-from data.problem import Problem
-from lean_env.checks import attach_proof, theorem_name
-from lean_env.errors import WorkspaceError
-from lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
-from lean_env.protocol import Message, Pos
-from lean_env.repl import kill_process_tree, limit_child
-from lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, LeanRun, Proved, TimedOut, Verdict
-from lean_env.workspace import Pins
+from lean_prover.data.lean_lexer import name_parts
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checks import attach_proof, theorem_name
+from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
+from lean_prover.lean_env.protocol import Message, Pos
+from lean_prover.lean_env.repl import kill_process_tree, limit_child
+from lean_prover.lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, LeanRun, Proved, TimedOut, Verdict
+from lean_prover.lean_env.workspace import Pins
 
 logger = logging.getLogger(__name__)
 

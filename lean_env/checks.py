@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.lean_lexer import Kind, plain_name, significant, tokenize
-from lean_env.protocol import CommandResponse
+from lean_prover.data.lean_lexer import Kind, plain_name, significant, tokenize
+from lean_prover.lean_env.protocol import CommandResponse
 
 REFERENCE_PREFIX = "prover_reference_"
 QUERY_TAG = "prover-check"

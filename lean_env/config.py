@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from lean_env.errors import WorkspaceError
+from lean_prover.lean_env.errors import WorkspaceError
 
 CERTIFY_MODES = ("final", "always", "never")
 

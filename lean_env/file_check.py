@@ -14,14 +14,14 @@ import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from data.errors import DataError
-from data.lean_file import read_theorems, with_unique_ids
-from data.problem import Problem
-from lean_env.checks import attach_proof
-from data.text_files import read_text
-from lean_env.guard import GuardPolicy, Violation, check_commands, check_header, check_proof, check_statement
-from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
-from lean_env.verifier import Verifier
+from lean_prover.data.errors import DataError
+from lean_prover.data.lean_file import read_theorems, with_unique_ids
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checks import attach_proof
+from lean_prover.data.text_files import read_text
+from lean_prover.lean_env.guard import GuardPolicy, Violation, check_commands, check_header, check_proof, check_statement
+from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
+from lean_prover.lean_env.verifier import Verifier
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
-from lean_env.checks import theorem_name
+from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
+from lean_prover.lean_env.checks import theorem_name
 
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})

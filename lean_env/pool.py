@@ -14,8 +14,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
-from lean_env.errors import ReplError, ReplTimeoutError
-from lean_env.repl import ReplProcess, ReplSettings
+from lean_prover.lean_env.errors import ReplError, ReplTimeoutError
+from lean_prover.lean_env.repl import ReplProcess, ReplSettings
 
 logger = logging.getLogger(__name__)
 

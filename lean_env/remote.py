@@ -16,12 +16,12 @@ import tempfile
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
-from data.problem import Problem
-from lean_env.errors import LeanEnvError
-from lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
-from lean_env.usage import LEAN_CPU
-from lean_env.verdict import Verdict
-from lean_env.verifier import Verifier
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.errors import LeanEnvError
+from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
+from lean_prover.lean_env.usage import LEAN_CPU
+from lean_prover.lean_env.verdict import Verdict
+from lean_prover.lean_env.verifier import Verifier
 
 VerifierFactory = Callable[[], Verifier]
 """Builds an actor's verifier (e.g. `functools.partial(Verifier.from_config, lean_config)`)."""

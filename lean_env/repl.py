@@ -25,7 +25,7 @@ from typing import Callable
 
 import psutil
 
-from lean_env.errors import (
+from lean_prover.lean_env.errors import (
     ReplCrashedError,
     ReplError,
     ReplMemoryError,
@@ -34,7 +34,7 @@ from lean_env.errors import (
     ReplTamperedError,
     ReplTimeoutError,
 )
-from lean_env.protocol import (
+from lean_prover.lean_env.protocol import (
     CommandRequest,
     CommandResponse,
     ErrorResponse,
@@ -47,7 +47,7 @@ from lean_env.protocol import (
     encode_request,
     parse_response,
 )
-from lean_env.usage import LEAN_CPU
+from lean_prover.lean_env.usage import LEAN_CPU
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from lean_env.certify import CHECKER_SOURCE, CHECKER_TARGET
-from lean_env.errors import WorkspaceError
-from lean_env.workspace import Pins, read_pins
+from lean_prover.lean_env.certify import CHECKER_SOURCE, CHECKER_TARGET
+from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.workspace import Pins, read_pins
 
 logger = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Union
 
-from data.problem import Problem
-from lean_env.checks import attach_proof
-from lean_env.guard import GuardPolicy, Violation, check_tactic
-from lean_env.protocol import (
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checks import attach_proof
+from lean_prover.lean_env.guard import GuardPolicy, Violation, check_tactic
+from lean_prover.lean_env.protocol import (
     CommandRequest,
     CommandResponse,
     ErrorResponse,
@@ -22,7 +22,7 @@ from lean_env.protocol import (
     ProofStateResponse,
     TacticRequest,
 )
-from lean_env.repl import ReplProcess
+from lean_prover.lean_env.repl import ReplProcess
 
 
 @dataclass(frozen=True)

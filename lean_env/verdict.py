@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from data.problem import Problem
-from data.store import ProofRecord
-from lean_env.guard import Violation
-from lean_env.protocol import Message, Pos, Sorry, Tactic
-from lean_env.workspace import Pins
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord
+from lean_prover.lean_env.guard import Violation
+from lean_prover.lean_env.protocol import Message, Pos, Sorry, Tactic
+from lean_prover.lean_env.workspace import Pins
 
 
 @dataclass(frozen=True)

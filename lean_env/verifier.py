@@ -21,8 +21,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
-from data.problem import Problem
-from lean_env.checks import (
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checks import (
     QueryForged,
     QueryRefused,
     expected_full_name,
@@ -32,15 +32,15 @@ from lean_env.checks import (
     reference_name,
     theorem_name,
 )
-from lean_env.certify import CertifiedChecker, CertifySettings
-from lean_env.config import LeanConfig
-from lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
-from lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
-from lean_env.pool import ReplPool
-from lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
-from lean_env.repl import ReplProcess, ReplSettings
-from lean_env.tactic_mode import TacticSession
-from lean_env.verdict import (
+from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
+from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
+from lean_prover.lean_env.repl import ReplProcess, ReplSettings
+from lean_prover.lean_env.tactic_mode import TacticSession
+from lean_prover.lean_env.verdict import (
     CERTIFIED_TIER,
     FAST_TIER,
     Crashed,
@@ -54,7 +54,7 @@ from lean_env.verdict import (
     Verdict,
     trace_steps,
 )
-from lean_env.workspace import Pins, read_pins
+from lean_prover.lean_env.workspace import Pins, read_pins
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_env.errors import PinMismatchError, WorkspaceError
+from lean_prover.lean_env.errors import PinMismatchError, WorkspaceError
 
 
 @dataclass(frozen=True)

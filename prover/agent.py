@@ -13,20 +13,20 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from data.datasets import DATASETS, resolve_dataset_file
-from data.config import DataConfig
-from data.jsonl import SolvedExample, load_solved_examples
-from data.problem import Problem
-from lean_env.config import LeanConfig
-from lean_env.guard import Violation
-from lean_env.verdict import GuardRejected, Verdict
-from lean_env.tactic_mode import TacticRunner
-from lean_env.verifier import Verifier
-from prover.extraction import FENCE, Extraction, extract
-from prover.policy.base import Completion, GenerationRequest, Policy, Prompt
-from prover.policy.config import PolicyConfig
-from prover.policy.factory import build_policy
-from prover.prompts import Resume, build_prompt, get_format
+from lean_prover.data.datasets import DATASETS, resolve_dataset_file
+from lean_prover.data.config import DataConfig
+from lean_prover.data.jsonl import SolvedExample, load_solved_examples
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.guard import Violation
+from lean_prover.lean_env.verdict import GuardRejected, Verdict
+from lean_prover.lean_env.tactic_mode import TacticRunner
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.prover.extraction import FENCE, Extraction, extract
+from lean_prover.prover.policy.base import Completion, GenerationRequest, Policy, Prompt
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.factory import build_policy
+from lean_prover.prover.prompts import Resume, build_prompt, get_format
 
 FEW_SHOT_DATASET = "minif2f-few-shot"
 

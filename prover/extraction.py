@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from data.lean_file import SourceTheorem, parse_theorems
-from data.lean_lexer import Kind, LexError, significant, tokenize
-from data.problem import Problem
-from lean_env.checks import attach_proof
-from lean_env.guard import DECLARATION_HEADS, check_commands
-from prover.prompts import get_format
+from lean_prover.data.lean_file import SourceTheorem, parse_theorems
+from lean_prover.data.lean_lexer import Kind, LexError, significant, tokenize
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checks import attach_proof
+from lean_prover.lean_env.guard import DECLARATION_HEADS, check_commands
+from lean_prover.prover.prompts import get_format
 
 FENCE = "```"
 _CODE_BLOCK = re.compile(r"```(?P<tag>[A-Za-z0-9_+-]*)[ \t]*\n(?P<code>.*?)(?:```|\Z)", re.S)

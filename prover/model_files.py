@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.policy.base import ModelLoadError, ModelNotFoundError
+from lean_prover.prover.policy.base import ModelLoadError, ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from data.jsonl import SolvedExample
-from data.problem import Problem
-from prover.policy.base import ChatMessage, Prompt
+from lean_prover.data.jsonl import SolvedExample
+from lean_prover.data.problem import Problem
+from lean_prover.prover.policy.base import ChatMessage, Prompt
 
 V15_DEFAULT_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
 V15_NON_COT = "Complete the following Lean 4 code:\n\n"

@@ -7,10 +7,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable, Protocol, TypeVar
 
-from data.problem import Problem
-from lean_env.verdict import Proved, Verdict
-from prover.agent import Prover
-from search.budget import Budget
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.verdict import Proved, Verdict
+from lean_prover.prover.agent import Prover
+from lean_prover.search.budget import Budget
 
 T = TypeVar("T")
 

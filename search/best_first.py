@@ -14,14 +14,14 @@ import heapq
 import itertools
 from typing import AsyncIterator
 
-from data.problem import Problem
-from lean_env.tactic_mode import GoalState, ProofFinished, TacticRunner
-from prover.agent import Proposal, Prover
-from prover.extraction import Extraction
-from prover.prompts import Resume
-from search.base import SearchAttempt
-from search.budget import Budget, Spending
-from search.config import SearchConfig
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticRunner
+from lean_prover.prover.agent import Proposal, Prover
+from lean_prover.prover.extraction import Extraction
+from lean_prover.prover.prompts import Resume
+from lean_prover.search.base import SearchAttempt
+from lean_prover.search.budget import Budget, Spending
+from lean_prover.search.config import SearchConfig
 
 INDENT = "  "
 

@@ -21,15 +21,15 @@ import dataclasses
 import logging
 from typing import AsyncIterator, Callable
 
-from data.problem import Problem
-from lean_env.verdict import Incomplete, Proved
-from prover.agent import Prover
-from prover.extraction import Extraction
-from prover.prompts import sketch_prompt
-from search.base import SearchAlgorithm, SearchAttempt
-from search.budget import Budget, Spending
-from search.config import SearchConfig
-from search.subgoals import SketchError, SorrySite, subgoals_of, substitute
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.verdict import Incomplete, Proved
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.extraction import Extraction
+from lean_prover.prover.prompts import sketch_prompt
+from lean_prover.search.base import SearchAlgorithm, SearchAttempt
+from lean_prover.search.budget import Budget, Spending
+from lean_prover.search.config import SearchConfig
+from lean_prover.search.subgoals import SketchError, SorrySite, subgoals_of, substitute
 
 logger = logging.getLogger(__name__)
 

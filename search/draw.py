@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import math
 
-from search.tree import ROOT, SearchTree
+from lean_prover.search.tree import ROOT, SearchTree
 
 X_STEP = 28
 Y_STEP = 70

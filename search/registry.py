@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from search.base import SearchAlgorithm
-from search.best_first import BestFirstSearch
-from search.config import ALGORITHMS, SearchConfig
-from search.decomposition import SubgoalDecomposition
-from search.rmaxts import RMaxTS
-from search.sampling import WholeProofSampling
-from search.self_correction import SelfCorrection
+from lean_prover.search.base import SearchAlgorithm
+from lean_prover.search.best_first import BestFirstSearch
+from lean_prover.search.config import ALGORITHMS, SearchConfig
+from lean_prover.search.decomposition import SubgoalDecomposition
+from lean_prover.search.rmaxts import RMaxTS
+from lean_prover.search.sampling import WholeProofSampling
+from lean_prover.search.self_correction import SelfCorrection
 
 
 class UnknownAlgorithmError(ValueError):

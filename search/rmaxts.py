@@ -26,16 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
-from data.problem import Problem
-from lean_env.tactic_mode import GoalState, ProofFinished
-from lean_env.verdict import Proved, Verdict
-from prover.agent import Prover
-from prover.prompts import Resume
-from search.base import SearchAttempt, keep_in_flight
-from search.budget import Budget, SampleSlots, Spending
-from search.config import SearchConfig
-from search.segments import segments_of, unresolved_line_ends
-from search.tree import SearchTree, write_json_atomically
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
+from lean_prover.lean_env.verdict import Proved, Verdict
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.prompts import Resume
+from lean_prover.search.base import SearchAttempt, keep_in_flight
+from lean_prover.search.budget import Budget, SampleSlots, Spending
+from lean_prover.search.config import SearchConfig
+from lean_prover.search.segments import segments_of, unresolved_line_ends
+from lean_prover.search.tree import SearchTree, write_json_atomically
 
 logger = logging.getLogger(__name__)
 

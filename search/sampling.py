@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import AsyncIterator, Awaitable, Callable
 
-from data.problem import Problem
-from prover.agent import Prover
-from search.base import SearchAttempt, keep_in_flight
-from search.budget import Budget, SampleSlots, Spending
-from search.config import SearchConfig
+from lean_prover.data.problem import Problem
+from lean_prover.prover.agent import Prover
+from lean_prover.search.base import SearchAttempt, keep_in_flight
+from lean_prover.search.budget import Budget, SampleSlots, Spending
+from lean_prover.search.config import SearchConfig
 
 
 class WholeProofSampling:

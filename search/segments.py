@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data.problem import Problem
-from lean_env.verdict import Incomplete, LeanErrors, LeanRun, Proved, Verdict
-from lean_env.verifier import LineIndex
-from prover.prompts import state_comment
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.verdict import Incomplete, LeanErrors, LeanRun, Proved, Verdict
+from lean_prover.lean_env.verifier import LineIndex
+from lean_prover.prover.prompts import state_comment
 
 NO_GOALS = "no goals"
 

@@ -8,14 +8,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
-from data.problem import Problem
-from lean_env.verdict import LeanErrors, Verdict
-from prover.agent import Prover
-from prover.policy.base import Prompt
-from prover.prompts import revision_prompt
-from search.base import SearchAttempt, keep_in_flight
-from search.budget import Budget, SampleSlots, Spending
-from search.config import SearchConfig
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.verdict import LeanErrors, Verdict
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.base import Prompt
+from lean_prover.prover.prompts import revision_prompt
+from lean_prover.search.base import SearchAttempt, keep_in_flight
+from lean_prover.search.budget import Budget, SampleSlots, Spending
+from lean_prover.search.config import SearchConfig
 
 MAX_ERRORS_SHOWN = 5
 

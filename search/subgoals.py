@@ -13,9 +13,9 @@ import re
 import textwrap
 from dataclasses import dataclass
 
-from data.lean_lexer import Kind, LexError, Token, significant, tokenize
-from data.problem import Problem
-from lean_env.protocol import Sorry
+from lean_prover.data.lean_lexer import Kind, LexError, Token, significant, tokenize
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.protocol import Sorry
 
 TURNSTILE = "⊢"
 _INACCESSIBLE = re.compile(r"([^\W\d][\w'.!?]*?)✝([⁰¹²³⁴⁵⁶⁷⁸⁹]*)")

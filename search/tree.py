@@ -23,7 +23,7 @@ from typing import Any
 
 import networkx as nx
 
-from search.segments import NO_GOALS, Segment
+from lean_prover.search.segments import NO_GOALS, Segment
 
 ROOT = 0
 _MIN_VISITS = 1e-2

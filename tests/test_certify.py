@@ -13,14 +13,14 @@ from pathlib import Path
 import psutil
 import pytest
 
-from data.problem import Problem
-from lean_env.certify import CertifiedChecker, CertifySettings, checker_path
-from lean_env.errors import WorkspaceError
-from lean_env.guard import GuardPolicy
-from lean_env.pool import ReplPool
-from lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, Proved, TimedOut, Verdict
-from lean_env.verifier import Verifier
-from lean_env.workspace import Pins
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings, checker_path
+from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, Proved, TimedOut, Verdict
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.workspace import Pins
 from tests.conftest import FAKE_LAKE, fake_certifying_workspace, scripted_settings
 STATEMENT = "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
 PROBLEM = Problem(name="t", split="", header="import Mathlib\n", informal_prefix="", formal_statement=STATEMENT,

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from lean_env.checks import (
+from lean_prover.lean_env.checks import (
     QueryForged,
     QueryRefused,
     attach_proof,
@@ -16,8 +16,8 @@ from lean_env.checks import (
     reference_declaration,
     theorem_name,
 )
-from lean_env.protocol import CommandResponse, Message, Pos, Tactic
-from lean_env.verdict import trace_steps
+from lean_prover.lean_env.protocol import CommandResponse, Message, Pos, Tactic
+from lean_prover.lean_env.verdict import trace_steps
 
 NONCE = "0f" * 16
 
@@ -103,8 +103,8 @@ def test_goals_after_come_from_the_next_tactic_outside() -> None:
 
 
 def test_results_from_different_pins_are_not_mixed() -> None:
-    from lean_env.errors import PinMismatchError
-    from lean_env.workspace import Pins, check_same_pins
+    from lean_prover.lean_env.errors import PinMismatchError
+    from lean_prover.lean_env.workspace import Pins, check_same_pins
 
     recorded = Pins("leanprover/lean4:v4.15.0", "m1", "r1")
     check_same_pins(recorded, Pins("leanprover/lean4:v4.15.0", "m1", "r1"), "run/")

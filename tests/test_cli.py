@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from data.problem import Problem
-from data.store import ProofRecord, ProofStore
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord, ProofStore
 from tests.conftest import run_cli
 
 

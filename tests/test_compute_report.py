@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from eval.anchors import known_dataset
-from eval.compute import ComputeSession, Totals, cost_usd
-from eval.config import CostConfig
-from eval.errors import EvalError
-from eval.progress import PolicyColumn
-from eval.report import RunReport, table
-from eval.run_dir import RunDirectory
-from eval.spec import RunSpec
-from eval.summary import confidence_interval
-from prover.policy.base import PolicyUsage
-from prover.policy.config import PolicyConfig
-from search.budget import Budget
-from search.config import SearchConfig
+from lean_prover.eval.anchors import known_dataset
+from lean_prover.eval.compute import ComputeSession, Totals, cost_usd
+from lean_prover.eval.config import CostConfig
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.progress import PolicyColumn
+from lean_prover.eval.report import RunReport, table
+from lean_prover.eval.run_dir import RunDirectory
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.summary import confidence_interval
+from lean_prover.prover.policy.base import PolicyUsage
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
 
 
 def session(**values: object) -> ComputeSession:
@@ -80,7 +80,7 @@ def test_a_start_that_recorded_nothing_does_not_bind_the_rerun(tmp_path: Path) -
 
 def test_the_progress_line_shows_tokens_per_second_and_samples_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([100.0, 102.0])
-    monkeypatch.setattr("eval.progress.time.monotonic", lambda: next(clock))
+    monkeypatch.setattr("lean_prover.eval.progress.time.monotonic", lambda: next(clock))
     column = PolicyColumn()
     assert str(column.render(None)) == "- tok/s"  # type: ignore[arg-type]
     usage = PolicyUsage(generated_tokens=50, running=32, waiting=4)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.cli.config import Config, ConfigError, load_config, to_toml
+from lean_prover.prover.cli.config import Config, ConfigError, load_config, to_toml
 
 
 def test_defaults_come_from_the_dataclasses() -> None:

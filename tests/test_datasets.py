@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from data import datasets
-from data.config import DataConfig
-from data.datasets import DatasetSpec, load_problem, load_problems
-from data.errors import DataError
-from data.jsonl import load_jsonl
+from lean_prover.data import datasets
+from lean_prover.data.config import DataConfig
+from lean_prover.data.datasets import DatasetSpec, load_problem, load_problems
+from lean_prover.data.errors import DataError
+from lean_prover.data.jsonl import load_jsonl
 
 
 @pytest.mark.parametrize("name, splits", [("minif2f", {"valid": 244, "test": 244}), ("proofnet", {"valid": 185, "test": 186})])

@@ -7,21 +7,21 @@ import asyncio
 
 import pytest
 
-from data.problem import Problem
-from data.store import ProofRecord
-from eval.records import Unit
-from eval.spec import RunSpec
-from eval.unit_search import UnitJob, search_unit
-from lean_env.protocol import Pos, Sorry
-from lean_env.verdict import Proved
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
-from prover.prompts import SKETCH_REQUEST
-from search.base import SearchAttempt
-from search.budget import Budget
-from search.config import SearchConfig
-from search.registry import UnknownAlgorithmError, build_search
-from search.subgoals import SketchError, goal_to_binders, reindent, sorry_sites, subgoals_of, substitute
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord
+from lean_prover.eval.records import Unit
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.unit_search import UnitJob, search_unit
+from lean_prover.lean_env.protocol import Pos, Sorry
+from lean_prover.lean_env.verdict import Proved
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.prover.prompts import SKETCH_REQUEST
+from lean_prover.search.base import SearchAttempt
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
+from lean_prover.search.registry import UnknownAlgorithmError, build_search
+from lean_prover.search.subgoals import SketchError, goal_to_binders, reindent, sorry_sites, subgoals_of, substitute
 from tests.doubles.scripted_policy import PromptRulePolicy
 from tests.doubles.sketch_verifier import SketchVerifier
 

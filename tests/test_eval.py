@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from data.store import ProofStore
-from eval.errors import EvalError
-from eval.evaluate import run_benchmark
-from eval.merge import merge_runs
-from eval.pass_at_k import ProblemOutcome, pass_at_k, pass_rate, solved_within
-from eval.report import write_report
-from eval.spec import Shard, parse_budget
+from lean_prover.data.store import ProofStore
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.evaluate import run_benchmark
+from lean_prover.eval.merge import merge_runs
+from lean_prover.eval.pass_at_k import ProblemOutcome, pass_at_k, pass_rate, solved_within
+from lean_prover.eval.report import write_report
+from lean_prover.eval.spec import Shard, parse_budget
 from tests.conftest import REPO_ROOT
 from tests.doubles.eval_job import PROBLEMS, benchmark_run
 
@@ -222,7 +222,7 @@ def test_report_writes_a_table_and_a_png(tmp_path: Path, uninterrupted: dict[str
 
 
 def test_report_puts_the_published_numbers_beside_a_minif2f_run(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
-    from eval.report import RunReport, table
+    from lean_prover.eval.report import RunReport, table
 
     summary = {**json.loads((uninterrupted["sample"] / "summary.json").read_text()), "dataset": "minif2f"}
     text = table([RunReport(uninterrupted["sample"], summary)])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FAKE_REPL, fake_certifying_workspace, run_cli
-from data.store import ProofStore
+from lean_prover.data.store import ProofStore
 from tests.test_prove import HEAD, MIDDLE_1, MIDDLE_2, ORIGINAL, TAIL
 
 SCRIPTED = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted"
@@ -176,7 +176,7 @@ def test_ctrl_c_during_generation_stops_within_seconds(smollm2: object, model_ca
     lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
     (tmp_path / "one.jsonl").write_text(lines[0] + "\n")
     (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
-    args = [sys.executable, "-m", "prover", "--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}",
+    args = [sys.executable, "-m", "lean_prover.prover", "--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}",
             "--set", "policy.max_new_tokens=3000", "--set", "lean.certify=never",
             "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", f"lean.workspace={tmp_path}",
             "eval", "--dataset", "one.jsonl", "--algorithm", "sample", "--budget", "4", "--out", "run"]

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from data.problem import Problem
-from data.store import ProofStore
-from eval.evaluate import BenchmarkRun, run_benchmark
-from eval.ray_runner import RayOptions
-from eval.spec import RunSpec
-from lean_env.pool import ReplPool
-from lean_env.verifier import Verifier
-from lean_env.workspace import Pins
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
-from search.budget import Budget
-from search.config import SearchConfig
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofStore
+from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
+from lean_prover.eval.ray_runner import RayOptions
+from lean_prover.eval.spec import RunSpec
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.workspace import Pins
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
 from tests.conftest import REPO_ROOT, scripted_settings
 from tests.doubles.eval_job import CrashingVerifierFactory, PolicyOnlyProver, benchmark_run
 from tests.doubles.scripted_policy import ScriptedPolicy
@@ -53,7 +53,7 @@ def test_a_run_on_local_ray_equals_the_local_run(tmp_path: Path) -> None:
 def test_prove_on_local_ray_writes_the_same_file(tmp_path: Path) -> None:
     import asyncio
 
-    from eval.prove_file import OnRay, prove_file
+    from lean_prover.eval.prove_file import OnRay, prove_file
     from tests.doubles.eval_job import LatencyProver, benchmark_run
     from tests.test_prove import HEAD, MIDDLE_1, MIDDLE_2, ORIGINAL, PROOF, TAIL, FileChecker, job
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from data.problem import Problem
-from lean_env.guard import check_statement
-from prover.extraction import extract, extract_continuation, extract_from_chat
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.guard import check_statement
+from lean_prover.prover.extraction import extract, extract_continuation, extract_from_chat
 
 PROBLEM = Problem(
     name="mathd_demo",

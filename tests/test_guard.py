@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from data.lean_file import parse_theorems
-from lean_env.checks import attach_proof
-from lean_env.guard import GuardPolicy, check_commands, check_header, check_proof, check_statement
+from lean_prover.data.lean_file import parse_theorems
+from lean_prover.lean_env.checks import attach_proof
+from lean_prover.lean_env.guard import GuardPolicy, check_commands, check_header, check_proof, check_statement
 
 CHEATS = [
     # The proof is left unfinished; Lean only warns.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lean_env.errors import WorkspaceError
-from lean_env.setup import LEAN_TOOLCHAIN, setup_workspace
+from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.setup import LEAN_TOOLCHAIN, setup_workspace
 from tests.conftest import FAKE_REPL, run_cli
 
 PROVED = "import Mathlib\n\ntheorem t (x : ℕ) : x + 0 = x := by\n  simp\n\ntheorem u : 2 = 2 := by\n  rfl\n"

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import DataError
-from data.lean_file import find_sorry_theorems, load_lean_file
+from lean_prover.data.errors import DataError
+from lean_prover.data.lean_file import find_sorry_theorems, load_lean_file
 
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat\n\n"
 BODY = '''/-- The first one. -/

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from data.lean_lexer import Kind, LexError, significant, tokenize
+from lean_prover.data.lean_lexer import Kind, LexError, significant, tokenize
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ from typing import Awaitable, Callable, TypeVar
 
 import pytest
 
-from data.lean_file import parse_theorems
-from data.problem import Problem
-from lean_env.checks import attach_proof
-from lean_env.config import LeanConfig
-from lean_env.tactic_mode import GoalState, ProofFinished
-from lean_env.verdict import GuardRejected, LeanErrors, Proved
-from lean_env.verifier import Verifier
+from lean_prover.data.lean_file import parse_theorems
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checks import attach_proof
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
+from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
+from lean_prover.lean_env.verifier import Verifier
 
 pytestmark = pytest.mark.lean
 T = TypeVar("T")
@@ -91,7 +91,7 @@ def test_a_deepseek_v2_proof_of_minif2f(shared_data: Path) -> None:
 def test_a_sketch_becomes_lemmas_that_elaborate_and_recombine() -> None:
     """Subgoal decomposition against Lean itself: the sorries' goals, the lemmas made of them
     (hypotheses in scope as binders), and the recombined proof."""
-    from search.subgoals import subgoals_of, substitute
+    from lean_prover.search.subgoals import subgoals_of, substitute
 
     theorem = problem("theorem t (a b : Nat) (h₀ : a = 2) (h₁ : b = 3) : a + b = 5 := by\n")
     sketch = "  have ha : a = 2 := by sorry\n  have hab : a + b = 5 := by\n    sorry\n  exact hab\n"

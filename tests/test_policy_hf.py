@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.policy.base import (
+from lean_prover.prover.policy.base import (
     ChatMessage,
     GenerationRequest,
     ModelLoadError,
@@ -15,8 +15,8 @@ from prover.policy.base import (
     PolicyError,
     PromptTooLongError,
 )
-from prover.policy.config import PolicyConfig
-from prover.policy.hf_backend import HFPolicy
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.hf_backend import HFPolicy
 
 pytestmark = pytest.mark.slow
 PROMPT = "Complete the following Lean 4 code:\n\n```lean4\ntheorem two : 1 + 1 = 2 := by\n"
@@ -169,7 +169,7 @@ def test_close_halts_the_batch_in_flight_and_keeps_finished_answers(model_cache:
 def test_generation_threads_leave_lean_its_cores(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    monkeypatch.setattr("prover.policy.config.usable_cpus", lambda: 8)
+    monkeypatch.setattr("lean_prover.prover.policy.config.usable_cpus", lambda: 8)
     assert PolicyConfig().threads_beside(lean_processes=2) == 6
     assert PolicyConfig().threads_beside(lean_processes=8) == 1
     assert PolicyConfig(threads=3).threads_beside(lean_processes=8) == 3

@@ -11,9 +11,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from prover.policy.base import ChatMessage, GenerationRequest, PolicyError, PolicyServerError, PromptTooLongError
-from prover.policy.config import PolicyConfig
-from prover.policy.openai_backend import OpenAIPolicy
+from lean_prover.prover.policy.base import ChatMessage, GenerationRequest, PolicyError, PolicyServerError, PromptTooLongError
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.openai_backend import OpenAIPolicy
 
 
 class FakeServer:

@@ -8,14 +8,14 @@ import os
 
 import pytest
 
-from prover.policy.base import GenerationRequest
-from prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.base import GenerationRequest
+from lean_prover.prover.policy.config import PolicyConfig
 
 pytestmark = pytest.mark.gpu
 
 
 def test_vllm_batched_sampling() -> None:
-    from prover.policy.vllm_backend import VLLMPolicy
+    from lean_prover.prover.policy.vllm_backend import VLLMPolicy
 
     model = os.environ.get("PROVER_VLLM_MODEL", "deepseek-ai/DeepSeek-Prover-V1.5-RL")
     policy = VLLMPolicy(PolicyConfig(backend="vllm", model=model, gpu_memory_utilization=0.5, max_model_len=4096))

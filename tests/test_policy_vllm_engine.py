@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from prover.policy.base import GenerationRequest
-from prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.base import GenerationRequest
+from lean_prover.prover.policy.config import PolicyConfig
 
 
 def test_vllm_backend_on_the_async_engine_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
@@ -18,16 +18,16 @@ def test_vllm_backend_on_the_async_engine_without_a_gpu(monkeypatch: pytest.Monk
 
     import transformers
 
-    from prover.model_files import ModelSource
-    from prover.policy.base import PromptTooLongError
+    from lean_prover.prover.model_files import ModelSource
+    from lean_prover.prover.policy.base import PromptTooLongError
     from tests.doubles import fake_vllm
 
     vllm = fake_vllm.module()
     monkeypatch.setitem(sys.modules, "vllm", vllm)
     monkeypatch.setitem(sys.modules, "vllm.sampling_params", vllm.sampling_params)
-    monkeypatch.setattr("prover.policy.vllm_backend.resolve_model", lambda model, cache: ModelSource(str(tmp_path)))
+    monkeypatch.setattr("lean_prover.prover.policy.vllm_backend.resolve_model", lambda model, cache: ModelSource(str(tmp_path)))
     monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda location: object())
-    from prover.policy.vllm_backend import VLLMPolicy
+    from lean_prover.prover.policy.vllm_backend import VLLMPolicy
 
     policy = VLLMPolicy(PolicyConfig(backend="vllm", model="some/model"))
     engine = fake_vllm.AsyncLLMEngine.last

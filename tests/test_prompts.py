@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from data.config import DataConfig
-from data.datasets import load_problems
-from data.jsonl import load_solved_examples
-from prover.policy.base import ChatMessage
-from prover.prompts import PromptError, Resume, build_prompt, state_comment
+from lean_prover.data.config import DataConfig
+from lean_prover.data.datasets import load_problems
+from lean_prover.data.jsonl import load_solved_examples
+from lean_prover.prover.policy.base import ChatMessage
+from lean_prover.prover.prompts import PromptError, Resume, build_prompt, state_comment
 
 # DeepSeek-Prover-V1.5, prover/utils.py: `non_cot_prompt` and `cot_prompt`.
 V15 = {

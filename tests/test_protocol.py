@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from lean_env.protocol import (
+from lean_prover.lean_env.protocol import (
     CommandRequest,
     CommandResponse,
     ErrorResponse,
@@ -22,7 +22,7 @@ from lean_env.protocol import (
     parse_response,
     split_messages,
 )
-from lean_env.repl import ReplProcess, ReplSettings
+from lean_prover.lean_env.repl import ReplProcess, ReplSettings
 from tests.conftest import FAKE_REPL, TRANSCRIPTS, transcript_pairs
 
 PAIRS = transcript_pairs()

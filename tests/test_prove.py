@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import DataError
-from eval.prove_file import ProveJob, ProveReport, prove_file
-from eval.spec import RunSpec
-from lean_env.protocol import Message, Pos
-from lean_env.verdict import LeanRun
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
-from search.budget import Budget
-from search.config import SearchConfig
+from lean_prover.data.errors import DataError
+from lean_prover.eval.prove_file import ProveJob, ProveReport, prove_file
+from lean_prover.eval.spec import RunSpec
+from lean_prover.lean_env.protocol import Message, Pos
+from lean_prover.lean_env.verdict import LeanRun
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
 from tests.doubles.scripted_policy import ScriptedPolicy
 from tests.doubles.scripted_verifier import ScriptedVerifier
 
@@ -107,8 +107,8 @@ def test_bad_files(tmp_path: Path) -> None:
 
 
 def test_a_proof_with_helpers_goes_in_with_its_helpers_before_the_theorem() -> None:
-    from data.lean_file import parse_theorems
-    from eval.prove_file import FoundProof, splice
+    from lean_prover.data.lean_file import parse_theorems
+    from lean_prover.eval.prove_file import FoundProof, splice
 
     (one, two, three, *_) = parse_theorems(ORIGINAL, "three.lean")
     spliced = splice(ORIGINAL, two, FoundProof("  exact aux", "lemma aux : True := trivial\n"))

@@ -14,7 +14,7 @@ import time
 import psutil
 import pytest
 
-from lean_env.errors import (
+from lean_prover.lean_env.errors import (
     ReplCrashedError,
     ReplError,
     ReplMemoryError,
@@ -22,9 +22,9 @@ from lean_env.errors import (
     ReplStartError,
     ReplTimeoutError,
 )
-from lean_env.pool import ReplPool
-from lean_env.protocol import CommandRequest, CommandResponse
-from lean_env.repl import ReplProcess, ReplSettings
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.protocol import CommandRequest, CommandResponse
+from lean_prover.lean_env.repl import ReplProcess, ReplSettings
 from tests.conftest import REPO_ROOT, scripted_settings
 
 TIMEOUT = 2.0
@@ -152,12 +152,12 @@ def test_processes_are_recycled_after_their_quota() -> None:
 CTRL_C_SCRIPT = textwrap.dedent(
     """
     import sys, time
-    from data.problem import Problem
-    from lean_env.blocking import BlockingVerifier
-    from lean_env.guard import GuardPolicy
-    from lean_env.pool import ReplPool
-    from lean_env.verifier import Verifier
-    from lean_env.workspace import Pins
+    from lean_prover.data.problem import Problem
+    from lean_prover.lean_env.blocking import BlockingVerifier
+    from lean_prover.lean_env.guard import GuardPolicy
+    from lean_prover.lean_env.pool import ReplPool
+    from lean_prover.lean_env.verifier import Verifier
+    from lean_prover.lean_env.workspace import Pins
     from tests.conftest import scripted_settings
 
     pool = ReplPool(scripted_settings(timeout_s=600), size=2)
@@ -189,7 +189,7 @@ def test_repl_dies_with_its_parent_even_after_kill_9() -> None:
     script = textwrap.dedent(
         """
         import asyncio
-        from lean_env.repl import ReplProcess
+        from lean_prover.lean_env.repl import ReplProcess
         from tests.conftest import scripted_settings
         async def main():
             repl = await ReplProcess.start(scripted_settings())

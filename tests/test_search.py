@@ -7,17 +7,17 @@ import json
 from pathlib import Path
 from typing import Any
 
-from data.problem import Problem
-from lean_env.verdict import LeanErrors, Proved
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
-from search.base import SearchAttempt
-from search.best_first import BestFirstSearch
-from search.budget import Budget
-from search.config import SearchConfig
-from search.rmaxts import RMaxTS
-from search.sampling import WholeProofSampling
-from search.self_correction import SelfCorrection
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.verdict import LeanErrors, Proved
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.base import SearchAttempt
+from lean_prover.search.best_first import BestFirstSearch
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
+from lean_prover.search.rmaxts import RMaxTS
+from lean_prover.search.sampling import WholeProofSampling
+from lean_prover.search.self_correction import SelfCorrection
 from tests.doubles.scripted_policy import Output, ScriptedPolicy
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from data.config import DataConfig
-from data.datasets import load_problem
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
-from search.budget import Budget
-from search.config import SearchConfig
-from search.rmaxts import RMaxTS
-from search.sampling import WholeProofSampling
+from lean_prover.data.config import DataConfig
+from lean_prover.data.datasets import load_problem
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
+from lean_prover.search.rmaxts import RMaxTS
+from lean_prover.search.sampling import WholeProofSampling
 from tests.conftest import run_cli
 from tests.doubles.scripted_verifier import ScriptedVerifier
 from tests.test_search import EXPLORING, PROBLEM, prover, run

@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from data.problem import Problem
-from search.segments import NO_GOALS, segments_of, unresolved_line_ends
-from search.tree import ROOT, SearchTree
+from lean_prover.data.problem import Problem
+from lean_prover.search.segments import NO_GOALS, segments_of, unresolved_line_ends
+from lean_prover.search.tree import ROOT, SearchTree
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 
 PROBLEM = Problem("p", "test", "", "", "theorem p : True := by\n", START, "test")
@@ -130,7 +130,7 @@ def test_a_state_the_trace_leaves_open_is_filled_in_by_replay() -> None:
 
 
 def test_the_tree_picture_has_a_title_a_legend_and_labels() -> None:
-    from search.draw import to_html, to_svg
+    from lean_prover.search.draw import to_html, to_svg
 
     tree = SearchTree(START, gamma=0.95, seed=3)
     tree.add_segments(checked("  a\n  b\n  done\n"))

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from data.errors import DataError
-from data.problem import Problem
-from data.store import ProofRecord, ProofStore
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord, ProofStore
 
 PROBLEM = Problem(
     name="t",
@@ -82,8 +82,8 @@ def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
 
 WRITER = """
 import sys
-from data.problem import Problem
-from data.store import ProofRecord, ProofStore
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord, ProofStore
 problem = Problem("t", "valid", "", "", "theorem t : True := by\\n", "", "minif2f")
 found_by = dict(model="m", algorithm="a", sample_cost=1, wall_time_s=0.1, lean_version="v", mathlib_version="w")
 with ProofStore(sys.argv[1]) as store:

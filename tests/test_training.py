@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from data.problem import Problem
-from data.store import ProofRecord, ProofStore
-from lean_env.blocking import BlockingVerifier
-from lean_env.guard import GuardPolicy
-from lean_env.pool import ReplPool
-from lean_env.protocol import Message, Pos
-from lean_env.verdict import LeanErrors, LeanRun, Proved, Verdict
-from lean_env.verifier import Verifier
-from lean_env.workspace import Pins
-from prover.training.config import RLConfig, SFTConfig, TrainingConfigError
-from prover.training.reward import LeanReward, keeps_every_have
-from prover.training.rl import rl_rows
-from prover.training.sft import normalized, sft_split
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord, ProofStore
+from lean_prover.lean_env.blocking import BlockingVerifier
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.protocol import Message, Pos
+from lean_prover.lean_env.verdict import LeanErrors, LeanRun, Proved, Verdict
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.workspace import Pins
+from lean_prover.prover.training.config import RLConfig, SFTConfig, TrainingConfigError
+from lean_prover.prover.training.reward import LeanReward, keeps_every_have
+from lean_prover.prover.training.rl import rl_rows
+from lean_prover.prover.training.sft import normalized, sft_split
 from tests.conftest import FAKE_REPL, fake_certifying_workspace, run_cli, scripted_settings
 
 PROBLEMS = [
@@ -75,8 +75,8 @@ def test_a_grpo_step_with_a_trainer_and_verifier_actors_on_ray(smollm2: object, 
     """rl.verifiers = 2 and rl.trainer_on_ray: the trainer is a Ray actor, and the rewards of its
     completions come from two verifier actors (each a pool of scripted REPLs)."""
     ray = pytest.importorskip("ray", reason="needs Ray")
-    from prover.model_files import resolve_model
-    from prover.training.on_ray import train_rl_on_ray
+    from lean_prover.prover.model_files import resolve_model
+    from lean_prover.prover.training.on_ray import train_rl_on_ray
     from tests.conftest import REPO_ROOT
     from tests.doubles.eval_job import ScriptedReplVerifierFactory
 
@@ -163,8 +163,8 @@ def test_two_grpo_steps_change_the_weights_and_save_a_checkpoint_that_resumes(sm
     import torch
     from transformers import AutoModelForCausalLM
 
-    from prover.model_files import resolve_model
-    from prover.training.rl import train_rl
+    from lean_prover.prover.model_files import resolve_model
+    from lean_prover.prover.training.rl import train_rl
 
     source = resolve_model("smollm2", model_cache).location
     config = RLConfig(model="smollm2", group_size=4, prompts_per_step=2, micro_batch_size=8, max_completion_length=24,
@@ -193,8 +193,8 @@ def test_an_sft_step_on_stored_proofs(smollm2: object, model_cache: Path, tmp_pa
     import torch
     from transformers import AutoModelForCausalLM
 
-    from prover.model_files import resolve_model
-    from prover.training.sft import train_sft
+    from lean_prover.prover.model_files import resolve_model
+    from lean_prover.prover.training.sft import train_sft
 
     source = resolve_model("smollm2", model_cache).location
     records = [record(f"t{i}", f"\n  trivial -- {i}\n") for i in range(12)]
@@ -242,7 +242,7 @@ def test_train_rl_from_the_command_line(smollm2: object, model_cache: Path, shar
 def test_certified_rewards_close_the_fast_tier_to_the_policy(tmp_path: Path) -> None:
     """The scripted REPL accepts KERNEL_REJECTS (a hole in the fast tier); with
     rl.certified_rewards the policy is not paid for it, and only certified proofs are stored."""
-    from lean_env.certify import CertifiedChecker, CertifySettings
+    from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings
     from tests.conftest import FAKE_LAKE, fake_certifying_workspace
 
     fake_certifying_workspace(tmp_path / "lean")

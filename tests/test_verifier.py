@@ -7,15 +7,15 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import pytest
 
-from data.problem import Problem
-from lean_env.config import LeanConfig
-from lean_env.errors import WorkspaceError
-from lean_env.guard import GuardPolicy
-from lean_env.pool import ReplPool
-from lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed
-from lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, TimedOut
-from lean_env.verifier import Verifier, repl_settings
-from lean_env.workspace import Pins
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed
+from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, TimedOut
+from lean_prover.lean_env.verifier import Verifier, repl_settings
+from lean_prover.lean_env.workspace import Pins
 from tests.conftest import scripted_settings
 
 T = TypeVar("T")

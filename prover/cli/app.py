@@ -12,18 +12,18 @@ from typing import Optional
 
 import typer
 
-from data.errors import DataError
-from eval.errors import EvalError
-from lean_env.errors import LeanEnvError
-from prover import __version__
-from prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
-from prover.cli.train_commands import train_app
-from prover.cli.config import ConfigError, configure_logging, load_config, to_toml
-from prover.cli.doctor import Status, run_checks
-from prover.policy.base import PolicyError
-from prover.prompts import PromptError
-from prover.training.config import TrainingConfigError
-from search.registry import UnknownAlgorithmError
+from lean_prover.data.errors import DataError
+from lean_prover.eval.errors import EvalError
+from lean_prover.lean_env.errors import LeanEnvError
+from lean_prover.prover import __version__
+from lean_prover.prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
+from lean_prover.prover.cli.train_commands import train_app
+from lean_prover.prover.cli.config import ConfigError, configure_logging, load_config, to_toml
+from lean_prover.prover.cli.doctor import Status, run_checks
+from lean_prover.prover.policy.base import PolicyError
+from lean_prover.prover.prompts import PromptError
+from lean_prover.prover.training.config import TrainingConfigError
+from lean_prover.search.registry import UnknownAlgorithmError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     DataError,

@@ -18,12 +18,12 @@ from typing import Any, Union
 
 import yaml
 
-from data.config import DataConfig, StoreConfig
-from eval.config import CostConfig, EvalConfig
-from lean_env.config import LeanConfig
-from prover.policy.config import PolicyConfig
-from prover.training.config import RLConfig, SFTConfig
-from search.config import SearchConfig
+from lean_prover.data.config import DataConfig, StoreConfig
+from lean_prover.eval.config import CostConfig, EvalConfig
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.prover.training.config import RLConfig, SFTConfig
+from lean_prover.search.config import SearchConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

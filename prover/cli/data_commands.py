@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from data.datasets import DATASETS, find_local_file, load_problem, load_problems
-from data.store import ProofStore
-from prover.cli.config import Config
-from prover.cli.options import PathOption
+from lean_prover.data.datasets import DATASETS, find_local_file, load_problem, load_problems
+from lean_prover.data.store import ProofStore
+from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.options import PathOption
 
 app = typer.Typer(help="Benchmarks, problem files, and the proof store.", no_args_is_help=True)
 console = Console()

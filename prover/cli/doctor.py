@@ -11,11 +11,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_env.certify import checker_path
-from lean_env.config import LeanConfig
-from lean_env.errors import WorkspaceError
-from lean_env.workspace import kernel_warnings, read_pins
-from prover.model_files import find_smollm2_gguf
+from lean_prover.lean_env.certify import checker_path
+from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.workspace import kernel_warnings, read_pins
+from lean_prover.prover.model_files import find_smollm2_gguf
 
 MINIMUM_PYTHON = (3, 10)
 

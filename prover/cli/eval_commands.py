@@ -11,22 +11,22 @@ from typing import Any, Optional
 
 import typer
 
-from data.datasets import load_problems
-from data.store import ProofStore
-from eval.errors import EvalError
-from eval.evaluate import BenchmarkRun, run_benchmark
-from eval.merge import merge_runs
-from eval.prove_file import OnRay, ProveJob, ProveReport, prove_file, select_theorems
-from eval.ray_runner import ProverFactory, RayOptions
-from eval.report import write_report
-from eval.spec import RunSpec, Shard, parse_budget
-from lean_env.remote import VerifierFactory
-from lean_env.certify import require_checker
-from lean_env.verifier import Verifier, repl_settings
-from lean_env.workspace import Pins, read_pins
-from prover.agent import Prover
-from prover.cli.config import Config
-from prover.cli.options import (
+from lean_prover.data.datasets import load_problems
+from lean_prover.data.store import ProofStore
+from lean_prover.eval.errors import EvalError
+from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
+from lean_prover.eval.merge import merge_runs
+from lean_prover.eval.prove_file import OnRay, ProveJob, ProveReport, prove_file, select_theorems
+from lean_prover.eval.ray_runner import ProverFactory, RayOptions
+from lean_prover.eval.report import write_report
+from lean_prover.eval.spec import RunSpec, Shard, parse_budget
+from lean_prover.lean_env.remote import VerifierFactory
+from lean_prover.lean_env.certify import require_checker
+from lean_prover.lean_env.verifier import Verifier, repl_settings
+from lean_prover.lean_env.workspace import Pins, read_pins
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.options import (
     EXIT_INTERRUPTED,
     AlgorithmOption,
     DatasetOption,
@@ -35,9 +35,9 @@ from prover.cli.options import (
     PathOption,
     SplitOption,
 )
-from search.budget import Budget
-from search.config import ALGORITHMS
-from search.registry import UnknownAlgorithmError
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import ALGORITHMS
+from lean_prover.search.registry import UnknownAlgorithmError
 
 
 def _apply(config: Config, algorithm: str | None, budget: str | None, model: str | None) -> Budget:

@@ -10,12 +10,12 @@ from typing import Optional
 
 import typer
 
-from lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
-from lean_env.guard import GuardPolicy
-from lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
-from lean_env.workspace import kernel_warnings
-from lean_env.verifier import Verifier
-from prover.cli.config import Config
+from lean_prover.lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
+from lean_prover.lean_env.workspace import kernel_warnings
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.prover.cli.config import Config
 
 EXIT_SOME_FAILED = 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from search.config import ALGORITHMS
+from lean_prover.search.config import ALGORITHMS
 
 EXIT_INTERRUPTED = 130
 """Exit code of a command stopped with Ctrl-C (128 + SIGINT), which a rerun continues."""

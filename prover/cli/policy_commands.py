@@ -10,11 +10,11 @@ from typing import Optional
 
 import typer
 
-from data.datasets import load_problem
-from prover.agent import Attempt, Proposal, Prover, load_few_shot_examples
-from prover.cli.config import Config
-from prover.cli.options import PathOption
-from prover.prompts import FORMATS, build_prompt
+from lean_prover.data.datasets import load_problem
+from lean_prover.prover.agent import Attempt, Proposal, Prover, load_few_shot_examples
+from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.options import PathOption
+from lean_prover.prover.prompts import FORMATS, build_prompt
 
 FORMAT_HELP = "Prompt format: " + "; ".join(f"{f.name} ({f.description})" for f in FORMATS.values())
 

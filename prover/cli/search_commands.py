@@ -11,21 +11,21 @@ from typing import Optional
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from data.datasets import load_problem
-from data.errors import DataError
-from data.store import ProofStore
-from lean_env.certify import require_checker
-from lean_env.verdict import Proved, proof_record
-from lean_env.verifier import repl_settings
-from prover.agent import Prover
-from prover.cli.config import Config
-from prover.cli.options import PathOption
-from search.base import SearchAttempt, certified
-from search.budget import Budget
-from search.config import ALGORITHMS
-from search.draw import to_html, to_svg
-from search.registry import build_search
-from search.tree import SearchTree
+from lean_prover.data.datasets import load_problem
+from lean_prover.data.errors import DataError
+from lean_prover.data.store import ProofStore
+from lean_prover.lean_env.certify import require_checker
+from lean_prover.lean_env.verdict import Proved, proof_record
+from lean_prover.lean_env.verifier import repl_settings
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.options import PathOption
+from lean_prover.search.base import SearchAttempt, certified
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import ALGORITHMS
+from lean_prover.search.draw import to_html, to_svg
+from lean_prover.search.registry import build_search
+from lean_prover.search.tree import SearchTree
 
 tree_app = typer.Typer(help="Saved search trees.", no_args_is_help=True)
 TREE_FILE = "tree.json"

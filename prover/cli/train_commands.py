@@ -9,17 +9,17 @@ from typing import Iterator, Optional
 
 import typer
 
-from data.datasets import load_problems
-from data.store import ProofStore
-from lean_env.certify import require_checker
-from lean_env.verifier import Verifier, repl_settings
-from prover.cli.config import Config, load_config
-from prover.cli.options import EXIT_INTERRUPTED
-from prover.model_files import resolve_model
-from prover.training.config import TrainingConfigError
-from prover.training.on_ray import train_rl_on_ray
-from prover.training.rl import train_rl
-from prover.training.sft import train_sft
+from lean_prover.data.datasets import load_problems
+from lean_prover.data.store import ProofStore
+from lean_prover.lean_env.certify import require_checker
+from lean_prover.lean_env.verifier import Verifier, repl_settings
+from lean_prover.prover.cli.config import Config, load_config
+from lean_prover.prover.cli.options import EXIT_INTERRUPTED
+from lean_prover.prover.model_files import resolve_model
+from lean_prover.prover.training.config import TrainingConfigError
+from lean_prover.prover.training.on_ray import train_rl_on_ray
+from lean_prover.prover.training.rl import train_rl
+from lean_prover.prover.training.sft import train_sft
 
 train_app = typer.Typer(help="Train the policy: GRPO from Lean's verdicts (rl), or on stored proofs (sft).",
                         no_args_is_help=True)

@@ -16,7 +16,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Union
 
-from prover.policy.base import Completion, GenerationRequest, PolicyError, PolicyUsage, Prompt
+from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyError, PolicyUsage, Prompt
 
 Answer = Union[list[Completion], BaseException]
 Deliver = Callable[[int, Answer], None]

@@ -15,8 +15,8 @@ import time
 import zlib
 from typing import Any
 
-from prover.model_files import resolve_model
-from prover.policy.base import (
+from lean_prover.prover.model_files import resolve_model
+from lean_prover.prover.policy.base import (
     Completion,
     GenerationRequest,
     ModelLoadError,
@@ -25,9 +25,9 @@ from prover.policy.base import (
     PromptTooLongError,
     cut_at_stop,
 )
-from prover.policy.batching import Deliver, LocalPolicy
-from prover.policy.row_sampling import FinishedRow, RowSampler, RowSettings, RowState, RowStopper
-from prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.batching import Deliver, LocalPolicy
+from lean_prover.prover.policy.row_sampling import FinishedRow, RowSampler, RowSettings, RowState, RowStopper
+from lean_prover.prover.policy.config import PolicyConfig
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from prover.policy.base import (
+from lean_prover.prover.policy.base import (
     Completion,
     GenerationRequest,
     PolicyError,
@@ -24,7 +24,7 @@ from prover.policy.base import (
     PromptTooLongError,
     cut_at_stop,
 )
-from prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.config import PolicyConfig
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import asyncio
 import itertools
 from typing import Any
 
-from prover.model_files import resolve_model
-from prover.policy.base import (
+from lean_prover.prover.model_files import resolve_model
+from lean_prover.prover.policy.base import (
     Completion,
     GenerationRequest,
     ModelLoadError,
@@ -24,8 +24,8 @@ from prover.policy.base import (
     PromptTooLongError,
     cut_at_stop,
 )
-from prover.policy.batching import render_prompt
-from prover.policy.config import PolicyConfig
+from lean_prover.prover.policy.batching import render_prompt
+from lean_prover.prover.policy.config import PolicyConfig
 
 
 class VLLMPolicy:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.prompts import FORMATS
+from lean_prover.prover.prompts import FORMATS
 
 
 class TrainingConfigError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prover.policy.base import ModelLoadError
+from lean_prover.prover.policy.base import ModelLoadError
 
 
 def load_for_training(model_path: str) -> tuple[Any, Any, bool]:

@@ -15,11 +15,11 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
-from data.problem import Problem
-from data.store import ProofStore
-from lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
-from prover.training.config import RLConfig
-from prover.training.rl import RLResult, train_rl
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofStore
+from lean_prover.lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
+from lean_prover.prover.training.config import RLConfig
+from lean_prover.prover.training.rl import RLResult, train_rl
 
 
 class RLTrainer:

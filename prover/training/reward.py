@@ -13,14 +13,14 @@ import logging
 import time
 from typing import Any
 
-from data.lean_lexer import LexError, significant, tokenize
-from data.problem import Problem
-from data.store import ProofStore
-from lean_env.blocking import BlockingVerifier
-from lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict, proof_record
-from lean_env.guard import Violation
-from prover.extraction import extract, lean_code_blocks
-from prover.training.config import RLConfig
+from lean_prover.data.lean_lexer import LexError, significant, tokenize
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofStore
+from lean_prover.lean_env.blocking import BlockingVerifier
+from lean_prover.lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict, proof_record
+from lean_prover.lean_env.guard import Violation
+from lean_prover.prover.extraction import extract, lean_code_blocks
+from lean_prover.prover.training.config import RLConfig
 
 logger = logging.getLogger(__name__)
 

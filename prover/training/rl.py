@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data.problem import Problem
-from data.store import ProofStore
-from lean_env.blocking import AsyncVerifier, BlockingVerifier
-from prover.policy.base import Prompt
-from prover.prompts import build_prompt
-from prover.training.config import RLConfig, TrainingConfigError
-from prover.training.reward import LeanReward
-from prover.training.models import load_for_training, last_checkpoint
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofStore
+from lean_prover.lean_env.blocking import AsyncVerifier, BlockingVerifier
+from lean_prover.prover.policy.base import Prompt
+from lean_prover.prover.prompts import build_prompt
+from lean_prover.prover.training.config import RLConfig, TrainingConfigError
+from lean_prover.prover.training.reward import LeanReward
+from lean_prover.prover.training.models import load_for_training, last_checkpoint
 
 logger = logging.getLogger(__name__)
 

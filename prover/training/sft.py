@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from data.problem import Problem
-from data.store import ProofRecord
-from prover.prompts import build_prompt, get_format
-from prover.training.config import SFTConfig, TrainingConfigError
-from prover.training.models import last_checkpoint, load_for_training
-from prover.training.rl import FINAL, as_trl_prompt
+from lean_prover.data.problem import Problem
+from lean_prover.data.store import ProofRecord
+from lean_prover.prover.prompts import build_prompt, get_format
+from lean_prover.prover.training.config import SFTConfig, TrainingConfigError
+from lean_prover.prover.training.models import last_checkpoint, load_for_training
+from lean_prover.prover.training.rl import FINAL, as_trl_prompt
 
 logger = logging.getLogger(__name__)
 

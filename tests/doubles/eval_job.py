@@ -9,18 +9,18 @@ import argparse
 import os
 from pathlib import Path
 
-from data.problem import Problem
-from eval.evaluate import BenchmarkRun, run_benchmark
-from eval.ray_runner import RayOptions
-from eval.spec import RunSpec
-from prover.agent import Prover
-from prover.policy.config import PolicyConfig
-from search.budget import Budget
-from search.config import SearchConfig
-from lean_env.pool import ReplPool
-from lean_env.verdict import Verdict
-from lean_env.verifier import Verifier
-from lean_env.workspace import Pins
+from lean_prover.data.problem import Problem
+from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
+from lean_prover.eval.ray_runner import RayOptions
+from lean_prover.eval.spec import RunSpec
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.search.budget import Budget
+from lean_prover.search.config import SearchConfig
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.verdict import Verdict
+from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.workspace import Pins
 from tests.conftest import REPO_ROOT, scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
 from tests.doubles.scripted_verifier import START, ScriptedVerifier

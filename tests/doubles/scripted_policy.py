@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from prover.policy.base import Completion, GenerationRequest, PolicyUsage
+from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyUsage
 
 Output = str | tuple[str, float]
 """A completion text, optionally with its log-probability."""

@@ -15,12 +15,12 @@ import dataclasses
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from data.problem import Problem
-from lean_env.guard import GuardPolicy, check_proof
-from lean_env.protocol import Message, Pos, Tactic
-from lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed, TacticOutcome
-from lean_env.verdict import GuardRejected, LeanErrors, LeanRun, Proved, Verdict, trace_steps
-from lean_env.verifier import position_offset
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.guard import GuardPolicy, check_proof
+from lean_prover.lean_env.protocol import Message, Pos, Tactic
+from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed, TacticOutcome
+from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, LeanRun, Proved, Verdict, trace_steps
+from lean_prover.lean_env.verifier import position_offset
 
 START = "⊢ start"
 

@@ -12,11 +12,11 @@ import re
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
-from data.problem import Problem
-from lean_env.guard import GuardPolicy, check_proof
-from lean_env.protocol import Message, Pos, Sorry
-from lean_env.tactic_mode import TacticSession
-from lean_env.verdict import GuardRejected, Incomplete, LeanErrors, LeanRun, Proved, Verdict
+from lean_prover.data.problem import Problem
+from lean_prover.lean_env.guard import GuardPolicy, check_proof
+from lean_prover.lean_env.protocol import Message, Pos, Sorry
+from lean_prover.lean_env.tactic_mode import TacticSession
+from lean_prover.lean_env.verdict import GuardRejected, Incomplete, LeanErrors, LeanRun, Proved, Verdict
 
 _BINDER = re.compile(r"\(([^():]+?) : ([^()]+?)\)")
 _HAVE = re.compile(r"^(?P<indent>\s*)have (?P<name>\S+) : (?P<stmt>.+?) := (?:by )?(?P<sorry>sorry)?\s*$")
