@@ -1,5 +1,17 @@
-"""Errors about user-supplied data: each message names the file (and line) and what to do."""
+"""The exception root of the whole project, and the data package's own errors.
+
+Every error raised on purpose derives from `LeanProverError`, through one subclass per
+package: `DataError` (here), `lean_env.errors.LeanEnvError`, `prover.errors.ProverError`,
+`search.errors.SearchError`, `eval.errors.EvalError`. Its message is one line, fit to show a
+user as is: the CLI prints `error: MESSAGE` and exits with code 2. Anything else that escapes
+is a bug and keeps its traceback. The root lives here because `data` is the package every
+other one may import.
+"""
 
 
-class DataError(Exception):
-    """Bad or missing input data. The message is one line, fit to show a user as is."""
+class LeanProverError(Exception):
+    """Root of every error this project raises on purpose; the message is one line for a user."""
+
+
+class DataError(LeanProverError):
+    """Bad or missing input data. The message names the file (and line) and what to do."""

@@ -13,6 +13,8 @@ import enum
 from dataclasses import dataclass
 from typing import Iterator
 
+from lean_prover.data.errors import DataError
+
 
 class Kind(enum.Enum):
     WHITESPACE = "whitespace"
@@ -57,7 +59,7 @@ class Token:
         return self.kind in TRIVIA
 
 
-class LexError(ValueError):
+class LexError(DataError, ValueError):
     """The text cannot be split into tokens (an unterminated comment or string)."""
 
     def __init__(self, message: str, line: int) -> None:

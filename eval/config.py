@@ -12,20 +12,10 @@ class EvalConfig:
     problems_in_flight: int = field(
         default=1, metadata={"help": "Problems searched at once in one process (each with search.concurrency jobs)."}
     )
-    ray_workers: int = field(default=2, metadata={"help": "--ray: search workers (each owns a policy and a REPL pool)."})
-    ray_cpus_per_worker: float = field(default=1.0, metadata={"help": "--ray: CPUs Ray reserves for each worker."})
-    ray_gpus_per_worker: float = field(default=0.0, metadata={"help": "--ray: GPUs Ray reserves for each worker (vLLM: 1)."})
-    ray_verifiers: int = field(
-        default=0, metadata={"help": "--ray: Lean verifier actors shared by the workers (0: each worker owns its REPLs)."}
-    )
-    ray_cpus_per_verifier: float = field(default=1.0, metadata={"help": "--ray: CPUs Ray reserves for each verifier actor."})
 
     def __post_init__(self) -> None:
-        for name in ("problems_in_flight", "ray_workers"):
-            if getattr(self, name) < 1:
-                raise EvalError(f"eval.{name} = {getattr(self, name)}: must be at least 1")
-        if self.ray_verifiers < 0:
-            raise EvalError(f"eval.ray_verifiers = {self.ray_verifiers}: must be 0 or more")
+        if self.problems_in_flight < 1:
+            raise EvalError(f"eval.problems_in_flight = {self.problems_in_flight}: must be at least 1")
 
 
 @dataclass

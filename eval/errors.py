@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lean_prover.data.errors import LeanProverError
 
-class EvalError(ValueError):
+
+class EvalError(LeanProverError, ValueError):
     """One line that says what is wrong and what to do; the CLI exits with code 2."""

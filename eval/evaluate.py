@@ -13,11 +13,10 @@ from lean_prover.data.store import ProofStore
 from lean_prover.eval.benchmark_run import Recorder, pending_jobs, run_locally
 from lean_prover.eval.compute import ComputeMeter, policy_device
 from lean_prover.eval.progress import RunProgress
-from lean_prover.eval.ray_runner import ProverFactory, RayOptions, run_on_ray
+from lean_prover.eval.ray_runner import OnRay, ProverFactory, run_on_ray
 from lean_prover.eval.run_dir import RunDirectory
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob
-from lean_prover.lean_env.remote import VerifierFactory
 
 
 @dataclass
@@ -34,9 +33,8 @@ class BenchmarkRun:
     store_path: Path | None = None
     force: bool = False
     problems_in_flight: int = 1
-    ray: RayOptions | None = None
-    make_verifier: VerifierFactory | None = None
-    """With `ray.verifiers`: builds each Lean verifier actor's verifier."""
+    ray: OnRay | None = None
+    """Search on Ray workers instead of in this process."""
     show_progress: bool = True
 
 
@@ -57,7 +55,7 @@ def run_benchmark(run: BenchmarkRun) -> dict[str, Any]:
         try:
             with progress if run.show_progress else contextlib.nullcontext():
                 if run.ray is not None:
-                    run_on_ray(jobs, run.make_prover, run.spec, recorder, run.ray, run.make_verifier, meter)
+                    run_on_ray(jobs, run.ray, run.spec, recorder, meter)
                 else:
                     asyncio.run(_run_here(jobs, run, recorder, progress))
         finally:  # an interrupted session's spending is recorded too

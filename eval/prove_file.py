@@ -29,8 +29,7 @@ from lean_prover.lean_env.verdict import LeanRun, Proved
 from lean_prover.prover.agent import Prover, ProofVerifier
 from lean_prover.eval.benchmark_run import ProofsAndProgress
 from lean_prover.eval.progress import RunProgress
-from lean_prover.eval.ray_runner import ProverFactory, RayOptions, run_on_ray
-from lean_prover.lean_env.remote import VerifierFactory
+from lean_prover.eval.ray_runner import OnRay, run_on_ray
 from lean_prover.eval.records import Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob, search_unit
@@ -130,16 +129,6 @@ def _theorem(text: str, source: str, theorem_id: str) -> SourceTheorem:
 
 def _line_of(problem: Problem) -> int:
     return int(problem.source.rsplit(":", 1)[1])
-
-
-@dataclass(frozen=True)
-class OnRay:
-    """Search on Ray workers, each with a Prover from `make_prover`."""
-
-    make_prover: ProverFactory
-    options: RayOptions
-    make_verifier: VerifierFactory | None = None
-    """With `options.verifiers`: builds each verifier actor's verifier."""
 
 
 async def prove_file(
@@ -266,7 +255,7 @@ async def _prove_on_ray(
                 progress.finished(True)
         else:
             jobs.append(UnitJob(Unit(theorem.problem.id, 0), theorem.problem))
-    await asyncio.to_thread(run_on_ray, jobs, ray.make_prover, spec, collector, ray.options, ray.make_verifier)
+    await asyncio.to_thread(run_on_ray, jobs, ray, spec, collector)
     problems = {t.problem.id: t.problem for t in theorems}
     for result in collector.results:
         found[result.problem] = _outcome(problems[result.problem], result, result.wall_time_s)

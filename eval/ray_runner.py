@@ -21,6 +21,7 @@ from lean_prover.eval.errors import EvalError
 from lean_prover.eval.records import AttemptRow, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import SearchSink, UnitJob, search_unit
+from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
 from lean_prover.lean_env.usage import LEAN_CPU
 from lean_prover.prover.agent import Prover
@@ -32,21 +33,16 @@ ProverFactory = Callable[[], Prover]
 
 
 @dataclass(frozen=True)
-class RayOptions:
-    address: str | None = None
-    """A cluster (`ray://host:10001` or `auto`); None starts a local instance."""
-    workers: int = 2
-    cpus_per_worker: float = 1.0
-    gpus_per_worker: float = 0.0
-    local_cpus: int | None = None
-    """CPUs of a local instance (None: all of this machine's)."""
-    object_store_mb: int = 256
-    """Object store of a local instance; Ray's default takes a third of memory from /dev/shm."""
-    env: tuple[tuple[str, str], ...] = ()
+class OnRay:
+    """How searches run on Ray: the [ray] settings, how each worker builds its Prover, and (with
+    `config.verifiers`) how each Lean verifier actor builds its verifier, the workers then
+    holding a policy only."""
+
+    config: RayConfig
+    make_prover: ProverFactory
+    make_verifier: VerifierFactory | None = None
+    worker_env: tuple[tuple[str, str], ...] = ()
     """Environment variables of the workers (e.g. PYTHONPATH of code they must import)."""
-    verifiers: int = 0
-    """Lean verifier actors shared by the workers; 0: each worker checks with its own REPLs."""
-    cpus_per_verifier: float = 1.0
 
 
 class SearchWorker:
@@ -54,9 +50,8 @@ class SearchWorker:
     actors, its Prover checks on them (the factory then need not start a verifier)."""
 
     def __init__(self, make_prover: ProverFactory, verifiers: list[Any] | None = None) -> None:
-        self.prover = make_prover()
-        if verifiers:
-            self.prover.verifier = RemoteVerifier(verifiers)
+        prover = make_prover()
+        self.prover = prover.checking_with(RemoteVerifier(verifiers)) if verifiers else prover
 
     def spending(self) -> tuple[PolicyUsage, float]:
         """The policy's usage and the Lean CPU seconds of this worker's process so far."""
@@ -70,29 +65,23 @@ class SearchWorker:
 
 
 def run_on_ray(
-    jobs: list[UnitJob],
-    make_prover: ProverFactory,
-    spec: RunSpec,
-    recorder: SearchSink,
-    options: RayOptions,
-    make_verifier: VerifierFactory | None = None,
-    meter: ComputeMeter | None = None,
+    jobs: list[UnitJob], on_ray: OnRay, spec: RunSpec, recorder: SearchSink, meter: ComputeMeter | None = None
 ) -> None:
-    """Run the searches on Ray. With `options.verifiers`, `make_verifier` builds each verifier
-    actor's verifier and `make_prover` the workers' policies. What the workers and verifier
-    actors spent is added to `meter` at the end."""
+    """Run the searches on Ray workers. What the workers and verifier actors spent is added to
+    `meter` at the end."""
     if not jobs:
         return
+    options, make_verifier = on_ray.config, on_ray.make_verifier
     if options.verifiers and make_verifier is None:
         raise EvalError("verifier actors need a verifier factory")
-    started = connect_ray(options.address, options.local_cpus, options.object_store_mb, options.env)
+    started = connect_ray(options, on_ray.worker_env)
     import ray
 
     verifiers = start_verifier_actors(make_verifier, options.verifiers, options.cpus_per_verifier) if make_verifier else []
     actor_class = ray.remote(
         num_cpus=options.cpus_per_worker, num_gpus=options.gpus_per_worker, max_restarts=-1, max_task_retries=-1
     )(SearchWorker)
-    actors: list[Any] = [actor_class.remote(make_prover, verifiers) for _ in range(min(options.workers, len(jobs)))]
+    actors: list[Any] = [actor_class.remote(on_ray.make_prover, verifiers) for _ in range(min(options.workers, len(jobs)))]
     waiting = list(reversed(jobs))
     running: dict[Any, Any] = {}
 

@@ -44,7 +44,7 @@ from typing import Any
 from lean_prover.data.lean_lexer import name_parts
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof, theorem_name
-from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_prover.lean_env.protocol import Message, Pos
 from lean_prover.lean_env.repl import kill_process_tree, limit_child
@@ -91,7 +91,7 @@ class Finished:
     stderr: str
 
 
-class StepTimedOut(Exception):
+class StepTimedOut(LeanEnvError):
     pass
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lean_prover.data.lean_lexer import Kind, plain_name, significant, tokenize
+from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.protocol import CommandResponse
 
 REFERENCE_PREFIX = "prover_reference_"
@@ -115,11 +116,11 @@ class QueryAnswer:
     axioms: tuple[str, ...]
 
 
-class QueryRefused(ValueError):
+class QueryRefused(LeanEnvError, ValueError):
     """The query's answer is not one well-formed report (a rejection, with the reason)."""
 
 
-class QueryForged(ValueError):
+class QueryForged(LeanEnvError, ValueError):
     """No report carries this check's nonce: the answer is not the query's (a tampered channel)."""
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
 
 CERTIFY_MODES = ("final", "always", "never")
 
@@ -75,3 +75,41 @@ class LeanConfig:
             return self.workers
         memory_gib = psutil.virtual_memory().total / 2**30
         return max(1, min(os.cpu_count() or 1, int(memory_gib // 6)))
+
+
+@dataclass
+class RayConfig:
+    """Ray, for every job that uses it: `prover eval --ray`, `collect`, `prove --ray`, `train rl`.
+    Lean verifier actors live here (lean_env/remote.py); search workers and the trainer actor
+    are sized here too, so that one section describes a cluster run."""
+
+    address: str = field(
+        default="", metadata={"help": "A Ray cluster (`auto`, `ray://host:10001`); empty: a local instance on this machine."}
+    )
+    workers: int = field(default=2, metadata={"help": "Search workers (eval --ray, collect, prove --ray), each with a policy."})
+    cpus_per_worker: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for each search worker."})
+    gpus_per_worker: float = field(default=0.0, metadata={"help": "GPUs Ray reserves for each search worker (vLLM: 1)."})
+    verifiers: int = field(
+        default=0,
+        metadata={"help": "Lean verifier actors, each with a REPL pool of lean.workers (0: Lean runs where the policy does)."},
+    )
+    cpus_per_verifier: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for each verifier actor."})
+    trainer_on_ray: bool = field(
+        default=False, metadata={"help": "train rl: run the trainer as a Ray actor too (needs ray.verifiers)."}
+    )
+    trainer_gpus: float = field(default=1.0, metadata={"help": "GPUs Ray reserves for the trainer actor."})
+    trainer_cpus: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for the trainer actor."})
+    local_cpus: int = field(default=0, metadata={"help": "CPUs of a local instance (0: all of this machine's)."})
+    object_store_mb: int = field(
+        default=256, metadata={"help": "Object store of a local instance (Ray's own default takes a third of memory)."}
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("workers", "object_store_mb"):
+            if getattr(self, name) < 1:
+                raise LeanEnvError(f"ray.{name} = {getattr(self, name)}: must be at least 1")
+        for name in ("verifiers", "local_cpus"):
+            if getattr(self, name) < 0:
+                raise LeanEnvError(f"ray.{name} = {getattr(self, name)}: must be 0 or more")
+        if self.trainer_on_ray and not self.verifiers:
+            raise LeanEnvError("ray.trainer_on_ray needs ray.verifiers of at least 1 (the trainer checks on them)")

@@ -3,8 +3,10 @@ these are for a REPL that misbehaves or a setup that is missing."""
 
 from __future__ import annotations
 
+from lean_prover.data.errors import LeanProverError
 
-class LeanEnvError(Exception):
+
+class LeanEnvError(LeanProverError):
     """Base of every exception raised by lean_env."""
 
 

@@ -13,6 +13,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lean_prover.lean_env.errors import LeanEnvError
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="allow")
@@ -160,7 +162,7 @@ class ErrorResponse(_Model):
 Response = Union[CommandResponse, ProofStateResponse, ErrorResponse]
 
 
-class ProtocolError(ValueError):
+class ProtocolError(LeanEnvError, ValueError):
     """JSON that is not a request or response of the REPL protocol."""
 
 

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
 from lean_prover.data.problem import Problem
+from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
 from lean_prover.lean_env.usage import LEAN_CPU
@@ -31,13 +32,12 @@ class RayUnavailableError(LeanEnvError):
     """Ray is not installed."""
 
 
-def connect_ray(
-    address: str | None, local_cpus: int | None = None, object_store_mb: int = 256, env: tuple[tuple[str, str], ...] = ()
-) -> bool:
-    """Connect to the Ray cluster at `address` (`auto`, `ray://host:10001`), or start a local
-    instance (None) with its own temp dir and object store size (Ray's default takes a third
-    of memory from /dev/shm). `env`: environment variables of the workers. True when this
-    call started Ray (and should shut it down)."""
+def connect_ray(config: RayConfig, env: tuple[tuple[str, str], ...] = ()) -> bool:
+    """Connect to the Ray cluster at `config.address` (`auto`, `ray://host:10001`), or start a
+    local instance (empty address) with its own temp dir and object store size (Ray's default
+    takes a third of memory from /dev/shm). `env`: environment variables of the workers (e.g.
+    PYTHONPATH of code they must import). True when this call started Ray (and should shut it
+    down)."""
     try:
         import ray
     except ImportError as error:
@@ -45,12 +45,12 @@ def connect_ray(
     if ray.is_initialized():
         return False
     runtime_env: dict[str, Any] | None = {"env_vars": dict(env)} if env else None
-    if address is not None:
-        ray.init(address=address, runtime_env=runtime_env, log_to_driver=False)
+    if config.address:
+        ray.init(address=config.address, runtime_env=runtime_env, log_to_driver=False)
     else:
         ray.init(
-            num_cpus=local_cpus,
-            object_store_memory=object_store_mb * 1024 * 1024,
+            num_cpus=config.local_cpus or None,
+            object_store_memory=config.object_store_mb * 1024 * 1024,
             include_dashboard=False,
             _temp_dir=tempfile.mkdtemp(prefix="ray-"),  # short: Ray's socket paths must fit 107 bytes
             runtime_env=runtime_env,

@@ -104,6 +104,11 @@ class Prover:
             return self
         return Prover(self.policy, dataclasses.replace(self.config, seed=seed), self.verifier, self.examples)
 
+    def checking_with(self, verifier: ProofVerifier) -> Prover:
+        """The same policy and examples, checking with `verifier` (e.g. Lean verifier actors on
+        Ray, for a Prover built to propose only)."""
+        return Prover(self.policy, self.config, verifier, self.examples)
+
     async def close(self) -> None:
         await self.policy.close()
         if self.verifier is not None:

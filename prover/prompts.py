@@ -16,6 +16,7 @@ from typing import Literal
 
 from lean_prover.data.jsonl import SolvedExample
 from lean_prover.data.problem import Problem
+from lean_prover.prover.errors import ProverError
 from lean_prover.prover.policy.base import ChatMessage, Prompt
 
 V15_DEFAULT_HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
@@ -53,7 +54,7 @@ FORMATS: dict[str, PromptFormat] = {
 }
 
 
-class PromptError(ValueError):
+class PromptError(ProverError, ValueError):
     """A prompt that cannot be built (unknown format, an option the format does not take)."""
 
 

@@ -8,12 +8,13 @@ from lean_prover.search.base import SearchAlgorithm
 from lean_prover.search.best_first import BestFirstSearch
 from lean_prover.search.config import ALGORITHMS, SearchConfig
 from lean_prover.search.decomposition import SubgoalDecomposition
+from lean_prover.search.errors import SearchError
 from lean_prover.search.rmaxts import RMaxTS
 from lean_prover.search.sampling import WholeProofSampling
 from lean_prover.search.self_correction import SelfCorrection
 
 
-class UnknownAlgorithmError(ValueError):
+class UnknownAlgorithmError(SearchError, ValueError):
     pass
 
 

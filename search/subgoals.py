@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from lean_prover.data.lean_lexer import Kind, LexError, Token, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.protocol import Sorry
+from lean_prover.search.errors import SearchError
 
 TURNSTILE = "⊢"
 _INACCESSIBLE = re.compile(r"([^\W\d][\w'.!?]*?)✝([⁰¹²³⁴⁵⁶⁷⁸⁹]*)")
 
 
-class SketchError(ValueError):
+class SketchError(SearchError, ValueError):
     """A sketch that cannot be decomposed (a `sorry` outside a `have`, goals that do not parse)."""
 
 

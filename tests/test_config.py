@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from lean_prover.data.errors import LeanProverError
 from lean_prover.prover.cli.config import Config, ConfigError, load_config, to_toml
 
 
@@ -44,6 +45,8 @@ def test_shown_config_loads_back_unchanged(tmp_path: Path) -> None:
         ("", ["nosection.x=1"], "unknown setting nosection"),
         ("", ["data.skip_bad=maybe"], "data.skip_bad = 'maybe' is not valid"),
         ("", ["log.level=LOUD"], "log.level 'LOUD' is not one of"),
+        ("[rl]\nverifiers = 4\n", [], "rl.verifiers is now ray.verifiers"),
+        ("", ["ray.workers=0"], "ray.workers = 0: must be at least 1"),
         ("", ["skip_bad=true"], "write SECTION.FIELD=VALUE"),
         ("[data\n", [], "not valid TOML"),
         ("data = 3\n", [], r"\[data\] must be a section"),
@@ -52,7 +55,7 @@ def test_shown_config_loads_back_unchanged(tmp_path: Path) -> None:
 def test_bad_config_is_a_clear_error(tmp_path: Path, file_text: str, overrides: list[str], message: str) -> None:
     path = tmp_path / "bad.toml"
     path.write_text(file_text, encoding="utf-8")
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(LeanProverError, match=message):  # the CLI prints it in one line
         load_config(path, overrides)
 
 

@@ -128,7 +128,7 @@ def test_collect_on_local_ray_fills_the_store(smollm2: object, model_cache: Path
     lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
     (tmp_path / "two.jsonl").write_text("\n".join(lines[:2]) + "\n")
     common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
-              "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", "eval.ray_cpus_per_verifier=0.5",
+              "--set", f"store.path={tmp_path / 'store.sqlite'}", "--set", "ray.cpus_per_verifier=0.5",
               *fake_certifying_workspace(tmp_path / "lean")]
     args = [*common, "collect", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "1",
             "--generators", "1", "--verifiers", "2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,8 +11,9 @@ import pytest
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
 from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
-from lean_prover.eval.ray_runner import RayOptions
+from lean_prover.eval.ray_runner import OnRay
 from lean_prover.eval.spec import RunSpec
+from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
@@ -19,8 +21,8 @@ from lean_prover.prover.agent import Prover
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
-from tests.conftest import REPO_ROOT, scripted_settings
-from tests.doubles.eval_job import CrashingVerifierFactory, PolicyOnlyProver, benchmark_run
+from tests.conftest import scripted_settings
+from tests.doubles.eval_job import WORKER_ENV, CrashingVerifierFactory, PolicyOnlyProver, benchmark_run
 from tests.doubles.scripted_policy import ScriptedPolicy
 
 ray = pytest.importorskip("ray", reason="needs Ray (pip install -e '.[ray]')")
@@ -53,7 +55,7 @@ def test_a_run_on_local_ray_equals_the_local_run(tmp_path: Path) -> None:
 def test_prove_on_local_ray_writes_the_same_file(tmp_path: Path) -> None:
     import asyncio
 
-    from lean_prover.eval.prove_file import OnRay, prove_file
+    from lean_prover.eval.prove_file import prove_file
     from tests.doubles.eval_job import LatencyProver, benchmark_run
     from tests.test_prove import HEAD, MIDDLE_1, MIDDLE_2, ORIGINAL, PROOF, TAIL, FileChecker, job
 
@@ -63,7 +65,8 @@ def test_prove_on_local_ray_writes_the_same_file(tmp_path: Path) -> None:
     assert options is not None
     checker = FileChecker()
     workers = LatencyProver(0.0, ["  bad\n```", PROOF + "\n```"])
-    report = asyncio.run(prove_file(job(lean_file, tmp_path), OnRay(workers, options), None, checker))
+    on_ray = dataclasses.replace(options, make_prover=workers)
+    report = asyncio.run(prove_file(job(lean_file, tmp_path), on_ray, None, checker))
     assert report.all_proved and [t.id for t in report.theorems] == ["one", "two", "three"]
     written = lean_file.with_name("out.lean").read_text()
     assert checker.checked == [written] and written.startswith(HEAD) and written.endswith(TAIL)
@@ -91,11 +94,11 @@ def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_n
     local = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "local", local_prover,
                                        store_path=tmp_path / "local.sqlite", show_progress=False))
     marker = tmp_path / "crashed"
-    options = RayOptions(workers=1, verifiers=2, local_cpus=2, cpus_per_worker=1, cpus_per_verifier=0.5,
-                         object_store_mb=100, env=(("PYTHONPATH", str(REPO_ROOT)),))
+    settings = RayConfig(workers=1, verifiers=2, local_cpus=2, cpus_per_worker=1, cpus_per_verifier=0.5,
+                         object_store_mb=100)
+    on_ray = OnRay(settings, PolicyOnlyProver(COLLECT_OUTPUTS), CrashingVerifierFactory(marker, crash_at=3), WORKER_ENV)
     collected = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "ray", PolicyOnlyProver(COLLECT_OUTPUTS),
-                                           store_path=tmp_path / "ray.sqlite", show_progress=False, ray=options,
-                                           make_verifier=CrashingVerifierFactory(marker, crash_at=3)))
+                                           store_path=tmp_path / "ray.sqlite", show_progress=False, ray=on_ray))
     assert marker.exists()  # an actor did die mid-run
     assert 0 < collected["proved"] < len(COLLECT_PROBLEMS)
     assert without_measurements(collected) == without_measurements(local)

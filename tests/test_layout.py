@@ -100,3 +100,25 @@ def test_a_users_own_modules_do_not_shadow_ours(tmp_path: Path) -> None:
                     [sys.executable, "-m", "lean_prover.prover", "--help"]):
         ran = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0 and "eval" in ran.stdout, ran.stderr
+
+
+def test_every_error_has_the_one_root() -> None:
+    """One `except LeanProverError` in the CLI turns any of them into one line and exit 2."""
+    import importlib
+    import inspect
+
+    from lean_prover.data.errors import LeanProverError
+
+    roots = {"data": "DataError", "lean_env": "LeanEnvError", "prover": "ProverError", "search": "SearchError",
+             "eval": "EvalError"}
+    for path in code_files():
+        relative = path.relative_to(REPO_ROOT).with_suffix("")
+        if relative.name == "__main__":
+            continue
+        module = importlib.import_module(f"{ROOT}." + ".".join(relative.parts).removesuffix(".__init__"))
+        for name, value in vars(module).items():
+            if (inspect.isclass(value) and issubclass(value, BaseException) and value.__module__ == module.__name__
+                    and value is not LeanProverError):
+                assert issubclass(value, LeanProverError), f"{module.__name__}.{name} is outside LeanProverError"
+                package_root = getattr(importlib.import_module(f"{ROOT}.{relative.parts[0]}.errors"), roots[relative.parts[0]])
+                assert issubclass(value, package_root), f"{module.__name__}.{name} is outside {package_root.__name__}"

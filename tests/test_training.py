@@ -13,6 +13,8 @@ import pytest
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofRecord, ProofStore
 from lean_prover.lean_env.blocking import BlockingVerifier
+from lean_prover.lean_env.config import RayConfig
+from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.protocol import Message, Pos
@@ -72,7 +74,7 @@ def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_a_grpo_step_with_a_trainer_and_verifier_actors_on_ray(smollm2: object, model_cache: Path, tmp_path: Path) -> None:
-    """rl.verifiers = 2 and rl.trainer_on_ray: the trainer is a Ray actor, and the rewards of its
+    """ray.verifiers = 2 and ray.trainer_on_ray: the trainer is a Ray actor, and the rewards of its
     completions come from two verifier actors (each a pool of scripted REPLs)."""
     ray = pytest.importorskip("ray", reason="needs Ray")
     from lean_prover.prover.model_files import resolve_model
@@ -81,10 +83,11 @@ def test_a_grpo_step_with_a_trainer_and_verifier_actors_on_ray(smollm2: object, 
     from tests.doubles.eval_job import ScriptedReplVerifierFactory
 
     config = RLConfig(model="smollm2", group_size=4, prompts_per_step=2, micro_batch_size=8, max_completion_length=16,
-                      max_steps=1, save_steps=1, output_dir=tmp_path / "rl", verifiers=2, cpus_per_verifier=0.5,
-                      trainer_on_ray=True, trainer_gpus=0, trainer_cpus=1)
-    result = train_rl_on_ray(config, PROBLEMS, ScriptedReplVerifierFactory(), resolve_model("smollm2", model_cache).location,
-                             tmp_path / "store.sqlite", local_cpus=2, env=(("PYTHONPATH", str(REPO_ROOT)),))
+                      max_steps=1, save_steps=1, output_dir=tmp_path / "rl")
+    on_ray = RayConfig(verifiers=2, cpus_per_verifier=0.5, trainer_on_ray=True, trainer_gpus=0, trainer_cpus=1, local_cpus=2)
+    result = train_rl_on_ray(config, on_ray, PROBLEMS, ScriptedReplVerifierFactory(),
+                             resolve_model("smollm2", model_cache).location, tmp_path / "store.sqlite",
+                             env=(("PYTHONPATH", str(REPO_ROOT)),))
     assert not ray.is_initialized()  # the instance it started is shut down
     assert result.steps == 1 and result.completions_checked == 8
     assert [e["reward"] for e in result.log_history if "reward" in e] == [result.proofs_found / 8]
@@ -128,7 +131,6 @@ def test_each_problem_is_prompted_with_and_without_chain_of_thought() -> None:
     "changes, message",
     [
         ({"group_size": 1}, "at least 2"),
-        ({"trainer_on_ray": True}, "needs rl.verifiers"),
         ({"micro_batch_size": 7}, "must divide group_size x prompts_per_step = 512"),
         ({"prompt_formats": "cot,poem"}, "rl.prompt_formats"),
     ],
@@ -136,6 +138,11 @@ def test_each_problem_is_prompted_with_and_without_chain_of_thought() -> None:
 def test_rl_settings_that_cannot_train_are_refused(changes: dict, message: str) -> None:
     with pytest.raises(TrainingConfigError, match=message):
         RLConfig(**changes).validate()
+
+
+def test_a_trainer_on_ray_needs_verifier_actors() -> None:
+    with pytest.raises(LeanEnvError, match="needs ray.verifiers"):
+        RayConfig(trainer_on_ray=True)
 
 
 def record(name: str, proof: str, model: str = "m") -> ProofRecord:

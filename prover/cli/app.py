@@ -12,29 +12,13 @@ from typing import Optional
 
 import typer
 
-from lean_prover.data.errors import DataError
-from lean_prover.eval.errors import EvalError
-from lean_prover.lean_env.errors import LeanEnvError
+from lean_prover.data.errors import LeanProverError
 from lean_prover.prover import __version__
 from lean_prover.prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
 from lean_prover.prover.cli.train_commands import train_app
-from lean_prover.prover.cli.config import ConfigError, configure_logging, load_config, to_toml
+from lean_prover.prover.cli.config import configure_logging, load_config, to_toml
 from lean_prover.prover.cli.doctor import Status, run_checks
-from lean_prover.prover.policy.base import PolicyError
-from lean_prover.prover.prompts import PromptError
-from lean_prover.prover.training.config import TrainingConfigError
-from lean_prover.search.registry import UnknownAlgorithmError
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    DataError,
-    ConfigError,
-    EvalError,
-    LeanEnvError,
-    PolicyError,
-    PromptError,
-    TrainingConfigError,
-    UnknownAlgorithmError,
-)
 EXIT_BAD_INPUT = 2
 
 app = typer.Typer(
@@ -117,6 +101,6 @@ def main() -> None:
     """Entry point of the `prover` script."""
     try:
         app()
-    except USER_ERRORS as error:
+    except LeanProverError as error:  # raised on purpose, with a message for the user
         typer.echo(f"error: {error}", err=True)
         sys.exit(EXIT_BAD_INPUT)

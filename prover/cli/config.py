@@ -20,7 +20,8 @@ import yaml
 
 from lean_prover.data.config import DataConfig, StoreConfig
 from lean_prover.eval.config import CostConfig, EvalConfig
-from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.config import LeanConfig, RayConfig
+from lean_prover.prover.errors import ProverError
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.prover.training.config import RLConfig, SFTConfig
 from lean_prover.search.config import SearchConfig
@@ -31,9 +32,23 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MOVED = {
+    "eval.ray_workers": "ray.workers",
+    "eval.ray_cpus_per_worker": "ray.cpus_per_worker",
+    "eval.ray_gpus_per_worker": "ray.gpus_per_worker",
+    "eval.ray_verifiers": "ray.verifiers",
+    "eval.ray_cpus_per_verifier": "ray.cpus_per_verifier",
+    "rl.verifiers": "ray.verifiers",
+    "rl.cpus_per_verifier": "ray.cpus_per_verifier",
+    "rl.ray_address": "ray.address",
+    "rl.trainer_on_ray": "ray.trainer_on_ray",
+    "rl.trainer_gpus": "ray.trainer_gpus",
+    "rl.trainer_cpus": "ray.trainer_cpus",
+}
+"""Settings of earlier versions, and where they are now."""
 
 
-class ConfigError(Exception):
+class ConfigError(ProverError):
     """A config file or `--set` flag that cannot be used; the message says which and why."""
 
 
@@ -57,6 +72,7 @@ class Config:
     search: SearchConfig = field(default_factory=SearchConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
 
@@ -102,6 +118,8 @@ def _build(cls: type[T], values: dict[str, Any], where: str, prefix: str = "") -
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - set(fields))
+    if unknown and f"{prefix}{unknown[0]}" in MOVED:
+        raise ConfigError(f"{where}: {prefix}{unknown[0]} is now {MOVED[prefix + unknown[0]]} (one [ray] section for every command)")
     if unknown:
         raise ConfigError(
             f"{where}: unknown setting {prefix}{unknown[0]}; known in this section: {', '.join(fields)}"

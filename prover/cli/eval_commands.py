@@ -16,11 +16,10 @@ from lean_prover.data.store import ProofStore
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
 from lean_prover.eval.merge import merge_runs
-from lean_prover.eval.prove_file import OnRay, ProveJob, ProveReport, prove_file, select_theorems
-from lean_prover.eval.ray_runner import ProverFactory, RayOptions
+from lean_prover.eval.prove_file import ProveJob, ProveReport, prove_file, select_theorems
+from lean_prover.eval.ray_runner import OnRay, ProverFactory
 from lean_prover.eval.report import write_report
 from lean_prover.eval.spec import RunSpec, Shard, parse_budget
-from lean_prover.lean_env.remote import VerifierFactory
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
@@ -69,44 +68,36 @@ def _as_json(config: Config) -> dict[str, Any]:
     return result
 
 
-def _ray_options(config: Config, address: str | None) -> RayOptions:
-    return RayOptions(
-        address=address,
-        workers=config.eval.ray_workers,
-        cpus_per_worker=config.eval.ray_cpus_per_worker,
-        gpus_per_worker=config.eval.ray_gpus_per_worker,
-        verifiers=config.eval.ray_verifiers,
-        cpus_per_verifier=config.eval.ray_cpus_per_verifier,
-    )
+def _local_prover(config: Config) -> ProverFactory:
+    return functools.partial(Prover.from_config, config.policy, config.lean, config.data)
 
 
-def _provers(config: Config, ray: RayOptions | None) -> tuple[ProverFactory, VerifierFactory | None]:
-    """How workers build their Prover; with verifier actors, the workers hold a policy only
-    and each actor builds its verifier."""
-    if ray is not None and ray.verifiers:
-        make_prover = functools.partial(Prover.from_config, config.policy, None, config.data)
-        return make_prover, functools.partial(Verifier.from_config, config.lean)
-    return functools.partial(Prover.from_config, config.policy, config.lean, config.data), None
+def _on_ray(config: Config, address: str | None) -> OnRay:
+    """Search workers on Ray ([ray], `--ray-address` over ray.address); with ray.verifiers,
+    the workers hold a policy only and each verifier actor builds its verifier."""
+    settings = dataclasses.replace(config.ray, address=address) if address else config.ray
+    if settings.verifiers:
+        propose_only = functools.partial(Prover.from_config, config.policy, None, config.data)
+        return OnRay(settings, propose_only, functools.partial(Verifier.from_config, config.lean))
+    return OnRay(settings, _local_prover(config))
 
 
 def _benchmark_run(
-    config: Config, spec: RunSpec, dataset: str, path: Path | None, out: Path, force: bool, ray: RayOptions | None
+    config: Config, spec: RunSpec, dataset: str, path: Path | None, out: Path, force: bool, ray: OnRay | None
 ) -> BenchmarkRun:
     """`prover eval`'s and `prover collect`'s run: the problems, how workers are built, the store."""
     problems = load_problems(dataset, config.data, path=path, split=spec.split)
-    make_prover, make_verifier = _provers(config, ray)
     return BenchmarkRun(
         spec,
         problems,
         out,
-        make_prover,
+        _local_prover(config),
         config=_as_json(config),
         pins=_lean_pins(config),
         store_path=config.store.path,
         force=force,
         problems_in_flight=config.eval.problems_in_flight,
         ray=ray,
-        make_verifier=make_verifier,
     )
 
 
@@ -138,8 +129,8 @@ def eval_command(
     search_budget = _apply(config, algorithm, budget, model)
     spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy,
                    repeats=repeats, shard=Shard.parse(shard))
-    ray_options = _ray_options(config, ray_address) if ray or ray_address else None
-    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, ray_options))
+    on_ray = _on_ray(config, ray_address) if ray or ray_address else None
+    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, on_ray))
     rate = 100 * summary["pass_rate"]
     spread = f" ± {100 * summary['pass_rate_std']:.1f}%" if summary["repeats"] > 1 else ""
     typer.echo(
@@ -157,8 +148,8 @@ def collect(
     budget: Optional[str] = typer.Option(None, "--budget", help="Samples per problem and repeat."),
     model: Optional[str] = ModelOption,
     repeats: int = typer.Option(1, "--repeats", help="Passes over the problems, each with other seeds."),
-    generators: Optional[int] = typer.Option(None, "--generators", min=1, help="Search workers, each with a policy (eval.ray_workers)."),
-    verifiers: Optional[int] = typer.Option(None, "--verifiers", min=0, help="Lean verifier actors (eval.ray_verifiers; default 2)."),
+    generators: Optional[int] = typer.Option(None, "--generators", min=1, help="Search workers, each with a policy (ray.workers)."),
+    verifiers: Optional[int] = typer.Option(None, "--verifiers", min=0, help="Lean verifier actors (ray.verifiers; default 2)."),
     out: Optional[Path] = typer.Option(None, "--out", help="The run directory (default: runs/collect/DATASET-SPLIT-ALGORITHM)."),
     force: bool = ForceOption,
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="A Ray cluster (default: a local instance)."),
@@ -169,12 +160,12 @@ def collect(
     config: Config = ctx.obj
     search_budget = _apply(config, algorithm, budget, model)
     if generators is not None:
-        config.eval.ray_workers = generators
-    config.eval.ray_verifiers = verifiers if verifiers is not None else (config.eval.ray_verifiers or 2)
+        config.ray.workers = generators
+    config.ray.verifiers = verifiers if verifiers is not None else (config.ray.verifiers or 2)
     name = Path(dataset).stem if path is None else path.stem
     out = out or Path("runs/collect") / f"{name}-{split or 'all'}-{config.search.algorithm}"
     spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy, repeats=repeats)
-    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, _ray_options(config, ray_address)))
+    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, _on_ray(config, ray_address)))
     with ProofStore(config.store.path) as store:
         stored = store.count()
     typer.echo(
@@ -233,9 +224,7 @@ def prove(
         if ray or ray_address:
             verifier = Verifier.from_config(config.lean)
             try:
-                options = _ray_options(config, ray_address)
-                make_prover, make_verifier = _provers(config, options)
-                return await prove_file(job, OnRay(make_prover, options, make_verifier), verifier, verifier)
+                return await prove_file(job, _on_ray(config, ray_address), verifier, verifier)
             finally:
                 await verifier.close()
         prover = Prover.from_config(config.policy, config.lean, config.data)

@@ -46,11 +46,11 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     problems = load_problems(settings.dataset, config.data, split=settings.split or None)
     model = resolve_model(settings.model, config.policy.cache_dir).location
     with _resumable(settings.output_dir):
-        if settings.verifiers:
+        if config.ray.verifiers:
             repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
             require_checker(config.lean.workspace, config.lean.certify)
             make_verifier = functools.partial(Verifier.from_config, config.lean)
-            result = train_rl_on_ray(settings, problems, make_verifier, model, config.store.path)
+            result = train_rl_on_ray(settings, config.ray, problems, make_verifier, model, config.store.path)
         else:
             with ProofStore(config.store.path) as store:
                 result = train_rl(settings, problems, Verifier.from_config(config.lean), model, store)

@@ -6,8 +6,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, Union
 
+from lean_prover.prover.errors import ProverError
 
-class PolicyError(Exception):
+
+class PolicyError(ProverError):
     """Base of the policy's errors; the message is one line, fit to show a user."""
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lean_prover.prover.errors import ProverError
 from lean_prover.prover.prompts import FORMATS
 
 
-class TrainingConfigError(ValueError):
+class TrainingConfigError(ProverError, ValueError):
     """Settings that cannot train (a group that does not divide into micro-batches, ...)."""
 
 
@@ -57,16 +58,6 @@ class RLConfig:
         },
     )
     store_proofs: bool = field(default=True, metadata={"help": "Add every proof found during training to the proof store."})
-    verifiers: int = field(
-        default=0, metadata={"help": "Lean verifier actors on Ray that check the rewards (0: a REPL pool in this process)."}
-    )
-    cpus_per_verifier: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for each verifier actor."})
-    ray_address: str = field(default="", metadata={"help": "A Ray cluster for the verifier actors (empty: a local instance)."})
-    trainer_on_ray: bool = field(
-        default=False, metadata={"help": "Run the trainer as a Ray actor too (with rl.verifiers), on a node with rl.trainer_gpus GPUs."}
-    )
-    trainer_gpus: float = field(default=1.0, metadata={"help": "GPUs Ray reserves for the trainer actor."})
-    trainer_cpus: float = field(default=1.0, metadata={"help": "CPUs Ray reserves for the trainer actor."})
 
     def formats(self) -> list[str]:
         return [name.strip() for name in self.prompt_formats.split(",") if name.strip()]
@@ -75,10 +66,6 @@ class RLConfig:
         unknown = [name for name in self.formats() if name not in FORMATS]
         if unknown or not self.formats():
             raise TrainingConfigError(f"rl.prompt_formats {self.prompt_formats!r}: choose from {', '.join(FORMATS)}")
-        if self.verifiers < 0:
-            raise TrainingConfigError(f"rl.verifiers = {self.verifiers}: must be 0 or more")
-        if self.trainer_on_ray and not self.verifiers:
-            raise TrainingConfigError("rl.trainer_on_ray needs rl.verifiers of at least 1 (the trainer checks on them)")
         for name in ("group_size", "prompts_per_step", "micro_batch_size", "max_steps", "save_steps", "max_completion_length"):
             if getattr(self, name) < 1:
                 raise TrainingConfigError(f"rl.{name} = {getattr(self, name)}: must be at least 1")

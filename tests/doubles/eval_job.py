@@ -11,7 +11,8 @@ from pathlib import Path
 
 from lean_prover.data.problem import Problem
 from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
-from lean_prover.eval.ray_runner import RayOptions
+from lean_prover.eval.ray_runner import OnRay
+from lean_prover.lean_env.config import RayConfig
 from lean_prover.eval.spec import RunSpec
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.policy.config import PolicyConfig
@@ -90,13 +91,18 @@ class CrashingVerifierFactory:
         return CrashingVerifier(self.marker, self.crash_at)
 
 
+WORKER_ENV = (("PYTHONPATH", str(REPO_ROOT)),)
+"""Ray workers import these doubles from the repository."""
+
+
 def benchmark_run(out: Path, store: Path, algorithm: str, latency: float = 0.0, repeats: int = 1,
                   ray: bool = False, samples: int = 6) -> BenchmarkRun:
     spec = RunSpec("toy", "test", Budget(samples), SearchConfig(**{**SEARCH.__dict__, "algorithm": algorithm}),
                    PolicyConfig(model="scripted", prompt_format="non-cot-state"), repeats=repeats)
-    options = RayOptions(workers=2, local_cpus=2, object_store_mb=100, env=(("PYTHONPATH", str(REPO_ROOT)),))
+    on_ray = OnRay(RayConfig(workers=2, local_cpus=2, object_store_mb=100), LatencyProver(latency),
+                   worker_env=WORKER_ENV)
     return BenchmarkRun(spec, PROBLEMS, out, LatencyProver(latency), store_path=store, show_progress=False,
-                        ray=options if ray else None)
+                        ray=on_ray if ray else None)
 
 
 def main() -> None:
