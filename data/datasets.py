@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections import Counter
@@ -24,6 +23,7 @@ from lean_prover.data.jsonl import load_jsonl
 from lean_prover.data.lean_file import load_lean_file
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import find_problem
+from lean_prover.data.text_files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +158,4 @@ def download(spec: DatasetSpec, destination: Path) -> None:
             f"dataset {spec.name}: the file at {spec.url} has sha256 {digest}, expected {spec.sha256}; "
             "refusing a changed benchmark"
         )
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False, suffix=".part") as handle:
-        handle.write(content)
-    os.replace(handle.name, destination)
+    write_atomically(destination, content)

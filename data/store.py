@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import sqlite3
-import tempfile
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from lean_prover.data.errors import DataError
 from lean_prover.data.problem import Problem
+from lean_prover.data.text_files import write_atomically
 
 if TYPE_CHECKING:
     import datasets
@@ -215,13 +214,7 @@ class ProofStore:
     def export_jsonl(self, destination: Path, **filters: str | None) -> int:
         """Write matching proofs as JSONL (atomically: a reader never sees half a file)."""
         records = self.query(**filters)
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=destination.parent, delete=False, suffix=".part"
-        ) as handle:
-            for record in records:
-                handle.write(json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n")
-        os.replace(handle.name, destination)
+        write_atomically(destination, "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in records))
         return len(records)
 
     def to_hf_dataset(self, **filters: str | None) -> datasets.Dataset:

@@ -1,7 +1,10 @@
-"""Reading user-given text files with errors that say what is wrong and what to do."""
+"""Files: user-given text read with errors that say what is wrong and what to do, and every
+file we write written atomically."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
@@ -42,3 +45,21 @@ def decode_utf8(raw: bytes, where: str) -> str:
 def read_text(path: Path) -> str:
     """The file's text, exactly (no newline translation), or a DataError."""
     return decode_utf8(read_bytes(path), str(path))
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write `content` (text as UTF-8, exactly: no newline translation) so that a crash or a
+    kill leaves the old file or the new one, never half of one; readers never see a partial
+    file. The parent folder is created."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False) as handle:
+        try:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except BaseException:
+            handle.close()
+            os.unlink(handle.name)
+            raise
+    os.replace(handle.name, path)

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +22,7 @@ from lean_prover.data.errors import DataError
 from lean_prover.data.lean_file import SourceTheorem, find_sorry_theorems, parse_theorems, with_unique_ids
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
-from lean_prover.data.text_files import read_text
+from lean_prover.data.text_files import read_text, write_atomically
 from lean_prover.lean_env.verdict import LeanRun, Proved
 from lean_prover.prover.agent import Prover, ProofVerifier
 from lean_prover.eval.benchmark_run import ProofsAndProgress
@@ -109,15 +107,6 @@ def splice(text: str, theorem: SourceTheorem, found: FoundProof) -> str:
         return spliced
     declaration = start - len(theorem.problem.formal_statement) - len(theorem.problem.informal_prefix)
     return spliced[:declaration] + found.preamble.rstrip("\n") + "\n\n" + spliced[declaration:]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part", newline="") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)
 
 
 def _theorem(text: str, source: str, theorem_id: str) -> SourceTheorem:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from lean_prover.data.text_files import write_atomically
 from lean_prover.eval.compute import ComputeSession
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.records import AttemptRow, Unit, UnitResult, attempt_from_json, result_from_json, to_json
@@ -46,12 +46,7 @@ _RESTARTABLE = frozenset({MANIFEST, ATTEMPTS, RESULTS, SUMMARY, COMPUTE})
 
 def write_json_file(path: Path, data: Any) -> None:
     """Write JSON atomically: readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part") as handle:
-        json.dump(data, handle, indent=1, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)
+    write_atomically(path, json.dumps(data, indent=1, ensure_ascii=False))
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -191,12 +186,7 @@ class RunDirectory:
 
     @staticmethod
     def _rewrite(file: Path, rows: list[dict[str, Any]]) -> None:
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=file.parent, delete=False, suffix=".part") as handle:
-            for row in rows:
-                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, file)
+        write_atomically(file, "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
 
     # ---------------------------------------------------------------- writing
 

@@ -14,10 +14,6 @@ class WorkspaceError(LeanEnvError):
     """The Lean workspace is missing or unusable; the message says what to do."""
 
 
-class PinMismatchError(LeanEnvError):
-    """Results from different Lean/Mathlib/REPL versions were about to be mixed."""
-
-
 class ReplError(LeanEnvError):
     """A REPL process failed. It has been killed and reaped; its owner starts a new one."""
 

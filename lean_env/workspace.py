@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_prover.lean_env.errors import PinMismatchError, WorkspaceError
+from lean_prover.lean_env.errors import WorkspaceError
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,3 @@ def kernel_warnings(toolchain: str) -> list[str]:
     version = (int(match[1]), int(match[2]), int(match[3]))
     return [f"Lean {match[0]} has a known kernel soundness bug: {text}" for fixed, text in KNOWN_KERNEL_BUGS
             if version < fixed]
-
-
-def check_same_pins(recorded: Pins, current: Pins, where: str) -> None:
-    """Refuse to add results from `current` versions to results made with `recorded` ones."""
-    if recorded != current:
-        raise PinMismatchError(
-            f"{where} was made with Lean {recorded.lean_toolchain}, Mathlib {recorded.mathlib_rev}, "
-            f"REPL {recorded.repl_rev}, but this workspace has Lean {current.lean_toolchain}, "
-            f"Mathlib {current.mathlib_rev}, REPL {current.repl_rev}; use that workspace or start a new run"
-        )

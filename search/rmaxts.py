@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
+from lean_prover.data.text_files import write_atomically
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
 from lean_prover.lean_env.verdict import Proved, Verdict
 from lean_prover.prover.agent import Prover
@@ -35,7 +36,7 @@ from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.segments import segments_of, unresolved_line_ends
-from lean_prover.search.tree import SearchTree, write_json_atomically
+from lean_prover.search.tree import SearchTree
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class RMaxTS:
 
     def save(self) -> None:
         if self.checkpoint is not None and self.state is not None:
-            write_json_atomically(self.checkpoint, self.state.to_dict())
+            write_atomically(self.checkpoint, json.dumps(self.state.to_dict(), ensure_ascii=False))
 
     async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
         state = self.state = self._initial_state(problem)

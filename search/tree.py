@@ -12,11 +12,8 @@ Jobs still running count as virtual visits with reward 0, so concurrent selectio
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -233,13 +230,3 @@ class SearchTree:
             tree.graph.nodes[node]["codes"] = attributes["codes"]
         tree._rng.setstate((data["rng_version"], tuple(data["rng"]), data["rng_gauss"]))
         return tree
-
-
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON so that a crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, delete=False, suffix=".part") as handle:
-        json.dump(data, handle, ensure_ascii=False)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)

@@ -100,13 +100,3 @@ def test_goals_after_come_from_the_next_tactic_outside() -> None:
     assert have.goals_after == "h : p\n⊢ q"
     assert inner.goals_after is None  # the last tactic of a nested block: not in the trace
     assert exact.goals_after == ""
-
-
-def test_results_from_different_pins_are_not_mixed() -> None:
-    from lean_prover.lean_env.errors import PinMismatchError
-    from lean_prover.lean_env.workspace import Pins, check_same_pins
-
-    recorded = Pins("leanprover/lean4:v4.15.0", "m1", "r1")
-    check_same_pins(recorded, Pins("leanprover/lean4:v4.15.0", "m1", "r1"), "run/")
-    with pytest.raises(PinMismatchError, match="run/ was made with Lean leanprover/lean4:v4.15.0, Mathlib m1"):
-        check_same_pins(recorded, Pins("leanprover/lean4:v4.15.0", "m2", "r1"), "run/")

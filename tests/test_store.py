@@ -144,3 +144,15 @@ def test_a_store_of_schema_1_gains_the_provenance_columns(tmp_path: Path) -> Non
         assert len(store.query(tier="certified")) == 2 and len(store.query(tier="fast")) == 1
     with sqlite3.connect(path) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path: Path) -> None:
+    from lean_prover.data.text_files import write_atomically
+
+    target = tmp_path / "deep" / "file.txt"
+    write_atomically(target, "first\r\n")
+    assert target.read_bytes() == b"first\r\n"  # text exactly, no newline translation
+
+    with pytest.raises(TypeError):
+        write_atomically(target, 42)  # type: ignore[arg-type]
+    assert target.read_bytes() == b"first\r\n" and [p.name for p in target.parent.iterdir()] == ["file.txt"]
