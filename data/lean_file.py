@@ -37,28 +37,51 @@ class SourceTheorem:
     """The whole proof is `sorry` (or `by sorry`)."""
 
 
+@dataclass(frozen=True)
+class LeanFile:
+    """One version of a `.lean` file's text and its theorems, parsed once. Ids are unique over
+    all theorems of the file (`name#2` for a repeated name), so they stay the same when a
+    `sorry` is replaced by a proof."""
+
+    text: str
+    source: str
+    theorems: tuple[SourceTheorem, ...]
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> LeanFile:
+        """Raises DataError (with the line) where the lexer cannot read the text."""
+        try:
+            theorems = parse_theorems(text, source)
+        except LexError as error:
+            raise DataError(f"{source}:{error.line}: cannot read this Lean file: {error.args[0]}") from error
+        return cls(text, source, tuple(with_unique_ids(theorems)))
+
+    @classmethod
+    def read(cls, path: Path) -> LeanFile:
+        return cls.parse(read_text(path), str(path))
+
+    def theorem(self, theorem_id: str) -> SourceTheorem | None:
+        return next((t for t in self.theorems if t.problem.id == theorem_id), None)
+
+    def sorry_theorems(self) -> list[SourceTheorem]:
+        """The theorems to prove. Raises DataError if there are none."""
+        theorems = [t for t in self.theorems if t.is_sorry]
+        if not theorems:
+            raise DataError(
+                f"{self.source}: no theorem or lemma whose proof is `sorry`; "
+                "write `:= by sorry` as the proof of each theorem to prove"
+            )
+        return theorems
+
+
 def load_lean_file(path: Path) -> list[Problem]:
     """The sorry theorems of a `.lean` file as Problems. Raises DataError if there are none."""
     return [theorem.problem for theorem in find_sorry_theorems(path)]
 
 
 def find_sorry_theorems(path: Path) -> list[SourceTheorem]:
-    theorems = [t for t in read_theorems(path) if t.is_sorry]
-    if not theorems:
-        raise DataError(
-            f"{path}: no theorem or lemma whose proof is `sorry`; "
-            "write `:= by sorry` as the proof of each theorem to prove"
-        )
-    return with_unique_ids(theorems)
-
-
-def read_theorems(path: Path) -> list[SourceTheorem]:
-    """Every theorem and lemma of a `.lean` file, proved or not."""
-    text = read_text(path)
-    try:
-        return parse_theorems(text, source=str(path))
-    except LexError as error:
-        raise DataError(f"{path}:{error.line}: cannot read this Lean file: {error.args[0]}") from error
+    """The sorry theorems of a file as a dataset's problems: ids unique among them alone."""
+    return with_unique_ids(LeanFile.read(path).sorry_theorems())
 
 
 def parse_theorems(text: str, source: str) -> list[SourceTheorem]:

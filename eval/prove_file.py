@@ -16,29 +16,22 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
-
 from lean_prover.data.errors import DataError
-from lean_prover.data.lean_file import SourceTheorem, find_sorry_theorems, parse_theorems, with_unique_ids
+from lean_prover.data.lean_file import LeanFile, SourceTheorem
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
-from lean_prover.data.text_files import read_text, write_atomically
-from lean_prover.lean_env.verdict import LeanRun, Proved
-from lean_prover.prover.agent import Prover, ProofVerifier
+from lean_prover.data.text_files import write_atomically
 from lean_prover.eval.benchmark_run import ProofsAndProgress
 from lean_prover.eval.progress import RunProgress
 from lean_prover.eval.ray_runner import OnRay, run_on_ray
 from lean_prover.eval.records import Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob, search_unit
+from lean_prover.lean_env.checker import Checker
+from lean_prover.lean_env.verdict import LeanRun, Proved
+from lean_prover.prover.agent import Prover
 
 logger = logging.getLogger(__name__)
-
-
-class SourceChecker(Protocol):
-    """Checks a whole file (`lean_env.verifier.Verifier`, or a test double)."""
-
-    async def check_source(self, text: str) -> LeanRun: ...
 
 
 @dataclass(frozen=True)
@@ -55,7 +48,8 @@ class TheoremResult:
 
 @dataclass(frozen=True)
 class ProveJob:
-    file: Path
+    file: LeanFile
+    """The file as read (and parsed) once, before the model or Lean starts."""
     destination: Path
     """Where the proved file goes (the file itself with --in-place)."""
     spec: RunSpec
@@ -75,9 +69,9 @@ class ProveReport:
         return all(t.proved for t in self.theorems) and not self.file_errors
 
 
-def select_theorems(file: Path, name: str | None) -> list[SourceTheorem]:
+def select_theorems(file: LeanFile, name: str | None) -> list[SourceTheorem]:
     """The sorry theorems to prove: all, or the one named. Raises DataError."""
-    theorems = find_sorry_theorems(file)
+    theorems = file.sorry_theorems()
     if name is None:
         return theorems
     chosen = [t for t in theorems if name in (t.problem.name, t.problem.id)]
@@ -85,9 +79,9 @@ def select_theorems(file: Path, name: str | None) -> list[SourceTheorem]:
         return chosen
     if len(chosen) > 1:
         ids = ", ".join(t.problem.id for t in chosen)
-        raise DataError(f"{file}: several sorry theorems are named {name}; pick one of {ids}")
+        raise DataError(f"{file.source}: several sorry theorems are named {name}; pick one of {ids}")
     available = ", ".join(t.problem.id for t in theorems)
-    raise DataError(f"{file}: no sorry theorem named {name}; its sorry theorems: {available}")
+    raise DataError(f"{file.source}: no sorry theorem named {name}; its sorry theorems: {available}")
 
 
 @dataclass(frozen=True)
@@ -109,33 +103,31 @@ def splice(text: str, theorem: SourceTheorem, found: FoundProof) -> str:
     return spliced[:declaration] + found.preamble.rstrip("\n") + "\n\n" + spliced[declaration:]
 
 
-def _theorem(text: str, source: str, theorem_id: str) -> SourceTheorem:
-    for theorem in with_unique_ids(parse_theorems(text, source)):
-        if theorem.problem.id == theorem_id:
-            return theorem
-    raise DataError(f"{source}: theorem {theorem_id} disappeared while proving (was the file edited meanwhile?)")
+def _theorem(file: LeanFile, theorem_id: str) -> SourceTheorem:
+    theorem = file.theorem(theorem_id)
+    if theorem is None:
+        raise DataError(f"{file.source}: theorem {theorem_id} disappeared while proving (was the file edited meanwhile?)")
+    return theorem
 
 
 def _line_of(problem: Problem) -> int:
     return int(problem.source.rsplit(":", 1)[1])
 
 
-async def prove_file(
-    job: ProveJob, searcher: Prover | OnRay, verifier: ProofVerifier | None, checker: SourceChecker | None
-) -> ProveReport:
+async def prove_file(job: ProveJob, searcher: Prover | OnRay, checker: Checker | None) -> ProveReport:
     """Prove the job's theorems and write the file after each proof.
 
     With a Prover, theorems are searched here one after another in file order, each with the
     proofs found before it in its context. On Ray they are searched side by side, each
-    against the file as given, and spliced in at the end. `verifier` rechecks stored proofs
-    before they are reused; `checker` checks the whole file at the end.
+    against the file as given, and spliced in at the end. `checker` rechecks stored proofs
+    before they are reused, and checks the whole file at the end. Each version of the text
+    is parsed once.
     """
     targets = [t.problem.id for t in select_theorems(job.file, job.theorem)]
-    text = read_text(job.file)
-    source = str(job.file)
+    current = job.file
     results: dict[str, TheoremResult] = {}
     store = ProofStore(job.store_path) if job.store_path is not None else None
-    progress = RunProgress(f"prove {job.file.name}", len(targets))
+    progress = RunProgress(f"prove {Path(job.file.source).name}", len(targets))
     if isinstance(searcher, Prover):
         progress.watch(searcher.policy.usage)
     shown = progress if job.show_progress else None
@@ -143,37 +135,40 @@ async def prove_file(
         with progress if job.show_progress else contextlib.nullcontext():
             if isinstance(searcher, Prover):
                 for theorem_id in targets:
-                    theorem = _theorem(text, source, theorem_id)
-                    result, proof = await _prove_here(theorem, searcher, verifier, job.spec, store, shown)
+                    theorem = _theorem(current, theorem_id)
+                    result, proof = await _prove_here(theorem, searcher, checker, job.spec, store, shown)
                     results[theorem_id] = result
                     if proof is not None:
-                        text = splice(text, theorem, proof)
-                        write_atomically(job.destination, text)
+                        current = LeanFile.parse(splice(current.text, theorem, proof), current.source)
+                        write_atomically(job.destination, current.text)
             else:
-                theorems = [_theorem(text, source, t) for t in targets]
-                found = await _prove_on_ray(theorems, searcher, verifier, job.spec, store, shown)
+                theorems = [_theorem(current, t) for t in targets]
+                found = await _prove_on_ray(theorems, searcher, checker, job.spec, store, shown)
+                text = current.text
                 for theorem in reversed(theorems):  # from the end backwards: earlier offsets stay valid
                     result, proof = found[theorem.problem.id]
                     results[theorem.problem.id] = result
                     if proof is not None:
                         text = splice(text, theorem, proof)
+                if text != current.text:
+                    current = LeanFile.parse(text, current.source)
     finally:
         if store is not None:
             store.close()
-    write_atomically(job.destination, text)
+    write_atomically(job.destination, current.text)
     if checker is None or not any(r.proved for r in results.values()):
         return ProveReport([results[t] for t in targets], [])
-    return _final_check(await checker.check_source(text), text, source, [results[t] for t in targets])
+    return _final_check(await checker.check_source(current.text), current, [results[t] for t in targets])
 
 
 async def _from_store(
-    problem: Problem, verifier: ProofVerifier | None, store: ProofStore | None
+    problem: Problem, checker: Checker | None, store: ProofStore | None
 ) -> FoundProof | None:
     """A stored proof of exactly this statement that still checks."""
-    if store is None or verifier is None:
+    if store is None or checker is None:
         return None
     for record in store.query(statement_sha256=problem.statement_sha256):
-        if isinstance(await verifier.verify(problem, record.proof, preamble=record.preamble), Proved):
+        if isinstance(await checker.verify(problem, record.proof, preamble=record.preamble), Proved):
             return FoundProof(record.proof, record.preamble)
     return None
 
@@ -206,7 +201,7 @@ def _stored(problem: Problem, proof: FoundProof, seconds: float) -> tuple[Theore
 async def _prove_here(
     theorem: SourceTheorem,
     prover: Prover,
-    verifier: ProofVerifier | None,
+    checker: Checker | None,
     spec: RunSpec,
     store: ProofStore | None,
     progress: RunProgress | None,
@@ -214,7 +209,7 @@ async def _prove_here(
     problem = theorem.problem
     started = time.monotonic()
     collector = _Collector(store, progress)
-    stored = await _from_store(problem, verifier, store)
+    stored = await _from_store(problem, checker, store)
     if stored is not None:
         if progress is not None:
             progress.finished(True)
@@ -227,7 +222,7 @@ async def _prove_here(
 async def _prove_on_ray(
     theorems: list[SourceTheorem],
     ray: OnRay,
-    verifier: ProofVerifier | None,
+    checker: Checker | None,
     spec: RunSpec,
     store: ProofStore | None,
     progress: RunProgress | None,
@@ -237,7 +232,7 @@ async def _prove_on_ray(
     collector = _Collector(store, progress)
     jobs = []
     for theorem in theorems:
-        stored = await _from_store(theorem.problem, verifier, store)
+        stored = await _from_store(theorem.problem, checker, store)
         if stored is not None:
             found[theorem.problem.id] = _stored(theorem.problem, stored, 0.0)
             if progress is not None:
@@ -252,11 +247,11 @@ async def _prove_on_ray(
     return found
 
 
-def _final_check(run: LeanRun, text: str, source: str, results: list[TheoremResult]) -> ProveReport:
+def _final_check(run: LeanRun, file: LeanFile, results: list[TheoremResult]) -> ProveReport:
     """Judge each proved theorem by what Lean said inside its lines of the whole file."""
     spans: dict[str, tuple[int, int]] = {}
-    for theorem in with_unique_ids(parse_theorems(text, source)):
-        spans[theorem.problem.id] = (_line_of(theorem.problem), text.count("\n", 0, theorem.proof_span[1]) + 1)
+    for theorem in file.theorems:
+        spans[theorem.problem.id] = (_line_of(theorem.problem), file.text.count("\n", 0, theorem.proof_span[1]) + 1)
     judged = []
     for result in results:
         first, last = spans.get(result.id, (result.line, result.line))

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Coroutine, Protocol, TypeVar
+from typing import Any, Coroutine, TypeVar
 
 from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checker import Checker
 from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.verdict import Verdict
 from lean_prover.lean_env.verifier import Verifier
@@ -19,20 +20,8 @@ from lean_prover.lean_env.verifier import Verifier
 T = TypeVar("T")
 
 
-class AsyncVerifier(Protocol):
-    """What the blocking front needs: a `Verifier`, or one that checks elsewhere."""
-
-    async def verify(
-        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
-    ) -> Verdict: ...
-
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict: ...
-
-    async def close(self) -> None: ...
-
-
 class BlockingVerifier:
-    def __init__(self, verifier: AsyncVerifier | None = None, config: LeanConfig | None = None) -> None:
+    def __init__(self, verifier: Checker | None = None, config: LeanConfig | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="lean-verifier", daemon=True)
         self._thread.start()

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
-from lean_prover.data.lean_file import read_theorems, with_unique_ids
+from lean_prover.data.lean_file import LeanFile
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
-from lean_prover.data.text_files import read_text
 from lean_prover.lean_env.guard import GuardPolicy, Violation, check_commands, check_header, check_proof, check_statement
 from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
 from lean_prover.lean_env.verifier import Verifier
@@ -50,11 +49,12 @@ class TheoremReport:
 
 def plan_checks(file: Path, reference: Path | None, trust_context: bool = False) -> list[PlannedCheck]:
     """Pair each theorem of `file` with what it must prove. Raises DataError."""
-    theorems = with_unique_ids(read_theorems(file))
+    parsed = LeanFile.read(file)  # read and parsed once: the guard and the checks see the same text
+    theorems = parsed.theorems
     if not theorems:
         raise DataError(f"{file}: no theorem or lemma to check")
     if reference is None:
-        violations = () if trust_context else tuple(file_violations(read_text(file), theorems[0].problem.header))
+        violations = () if trust_context else tuple(file_violations(parsed.text, theorems[0].problem.header))
         return [
             PlannedCheck(
                 t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None,
@@ -62,7 +62,7 @@ def plan_checks(file: Path, reference: Path | None, trust_context: bool = False)
             )
             for t in theorems
         ]
-    references = {t.problem.id: t for t in with_unique_ids(read_theorems(reference))}
+    references = {t.problem.id: t for t in LeanFile.read(reference).theorems}
     if not references:
         raise DataError(f"{reference}: no theorem or lemma to check against")
     found = {t.problem.id: t for t in theorems}

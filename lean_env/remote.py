@@ -21,7 +21,7 @@ from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
 from lean_prover.lean_env.usage import LEAN_CPU
-from lean_prover.lean_env.verdict import Verdict
+from lean_prover.lean_env.verdict import LeanRun, Verdict
 from lean_prover.lean_env.verifier import Verifier
 
 VerifierFactory = Callable[[], Verifier]
@@ -87,6 +87,9 @@ class VerifierActor:
     async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str) -> Verdict:
         return await self.verifier.certify(problem, proof, verdict, preamble)
 
+    async def check_source(self, text: str) -> LeanRun:
+        return await self.verifier.check_source(text)
+
     async def open_session(self, problem: Problem) -> tuple[int, GoalState | TacticFailed]:
         stack = contextlib.AsyncExitStack()
         session = await stack.enter_async_context(self.verifier.tactic_session(problem))
@@ -111,7 +114,7 @@ class VerifierActor:
 
 
 class RemoteVerifier:
-    """A `ProofVerifier` whose checks run on verifier actors (Ray handles)."""
+    """A `Checker` whose checks run on verifier actors (Ray handles)."""
 
     def __init__(self, actors: list[Any]) -> None:
         if not actors:
@@ -146,6 +149,11 @@ class RemoteVerifier:
         async with self._actor() as actor:
             certified: Verdict = await actor.certify.remote(problem, proof, verdict, preamble)
         return certified
+
+    async def check_source(self, text: str) -> LeanRun:
+        async with self._actor() as actor:
+            run: LeanRun = await actor.check_source.remote(text)
+        return run
 
     @asynccontextmanager
     async def tactic_session(self, problem: Problem) -> AsyncIterator[RemoteTacticSession]:

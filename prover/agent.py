@@ -9,18 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import zlib
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Protocol
 
 from lean_prover.data.datasets import DATASETS, resolve_dataset_file
 from lean_prover.data.config import DataConfig
 from lean_prover.data.jsonl import SolvedExample, load_solved_examples
 from lean_prover.data.problem import Problem
+from lean_prover.lean_env.checker import Checker
 from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.guard import Violation
 from lean_prover.lean_env.verdict import GuardRejected, Verdict
-from lean_prover.lean_env.tactic_mode import TacticRunner
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.prover.extraction import FENCE, Extraction, extract
 from lean_prover.prover.policy.base import Completion, GenerationRequest, Policy, Prompt
@@ -29,26 +27,6 @@ from lean_prover.prover.policy.factory import build_policy
 from lean_prover.prover.prompts import Resume, build_prompt, get_format
 
 FEW_SHOT_DATASET = "minif2f-few-shot"
-
-
-class ProofVerifier(Protocol):
-    """What a Prover needs of a verifier (`lean_env.verifier.Verifier`, or a test double)."""
-
-    async def verify(
-        self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
-    ) -> Verdict: ...
-
-    async def check_sketch(
-        self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""
-    ) -> Verdict: ...
-
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        """The verdict a proof leaves the system with (the certified tier, where configured)."""
-        ...
-
-    def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticRunner]: ...
-
-    async def close(self) -> None: ...
 
 
 def load_few_shot_examples(data: DataConfig, count: int) -> list[SolvedExample]:
@@ -76,7 +54,7 @@ class Prover:
         self,
         policy: Policy,
         config: PolicyConfig,
-        verifier: ProofVerifier | None = None,
+        verifier: Checker | None = None,
         examples: list[SolvedExample] | None = None,
     ) -> None:
         get_format(config.prompt_format)  # fail early on an unknown format
@@ -104,7 +82,7 @@ class Prover:
             return self
         return Prover(self.policy, dataclasses.replace(self.config, seed=seed), self.verifier, self.examples)
 
-    def checking_with(self, verifier: ProofVerifier) -> Prover:
+    def checking_with(self, verifier: Checker) -> Prover:
         """The same policy and examples, checking with `verifier` (e.g. Lean verifier actors on
         Ray, for a Prover built to propose only)."""
         return Prover(self.policy, self.config, verifier, self.examples)
@@ -172,7 +150,7 @@ class Prover:
         )
 
     async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        """The verdict that a found proof leaves the search with (see `ProofVerifier.certify`)."""
+        """The verdict that a found proof leaves the search with (see `Checker.certify`)."""
         if self.verifier is None:
             raise RuntimeError("this Prover was built without a verifier")
         return await self.verifier.certify(problem, proof, verdict, preamble)

@@ -173,7 +173,7 @@ def test_prove_holds_generated_text_to_the_allowlist_and_trusts_the_users_file(t
     for outputs, proved in (([cheat], False), ([honest + "\n  done"], True)):
         verifier = GuardedScripted()
         prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), verifier)
-        report = asyncio.run(prove_file(job(file, tmp_path, samples=1), prover, verifier, FileChecker()))
+        report = asyncio.run(prove_file(job(file, tmp_path, samples=1), prover, FileChecker(inner=verifier)))
         assert report.all_proved is proved, outputs
 
 

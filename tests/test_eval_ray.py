@@ -66,7 +66,7 @@ def test_prove_on_local_ray_writes_the_same_file(tmp_path: Path) -> None:
     checker = FileChecker()
     workers = LatencyProver(0.0, ["  bad\n```", PROOF + "\n```"])
     on_ray = dataclasses.replace(options, make_prover=workers)
-    report = asyncio.run(prove_file(job(lean_file, tmp_path), on_ray, None, checker))
+    report = asyncio.run(prove_file(job(lean_file, tmp_path), on_ray, checker))
     assert report.all_proved and [t.id for t in report.theorems] == ["one", "two", "three"]
     written = lean_file.with_name("out.lean").read_text()
     assert checker.checked == [written] and written.startswith(HEAD) and written.endswith(TAIL)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from lean_prover.data.errors import DataError
+from lean_prover.data.lean_file import LeanFile
 from lean_prover.eval.prove_file import ProveJob, ProveReport, prove_file
 from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.protocol import Message, Pos
@@ -28,11 +29,16 @@ PROOF = "  a\n  done"
 
 
 class FileChecker:
-    """Stands in for Lean's check of the whole file: scripted messages, and what it was given."""
+    """A Checker whose check of the whole file gives scripted messages and keeps what it was
+    given; its other checks (a stored proof's recheck) go to `inner`."""
 
-    def __init__(self, messages: tuple[Message, ...] = ()) -> None:
+    def __init__(self, messages: tuple[Message, ...] = (), inner: object = None) -> None:
         self.messages = messages
+        self.inner = inner
         self.checked: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
 
     async def check_source(self, text: str) -> LeanRun:
         self.checked.append(text)
@@ -42,12 +48,15 @@ class FileChecker:
 def job(file: Path, tmp_path: Path, theorem: str | None = None, samples: int = 4) -> ProveJob:
     spec = RunSpec(str(file), None, Budget(samples), SearchConfig(algorithm="sample", concurrency=1),
                    PolicyConfig(model="scripted"))
-    return ProveJob(file, file.with_name("out.lean"), spec, theorem, tmp_path / "store.sqlite", show_progress=False)
+    return ProveJob(LeanFile.read(file), file.with_name("out.lean"), spec, theorem, tmp_path / "store.sqlite",
+                    show_progress=False)
 
 
 def run(the_job: ProveJob, outputs: list[str], checker: FileChecker | None = None) -> ProveReport:
     prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), ScriptedVerifier())
-    return asyncio.run(prove_file(the_job, prover, prover.verifier, checker or FileChecker()))
+    checker = checker or FileChecker()
+    checker.inner = prover.verifier
+    return asyncio.run(prove_file(the_job, prover, checker))
 
 
 @pytest.fixture
@@ -66,6 +75,18 @@ def test_three_sorry_theorems_are_proved_in_place_and_nothing_else_changes(lean_
     assert lean_file.read_bytes().decode() == ORIGINAL  # not --in-place: the input is untouched
     assert checker.checked == [written]  # Lean checked the whole file, as written
     assert all(t.how == "searched" and t.samples >= 1 for t in report.theorems)
+
+
+def test_each_version_of_the_text_is_parsed_once(lean_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read once, then once after each splice; searching and the final check parse nothing."""
+    import lean_prover.data.lean_file as lean_file_module
+
+    the_job = job(lean_file, tmp_path)
+    parsed: list[str] = []
+    real_parse = lean_file_module.parse_theorems
+    monkeypatch.setattr(lean_file_module, "parse_theorems", lambda text, source: parsed.append(text) or real_parse(text, source))
+    report = run(the_job, [PROOF + "\n```"])
+    assert report.all_proved and len(parsed) == 3 and len(set(parsed)) == 3  # one parse per splice
 
 
 def test_one_named_theorem(lean_file: Path, tmp_path: Path) -> None:

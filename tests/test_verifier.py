@@ -184,3 +184,19 @@ def test_without_lean_the_error_says_what_to_do() -> None:
         repl_settings(LeanConfig())
     with pytest.raises(WorkspaceError, match="`no-such-repl` is not on PATH"):
         repl_settings(LeanConfig(repl_command="no-such-repl --flag"))
+
+
+def test_every_checker_has_the_whole_protocol() -> None:
+    """The REPL pool here and Lean verifier actors on Ray answer the same calls, with the same
+    parameters: callers take a Checker and never ask which one they hold."""
+    import inspect
+
+    from lean_prover.lean_env.checker import Checker
+    from lean_prover.lean_env.remote import RemoteVerifier
+
+    members = [name for name in vars(Checker) if not name.startswith("_")]
+    assert set(members) == {"verify", "check_sketch", "certify", "check_source", "tactic_session", "close"}
+    for implementation in (Verifier, RemoteVerifier):
+        for name in members:
+            wanted = inspect.signature(getattr(Checker, name)).parameters
+            assert list(inspect.signature(getattr(implementation, name)).parameters) == list(wanted), (implementation, name)

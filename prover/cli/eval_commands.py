@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 
 from lean_prover.data.datasets import load_problems
+from lean_prover.data.lean_file import LeanFile
 from lean_prover.data.store import ProofStore
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
@@ -216,21 +217,20 @@ def prove(
     search_budget = _apply(config, algorithm, budget, model)
     destination = file if in_place else (out or file.with_name(file.stem + ".proved.lean"))
     spec = RunSpec(str(file), None, search_budget, config.search, config.policy)
-    job = ProveJob(file, destination, spec, theorem, config.store.path)
-    select_theorems(file, theorem)  # bad input fails before Lean or the model starts
+    job = ProveJob(LeanFile.read(file), destination, spec, theorem, config.store.path)
+    select_theorems(job.file, theorem)  # bad input fails before Lean or the model starts
     _lean_pins(config)
 
     async def run() -> ProveReport:
         if ray or ray_address:
             verifier = Verifier.from_config(config.lean)
             try:
-                return await prove_file(job, _on_ray(config, ray_address), verifier, verifier)
+                return await prove_file(job, _on_ray(config, ray_address), verifier)
             finally:
                 await verifier.close()
         prover = Prover.from_config(config.policy, config.lean, config.data)
         try:
-            checker = prover.verifier if isinstance(prover.verifier, Verifier) else None
-            return await prove_file(job, prover, prover.verifier, checker)
+            return await prove_file(job, prover, prover.verifier)
         finally:
             await prover.close()
 

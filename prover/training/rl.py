@@ -15,7 +15,8 @@ from typing import Any
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
-from lean_prover.lean_env.blocking import AsyncVerifier, BlockingVerifier
+from lean_prover.lean_env.blocking import BlockingVerifier
+from lean_prover.lean_env.checker import Checker
 from lean_prover.prover.policy.base import Prompt
 from lean_prover.prover.prompts import build_prompt
 from lean_prover.prover.training.config import RLConfig, TrainingConfigError
@@ -83,7 +84,7 @@ def grpo_arguments(config: RLConfig, cuda: bool) -> Any:
 def train_rl(
     config: RLConfig,
     problems: list[Problem],
-    verifier: AsyncVerifier,
+    verifier: Checker,
     model_path: str,
     store: ProofStore | None = None,
 ) -> RLResult:
