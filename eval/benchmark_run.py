@@ -13,7 +13,7 @@ from lean_prover.eval.progress import RunProgress
 from lean_prover.eval.records import AttemptRow, Unit, UnitResult
 from lean_prover.eval.run_dir import RunDirectory
 from lean_prover.eval.spec import RunSpec
-from lean_prover.eval.summary import summarize
+from lean_prover.eval.summary import RunSummary, summarize
 from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.prover.agent import Prover
 from lean_prover.search.base import keep_in_flight
@@ -101,7 +101,7 @@ class Recorder(ProofsAndProgress):
         super().finished(result)
         self.write_summary()
 
-    def write_summary(self) -> dict[str, object]:
+    def write_summary(self) -> RunSummary:
         """Record this session's compute so far and rewrite the summary."""
         sessions = [*self._earlier_sessions, self.meter.session()]
         self.run_dir.write_compute(sessions)

@@ -16,6 +16,7 @@ from lean_prover.eval.progress import RunProgress
 from lean_prover.eval.ray_runner import OnRay, ProverFactory, run_on_ray
 from lean_prover.eval.run_dir import RunDirectory
 from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.summary import RunSummary
 from lean_prover.eval.unit_search import UnitJob
 
 
@@ -38,7 +39,7 @@ class BenchmarkRun:
     show_progress: bool = True
 
 
-def run_benchmark(run: BenchmarkRun) -> dict[str, Any]:
+def run_benchmark(run: BenchmarkRun) -> RunSummary:
     """Run (or go on with) a benchmark run; returns its summary. Raises EvalError."""
     problems = run.spec.shard.select(run.problems)
     run_dir = RunDirectory.start(run.out, run.spec, [p.id for p in problems], run.config, run.pins, run.force)

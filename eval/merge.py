@@ -11,10 +11,10 @@ from lean_prover.eval.errors import EvalError
 from lean_prover.eval.records import to_json
 from lean_prover.eval.run_dir import ATTEMPTS, MANIFEST, RESULTS, TREES, Manifest, RunDirectory, write_json_file
 from lean_prover.eval.spec import Shard, differences
-from lean_prover.eval.summary import summarize
+from lean_prover.eval.summary import RunSummary, summarize
 
 
-def merge_runs(shard_dirs: list[Path], out: Path) -> dict[str, Any]:
+def merge_runs(shard_dirs: list[Path], out: Path) -> RunSummary:
     """Check that the shards are the n parts of one run, each once, and write their union to
     `out` as a run directory of its own (shard 1/1). Returns its summary. Raises EvalError."""
     runs = [RunDirectory(path) for path in shard_dirs]

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from lean_prover.eval.anchors import Anchor, anchors_for, known_dataset
-from lean_prover.eval.compute import Totals, cost_usd
+from lean_prover.eval.compute import cost_usd
 from lean_prover.eval.config import CostConfig
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.run_dir import RunDirectory
-from lean_prover.eval.summary import summarize
+from lean_prover.eval.summary import RunSummary, summarize
 
 PLOT_FILE = "pass_rate.png"
 TABLE_FILE = "report.md"
@@ -20,11 +20,11 @@ TABLE_FILE = "report.md"
 @dataclass(frozen=True)
 class RunReport:
     path: Path
-    summary: dict[str, Any]
+    summary: RunSummary
 
     @property
     def group(self) -> tuple[str, str, str]:
-        return (str(self.summary["dataset"]), str(self.summary["split"] or ""), str(self.summary["algorithm"]))
+        return (str(self.summary.dataset), self.summary.split or "", str(self.summary.algorithm))
 
 
 def load_reports(run_dirs: list[Path]) -> list[RunReport]:
@@ -44,15 +44,15 @@ def load_reports(run_dirs: list[Path]) -> list[RunReport]:
             )
         summary = summarize(manifest.fingerprint, manifest.problems, list(run.results().values()), run.compute())
         reports.append(RunReport(path, summary))
-    return sorted(reports, key=lambda r: (r.group, str(r.summary["model"]), int(r.summary["budget"])))
+    return sorted(reports, key=lambda r: (r.group, str(r.summary.model), r.summary.budget))
 
 
 def _percent(rate: float, std: float = 0.0) -> str:
     return f"{100 * rate:.1f}%" + (f" ± {100 * std:.1f}%" if std else "")
 
 
-def _interval(summary: dict[str, Any]) -> str:
-    low, high = summary.get("pass_rate_ci95") or (0.0, 0.0)
+def _interval(summary: RunSummary) -> str:
+    low, high = summary.pass_rate_ci95
     return f"{100 * low:.1f}–{100 * high:.1f}%"
 
 
@@ -62,7 +62,7 @@ def _hours(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2f} s"
 
 
-def _per_solved(value: Any, unit: str = "") -> str:
+def _per_solved(value: float | None, unit: str = "") -> str:
     return "-" if value is None else f"{value:,.0f}{unit}" if value >= 10 else f"{value:.2f}{unit}"
 
 
@@ -78,22 +78,22 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
     ]
     for report in reports:
         s = report.summary
-        done = "" if s["complete"] else f" (unfinished: {s['finished']}/{s['problems'] * s['repeats']} searches)"
-        compute = s["compute"]
-        memory = f"{compute['peak_memory_mb'] / 1024:.1f} GiB"
-        if compute.get("peak_gpu_memory_mb"):
-            memory += f" (GPU {compute['peak_gpu_memory_mb'] / 1024:.1f} GiB)"
+        done = "" if s.complete else f" (unfinished: {s.finished}/{s.searches} searches)"
+        compute = s.compute
+        memory = f"{compute.peak_memory_mb / 1024:.1f} GiB"
+        if compute.peak_gpu_memory_mb:
+            memory += f" (GPU {compute.peak_gpu_memory_mb / 1024:.1f} GiB)"
         cost = ""
         if charged:
             assert prices is not None
-            value = cost_usd(Totals(**compute), prices)
+            value = cost_usd(compute, prices)
             cost = " - |" if value is None else f" ${value:,.2f} |" if value >= 1 else f" ${value:.4f} |"
         lines.append(
-            f"| {s['dataset']} | {s['split'] or '-'} | {s['algorithm']} | {s['model']} | {s['budget']} | {s['repeats']} "
-            f"| {_percent(s['pass_rate'], s['pass_rate_std'])} | {_interval(s)} "
-            f"| {s['proved']} / {s['problems'] * s['repeats']}{done} "
-            f"| {_per_solved(s.get('tokens_per_solved'))} | {_per_solved(s.get('lean_cpu_s_per_solved'), ' s')} "
-            f"| {_hours(compute['policy_s'])} | {_hours(compute['lean_cpu_s'])} | {_hours(compute['wall_s'])} "
+            f"| {s.dataset} | {s.split or '-'} | {s.algorithm} | {s.model} | {s.budget} | {s.repeats} "
+            f"| {_percent(s.pass_rate, s.pass_rate_std)} | {_interval(s)} "
+            f"| {s.proved} / {s.searches}{done} "
+            f"| {_per_solved(s.tokens_per_solved)} | {_per_solved(s.lean_cpu_s_per_solved, ' s')} "
+            f"| {_hours(compute.policy_s)} | {_hours(compute.lean_cpu_s)} | {_hours(compute.wall_s)} "
             f"| {memory} |{cost} {report.path} |"
         )
     lines += [
@@ -134,9 +134,9 @@ def plot(reports: list[RunReport], destination: Path) -> None:
     for axis, (dataset, split) in zip(axes[0], panels):
         for report in (r for r in reports if (r.group[0], r.group[1]) == (dataset, split)):
             s = report.summary
-            budgets = [point[0] for point in s["curve"]]
-            rates = [100 * point[1] for point in s["curve"]]
-            axis.plot(budgets, rates, marker="o", label=f"{s['model']} {s['algorithm']} ({report.path.name})")
+            budgets = [point[0] for point in s.curve]
+            rates = [100 * point[1] for point in s.curve]
+            axis.plot(budgets, rates, marker="o", label=f"{s.model} {s.algorithm} ({report.path.name})")
         for anchor in anchors_for(known_dataset(dataset), split or None):
             axis.axhline(100 * anchor.pass_rate, linestyle="--", linewidth=0.8, color="grey")
             axis.annotate(anchor.system, (1, 100 * anchor.pass_rate), fontsize=7, color="grey",

@@ -30,6 +30,7 @@ from lean_prover.eval.compute import ComputeSession
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.records import AttemptRow, Unit, UnitResult, attempt_from_json, result_from_json, to_json
 from lean_prover.eval.spec import RunSpec, differences
+from lean_prover.eval.summary import RunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -206,8 +207,8 @@ class RunDirectory:
         self._results.flush()
         os.fsync(self._results.fileno())
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
-        write_json_file(self.path / SUMMARY, summary)
+    def write_summary(self, summary: RunSummary) -> None:
+        write_json_file(self.path / SUMMARY, summary.to_json())
 
     def compute(self) -> list[ComputeSession]:
         """The sessions recorded so far (none for a run made before they were)."""

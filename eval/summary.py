@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from lean_prover.eval.compute import ComputeSession, Totals
@@ -12,9 +13,68 @@ from lean_prover.eval.pass_at_k import budgets_up_to, pass_rate
 from lean_prover.eval.records import UnitResult
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run (or merged shards) achieved and spent; `summary.json` is its `to_json()`."""
+
+    dataset: str | None
+    split: str | None
+    algorithm: str | None
+    model: str | None
+    prompt_format: str | None
+    budget: int
+    """Samples per problem and repeat."""
+    repeats: int
+    problems: int
+    finished: int
+    """Searches finished (problems x repeats when complete)."""
+    complete: bool
+    proved: int
+    """Searches that found a proof."""
+    pass_rate: float
+    """Mean over repeats of the share of problems proved."""
+    pass_rate_std: float
+    pass_rate_ci95: tuple[float, float]
+    per_repeat: tuple[float, ...]
+    curve: tuple[tuple[int, float], ...]
+    """(sample budget, pass rate) from 1 up to the run's budget."""
+    samples: int
+    tokens: int
+    wall_time_s: float
+    """Sum of the searches' wall times."""
+    compute: Totals
+    tokens_per_solved: int | None
+    lean_cpu_s_per_solved: float | None
+
+    @property
+    def searches(self) -> int:
+        return self.problems * self.repeats
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunSummary:
+        """A summary as `summary.json` holds it."""
+        return cls(**{
+            **data,
+            "pass_rate_ci95": tuple(data["pass_rate_ci95"]),
+            "per_repeat": tuple(data["per_repeat"]),
+            "curve": tuple((int(budget), float(rate)) for budget, rate in data["curve"]),
+            "compute": Totals(**data["compute"]),
+        })
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(pass_rate_ci95=list(self.pass_rate_ci95), per_repeat=list(self.per_repeat),
+                    curve=[list(point) for point in self.curve])
+        return data
+
+    def measured_apart(self) -> dict[str, Any]:
+        """Everything but what was measured (times, memory, compute), which no two runs share."""
+        return {k: v for k, v in self.to_json().items() if k not in ("wall_time_s", "compute", "lean_cpu_s_per_solved")}
+
+
 def summarize(
     fingerprint: dict[str, Any], problems: list[str], results: list[UnitResult], compute: list[ComputeSession] | None = None
-) -> dict[str, Any]:
+) -> RunSummary:
     """Per repeat: the share of the run's problems proved; over repeats: mean and standard
     deviation (V1.5 reports mean ± std over its repeated runs) and a 95% confidence interval;
     the pass-rate curve by budget; what the run spent, in all and per solved problem."""
@@ -27,38 +87,38 @@ def summarize(
         by_repeat[result.repeat].append(result)
     total = len(problems)
     rates = [sum(r.proved for r in by_repeat[repeat]) / total if total else 0.0 for repeat in range(repeats)]
-    curve = []
+    curve: list[tuple[int, float]] = []
     for samples in budgets_up_to(budget):
         per_repeat = [pass_rate([r.outcome() for r in by_repeat[repeat]], samples) * len(by_repeat[repeat]) / total
                       if total else 0.0 for repeat in range(repeats)]
-        curve.append([samples, statistics.fmean(per_repeat)])
+        curve.append((samples, statistics.fmean(per_repeat)))
     finished = len(results)
     proved = sum(r.proved for r in results)
     totals = Totals.of(compute or [])
-    return {
-        "dataset": fingerprint.get("dataset"),
-        "split": fingerprint.get("split"),
-        "algorithm": fingerprint.get("search.algorithm"),
-        "model": fingerprint.get("policy.model"),
-        "prompt_format": fingerprint.get("policy.prompt_format"),
-        "budget": budget,
-        "repeats": repeats,
-        "problems": total,
-        "finished": finished,
-        "complete": finished == total * repeats,
-        "proved": proved,
-        "pass_rate": statistics.fmean(rates),
-        "pass_rate_std": statistics.pstdev(rates) if repeats > 1 else 0.0,
-        "pass_rate_ci95": confidence_interval(rates, total),
-        "per_repeat": rates,
-        "curve": curve,
-        "samples": sum(r.samples for r in results),
-        "tokens": sum(r.tokens for r in results),
-        "wall_time_s": round(sum(r.wall_time_s for r in results), 3),
-        "compute": totals.to_json(),
-        "tokens_per_solved": round(totals.generated_tokens / proved) if proved else None,
-        "lean_cpu_s_per_solved": round(totals.lean_cpu_s / proved, 3) if proved else None,
-    }
+    return RunSummary(
+        dataset=fingerprint.get("dataset"),
+        split=fingerprint.get("split"),
+        algorithm=fingerprint.get("search.algorithm"),
+        model=fingerprint.get("policy.model"),
+        prompt_format=fingerprint.get("policy.prompt_format"),
+        budget=budget,
+        repeats=repeats,
+        problems=total,
+        finished=finished,
+        complete=finished == total * repeats,
+        proved=proved,
+        pass_rate=statistics.fmean(rates),
+        pass_rate_std=statistics.pstdev(rates) if repeats > 1 else 0.0,
+        pass_rate_ci95=confidence_interval(rates, total),
+        per_repeat=tuple(rates),
+        curve=tuple(curve),
+        samples=sum(r.samples for r in results),
+        tokens=sum(r.tokens for r in results),
+        wall_time_s=round(sum(r.wall_time_s for r in results), 3),
+        compute=totals,
+        tokens_per_solved=round(totals.generated_tokens / proved) if proved else None,
+        lean_cpu_s_per_solved=round(totals.lean_cpu_s / proved, 3) if proved else None,
+    )
 
 
 # Two-sided 95% quantiles of Student's t by degrees of freedom (1.96 beyond the table).
@@ -71,16 +131,16 @@ def _t95(degrees: int) -> float:
     return _T95[max(below)] if degrees <= 120 else 1.96
 
 
-def confidence_interval(rates: list[float], problems: int) -> list[float]:
+def confidence_interval(rates: list[float], problems: int) -> tuple[float, float]:
     """95% interval of the pass rate: across repeats (Student's t on their rates) when there
     are several, else across problems (Wilson's score interval for one binomial proportion)."""
     if len(rates) > 1:
         mean, spread = statistics.fmean(rates), statistics.stdev(rates) / math.sqrt(len(rates))
         half = _t95(len(rates) - 1) * spread
-        return [round(max(0.0, mean - half), 4), round(min(1.0, mean + half), 4)]
+        return (round(max(0.0, mean - half), 4), round(min(1.0, mean + half), 4))
     if not rates or problems == 0:
-        return [0.0, 0.0]
+        return (0.0, 0.0)
     rate, z = rates[0], 1.96
     centre = (rate + z * z / (2 * problems)) / (1 + z * z / problems)
     half = z * math.sqrt(rate * (1 - rate) / problems + z * z / (4 * problems * problems)) / (1 + z * z / problems)
-    return [round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4)]
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))

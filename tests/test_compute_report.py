@@ -15,7 +15,7 @@ from lean_prover.eval.progress import PolicyColumn
 from lean_prover.eval.report import RunReport, table
 from lean_prover.eval.run_dir import RunDirectory
 from lean_prover.eval.spec import RunSpec
-from lean_prover.eval.summary import confidence_interval
+from lean_prover.eval.summary import RunSummary, confidence_interval
 from lean_prover.prover.policy.base import PolicyUsage
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.budget import Budget
@@ -56,10 +56,11 @@ def test_anchors_are_found_when_the_dataset_was_a_path() -> None:
     assert known_dataset("runs/minif2f-test.jsonl") == "minif2f"
     assert known_dataset("ProofNet.jsonl") == "proofnet"
     assert known_dataset("minif2fish.jsonl") == "minif2fish.jsonl"
-    summary = {"dataset": "../shared/data/minif2f.jsonl", "split": "test", "algorithm": "sample", "model": "m",
-               "budget": 8, "repeats": 1, "pass_rate": 0.5, "pass_rate_std": 0.0, "pass_rate_ci95": [0.3, 0.7],
-               "proved": 1, "problems": 2, "finished": 2, "complete": True, "tokens_per_solved": 1234,
-               "lean_cpu_s_per_solved": 2.5, "compute": Totals.of([session()]).to_json()}
+    summary = RunSummary(dataset="../shared/data/minif2f.jsonl", split="test", algorithm="sample", model="m",
+                         prompt_format="non-cot", budget=8, repeats=1, problems=2, finished=2, complete=True, proved=1,
+                         pass_rate=0.5, pass_rate_std=0.0, pass_rate_ci95=(0.3, 0.7), per_repeat=(0.5,),
+                         curve=((8, 0.5),), samples=9, tokens=2468, wall_time_s=3.0, compute=Totals.of([session()]),
+                         tokens_per_solved=1234, lean_cpu_s_per_solved=2.5)
     text = table([RunReport(Path("run"), summary)], CostConfig(gpu_hour_usd=2.0))
     assert "DeepSeek-Prover-V1.5-RL + RMaxTS" in text
     row = text.splitlines()[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -120,7 +121,7 @@ def test_a_run_writes_its_directory(uninterrupted: dict[str, Path]) -> None:
     assert len(list((run / "trees" / "0").glob("*/tree.json"))) == 10
     summary = json.loads((run / "summary.json").read_text())
     assert summary["complete"] and summary["pass_rate"] == sum(r["proved"] for r in results) / 10
-    assert summary["curve"][-1] == [6, summary["pass_rate"]]
+    assert summary["curve"][-1] == [6, summary["pass_rate"]]  # summary.json, as written
 
 
 def test_every_proof_goes_into_the_store(uninterrupted: dict[str, Path]) -> None:
@@ -174,7 +175,7 @@ def test_a_changed_config_is_refused_unless_forced(tmp_path: Path) -> None:
         run_benchmark(benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=3))
     forced = benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=3)
     forced.force = True
-    assert run_benchmark(forced)["finished"] == 10  # finished problems are kept, not redone
+    assert run_benchmark(forced).finished == 10  # finished problems are kept, not redone
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(EvalError, match="not a run directory"):
@@ -184,12 +185,12 @@ def test_a_changed_config_is_refused_unless_forced(tmp_path: Path) -> None:
 def test_repeats_draw_other_samples(tmp_path: Path) -> None:
     summary = run_benchmark(benchmark_run(tmp_path / "run", tmp_path / "s.sqlite", "sample", repeats=3))
     results = rows(tmp_path / "run" / "results.jsonl")
-    assert len(results) == 30 and summary["repeats"] == 3 and len(summary["per_repeat"]) == 3
+    assert len(results) == 30 and summary.repeats == 3 and len(summary.per_repeat) == 3
     proofs_by_repeat = [{r["problem"]: r["proof"] for r in results if r["repeat"] == k} for k in range(3)]
     assert proofs_by_repeat[0] != proofs_by_repeat[1]
-    mean = sum(summary["per_repeat"]) / 3
-    assert summary["pass_rate"] == pytest.approx(mean)
-    assert summary["pass_rate_std"] == pytest.approx(math.sqrt(sum((r - mean) ** 2 for r in summary["per_repeat"]) / 3))
+    mean = sum(summary.per_repeat) / 3
+    assert summary.pass_rate == pytest.approx(mean)
+    assert summary.pass_rate_std == pytest.approx(math.sqrt(sum((r - mean) ** 2 for r in summary.per_repeat) / 3))
 
 
 def test_shards_merge_into_the_unsharded_run(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
@@ -204,10 +205,9 @@ def test_shards_merge_into_the_unsharded_run(tmp_path: Path, uninterrupted: dict
     assert json.loads((tmp_path / "merged" / "run.json").read_text())["problems"] == [p.id for p in PROBLEMS]
     whole = json.loads((uninterrupted["sample"] / "summary.json").read_text())
     measured = ("wall_time_s", "compute", "lean_cpu_s_per_solved")
-    assert summary["complete"] and {k: v for k, v in summary.items() if k not in measured} == {
-        k: v for k, v in whole.items() if k not in measured}
+    assert summary.complete and summary.measured_apart() == {k: v for k, v in whole.items() if k not in measured}
     # what the shards spent adds up: the same tokens as the whole run, one session each
-    assert summary["compute"]["generated_tokens"] == whole["compute"]["generated_tokens"] > 0
+    assert summary.compute.generated_tokens == whole["compute"]["generated_tokens"] > 0
     assert len(json.loads((tmp_path / "merged" / "compute.json").read_text())["sessions"]) == 3
     with pytest.raises(EvalError, match="shards 3/3 are missing"):
         merge_runs(shards[:2], tmp_path / "merged2")
@@ -223,9 +223,11 @@ def test_report_writes_a_table_and_a_png(tmp_path: Path, uninterrupted: dict[str
 
 def test_report_puts_the_published_numbers_beside_a_minif2f_run(tmp_path: Path, uninterrupted: dict[str, Path]) -> None:
     from lean_prover.eval.report import RunReport, table
+    from lean_prover.eval.summary import RunSummary
 
-    summary = {**json.loads((uninterrupted["sample"] / "summary.json").read_text()), "dataset": "minif2f"}
-    text = table([RunReport(uninterrupted["sample"], summary)])
+    written = RunSummary.from_json(json.loads((uninterrupted["sample"] / "summary.json").read_text()))
+    assert written.to_json() == json.loads((uninterrupted["sample"] / "summary.json").read_text())  # a round trip
+    text = table([RunReport(uninterrupted["sample"], dataclasses.replace(written, dataset="minif2f"))])
     assert "DeepSeek-Prover-V1.5-RL + RMaxTS | minif2f | test | 63.5%" in text and "huggingface.co" in text
 
 

@@ -28,14 +28,6 @@ from tests.doubles.scripted_policy import ScriptedPolicy
 ray = pytest.importorskip("ray", reason="needs Ray (pip install -e '.[ray]')")
 
 
-MEASURED = ("wall_time_s", "compute", "lean_cpu_s_per_solved")
-
-
-def without_measurements(summary: dict) -> dict:
-    """A summary without what was measured (times, memory), which no two runs share."""
-    return {k: v for k, v in summary.items() if k not in MEASURED}
-
-
 def test_a_run_on_local_ray_equals_the_local_run(tmp_path: Path) -> None:
     local = run_benchmark(benchmark_run(tmp_path / "local", tmp_path / "local.sqlite", "rmaxts", repeats=2))
     on_ray = run_benchmark(benchmark_run(tmp_path / "ray", tmp_path / "ray.sqlite", "rmaxts", repeats=2, ray=True))
@@ -48,8 +40,8 @@ def test_a_run_on_local_ray_equals_the_local_run(tmp_path: Path) -> None:
 
     assert content(tmp_path / "ray", "results.jsonl") == content(tmp_path / "local", "results.jsonl")
     assert content(tmp_path / "ray", "attempts.jsonl") == content(tmp_path / "local", "attempts.jsonl")
-    assert without_measurements(on_ray) == without_measurements(local)
-    assert on_ray["compute"]["generated_tokens"] == local["compute"]["generated_tokens"] > 0  # the workers reported
+    assert on_ray.measured_apart() == local.measured_apart()
+    assert on_ray.compute.generated_tokens == local.compute.generated_tokens > 0  # the workers reported
 
 
 def test_prove_on_local_ray_writes_the_same_file(tmp_path: Path) -> None:
@@ -100,12 +92,12 @@ def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_n
     collected = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "ray", PolicyOnlyProver(COLLECT_OUTPUTS),
                                            store_path=tmp_path / "ray.sqlite", show_progress=False, ray=on_ray))
     assert marker.exists()  # an actor did die mid-run
-    assert 0 < collected["proved"] < len(COLLECT_PROBLEMS)
-    assert without_measurements(collected) == without_measurements(local)
+    assert 0 < collected.proved < len(COLLECT_PROBLEMS)
+    assert collected.measured_apart() == local.measured_apart()
 
     def proofs(store: Path) -> list[tuple[str, str]]:
         with ProofStore(store) as opened:
             return sorted((r.problem_name, r.proof) for r in opened.query())
 
     assert proofs(tmp_path / "ray.sqlite") == proofs(tmp_path / "local.sqlite")
-    assert len(proofs(tmp_path / "ray.sqlite")) == collected["proved"]
+    assert len(proofs(tmp_path / "ray.sqlite")) == collected.proved

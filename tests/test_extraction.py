@@ -62,9 +62,9 @@ STATEMENT = "theorem mathd_demo (x : ℝ) (h : 2 * x = 4) : x = 2 := by"
         # Cut off before the closing fence: the block runs to the end.
         (f"```lean4\n{STATEMENT}\n  nlinarith [h]", "\n  nlinarith [h]\n", True),
         # A restated but changed statement: the proof is extracted, and the guard must flag it.
-        (f"```lean4\ntheorem mathd_demo (x : ℝ) : x = 2 := by\n  sorry_free_tactic\n```", "\n  sorry_free_tactic\n", False),
+        ("```lean4\ntheorem mathd_demo (x : ℝ) : x = 2 := by\n  sorry_free_tactic\n```", "\n  sorry_free_tactic\n", False),
         # Renamed theorem (the only one in the block): extracted, flagged by the guard.
-        (f"```lean4\ntheorem other (x : ℝ) (h : 2 * x = 4) : x = 2 := by\n  linarith\n```", "\n  linarith\n", False),
+        ("```lean4\ntheorem other (x : ℝ) (h : 2 * x = 4) : x = 2 := by\n  linarith\n```", "\n  linarith\n", False),
     ],
 )
 def test_chat_outputs(answer: str, proof: str, restated_same: bool) -> None:

@@ -17,7 +17,7 @@ from lean_prover.search.rmaxts import RMaxTS
 from lean_prover.search.sampling import WholeProofSampling
 from tests.conftest import run_cli
 from tests.doubles.scripted_verifier import ScriptedVerifier
-from tests.test_search import EXPLORING, PROBLEM, prover, run
+from tests.test_search import EXPLORING, prover, run
 
 
 @pytest.fixture

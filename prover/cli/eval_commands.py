@@ -21,6 +21,7 @@ from lean_prover.eval.prove_file import ProveJob, ProveReport, prove_file, selec
 from lean_prover.eval.ray_runner import OnRay, ProverFactory
 from lean_prover.eval.report import write_report
 from lean_prover.eval.spec import RunSpec, Shard, parse_budget
+from lean_prover.eval.summary import RunSummary
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
@@ -102,7 +103,7 @@ def _benchmark_run(
     )
 
 
-def _run(run: BenchmarkRun) -> dict[str, Any]:
+def _run(run: BenchmarkRun) -> RunSummary:
     try:
         return run_benchmark(run)
     except KeyboardInterrupt:
@@ -132,12 +133,10 @@ def eval_command(
                    repeats=repeats, shard=Shard.parse(shard))
     on_ray = _on_ray(config, ray_address) if ray or ray_address else None
     summary = _run(_benchmark_run(config, spec, dataset, path, out, force, on_ray))
-    rate = 100 * summary["pass_rate"]
-    spread = f" ± {100 * summary['pass_rate_std']:.1f}%" if summary["repeats"] > 1 else ""
+    spread = f" ± {100 * summary.pass_rate_std:.1f}%" if summary.repeats > 1 else ""
     typer.echo(
-        f"{summary['dataset']} {summary['split'] or ''}: {rate:.1f}%{spread} proved "
-        f"({summary['proved']} of {summary['problems'] * summary['repeats']} searches, "
-        f"{summary['samples']} samples); {out / 'summary.json'}"
+        f"{summary.dataset} {summary.split or ''}: {100 * summary.pass_rate:.1f}%{spread} proved "
+        f"({summary.proved} of {summary.searches} searches, {summary.samples} samples); {out / 'summary.json'}"
     )
 
 
@@ -170,7 +169,7 @@ def collect(
     with ProofStore(config.store.path) as store:
         stored = store.count()
     typer.echo(
-        f"{summary['proved']} of {summary['problems'] * summary['repeats']} searches found a proof; "
+        f"{summary.proved} of {summary.searches} searches found a proof; "
         f"the proof store ({config.store.path}) holds {stored} proofs; run: {out}"
     )
 
@@ -181,7 +180,7 @@ def merge(
 ) -> None:
     """Merge the shards of a run (`prover eval --shard i/n`) into one run directory."""
     summary = merge_runs(shards, out)
-    typer.echo(f"merged {len(shards)} shards: {100 * summary['pass_rate']:.1f}% proved; {out}")
+    typer.echo(f"merged {len(shards)} shards: {100 * summary.pass_rate:.1f}% proved; {out}")
 
 
 def report(
