@@ -17,6 +17,7 @@ from lean_prover.eval.summary import RunSummary, summarize
 from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.prover.agent import Prover
 from lean_prover.search.base import keep_in_flight
+from lean_prover.search.registry import is_resumable
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def pending_jobs(spec: RunSpec, problems: list[Problem], run_dir: RunDirectory, 
     unfinished search from its start.
     """
     finished = run_dir.results()
-    use_trees = checkpoints and spec.search.algorithm == "rmaxts"
+    use_trees = checkpoints and is_resumable(spec.search.algorithm)
 
     def resumable_from(unit: Unit) -> int:
         return _tree_samples(run_dir, unit) if use_trees else 0

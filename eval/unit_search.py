@@ -9,13 +9,13 @@ from typing import Callable, Protocol
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofRecord
+from lean_prover.eval.records import AttemptRow, Unit, UnitResult
+from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.file_check import report_verdict
 from lean_prover.lean_env.verdict import Proved, proof_record
 from lean_prover.prover.agent import Prover
 from lean_prover.search.base import SearchAttempt, certified
-from lean_prover.search.registry import build_search
-from lean_prover.eval.records import AttemptRow, Unit, UnitResult
-from lean_prover.eval.spec import RunSpec
+from lean_prover.search.registry import build_search, draws_independent_samples
 
 
 @dataclass
@@ -74,7 +74,7 @@ async def search_unit(
     """Run the spec's search on the job's problem, reporting every attempt and proof as it
     comes (so that a run killed mid-search keeps them), and sum them up."""
     search_config, seed = spec.for_repeat(job.unit.repeat)
-    search = build_search(search_config, checkpoint=job.checkpoint if search_config.algorithm == "rmaxts" else None)
+    search = build_search(search_config, checkpoint=job.checkpoint)
     repeat_prover = prover.reseeded(seed)
     rows = list(job.earlier)
     started = time.monotonic()
@@ -116,5 +116,5 @@ def summarize_unit(job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds:
         correct=len(proofs),
         tokens=sum(row.tokens for row in rows),
         wall_time_s=round(seconds, 3),
-        exhaustive=spec.search.algorithm == "sample" and not spec.search.stop_at_first,
+        exhaustive=draws_independent_samples(spec.search.algorithm) and not spec.search.stop_at_first,
     )

@@ -1,4 +1,5 @@
-"""The search named in the config."""
+"""The search named in the config, and what callers may rely on of each (so that no caller
+outside this module asks for an algorithm by name)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,24 @@ class UnknownAlgorithmError(SearchError, ValueError):
     pass
 
 
+RESUMABLE = frozenset({"rmaxts"})
+"""Searches that save their state to a checkpoint file and continue from it."""
+INDEPENDENT_SAMPLES = frozenset({"sample"})
+"""Searches whose samples are independent draws: with search.stop_at_first off, every sample
+of the budget is drawn, and pass@k over them is unbiased."""
+
+
+def is_resumable(algorithm: str) -> bool:
+    return algorithm in RESUMABLE
+
+
+def draws_independent_samples(algorithm: str) -> bool:
+    return algorithm in INDEPENDENT_SAMPLES
+
+
 def build_search(config: SearchConfig, checkpoint: Path | None = None) -> SearchAlgorithm:
-    """A fresh search for one problem; RMaxTS saves its tree to (and resumes from) `checkpoint`."""
+    """A fresh search for one problem; a resumable one saves its state to (and continues
+    from) `checkpoint`, which the others ignore."""
     if config.algorithm == "rmaxts":
         return RMaxTS(config, checkpoint)
     if config.algorithm == "sample":

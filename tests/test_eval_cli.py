@@ -110,6 +110,14 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
         records = store.query()
         assert records and all(r.problem_name == name and r.algorithm == "sample" for r in records)
         assert all(1 <= r.sample_cost <= 4 for r in records)
+    tree_search = [*common, "--set", f"store.path={tmp_path / 'search.sqlite'}", "--set", "search.stop_at_first=false",
+                   "search", f"two.jsonl:{name}", "--algorithm", "rmaxts", "--out", "trees"]
+    first_tree = run_cli(*tree_search, "--samples", "2", env=env, cwd=tmp_path)
+    tree_file = tmp_path / "trees" / name / "tree.json"
+    assert first_tree.returncode in (0, 1) and tree_file.is_file(), first_tree.stderr
+    assert json.loads(tree_file.read_text())["spending"]["samples"] == 2
+    run_cli(*tree_search, "--samples", "3", env=env, cwd=tmp_path)  # continues the saved tree: one more sample
+    assert json.loads(tree_file.read_text())["spending"]["samples"] == 3
 
     (tmp_path / "three.lean").write_text(ORIGINAL)
     proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "6", env=env, cwd=tmp_path)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 from typing import Optional
 
@@ -13,14 +12,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from lean_prover.data.datasets import load_problem
 from lean_prover.data.errors import DataError
-from lean_prover.data.store import ProofStore
+from lean_prover.data.store import ProofRecord, ProofStore
+from lean_prover.eval.records import Unit, UnitResult
+from lean_prover.eval.spec import RunSpec
+from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.lean_env.certify import require_checker
-from lean_prover.lean_env.verdict import Proved, proof_record
 from lean_prover.lean_env.verifier import repl_settings
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.options import PathOption
-from lean_prover.search.base import SearchAttempt, certified
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import ALGORITHMS
 from lean_prover.search.draw import to_html, to_svg
@@ -39,55 +39,42 @@ def search(
     out: Path = typer.Option(Path("runs/search"), "--out", help="Where the tree (rmaxts) is saved and resumed from."),
     path: Optional[Path] = PathOption,
 ) -> None:
-    """Search for a proof of one problem; an interrupted RMaxTS run resumes from its saved tree."""
+    """Search for a proof of one problem; an interrupted RMaxTS run resumes from its saved tree.
+
+    The search runs exactly as one search of `prover eval` does (search_unit): the same
+    seeds, certification and proof records; every proof found goes to the proof store."""
     config: Config = ctx.obj
     if algorithm is not None:
         config.search.algorithm = algorithm
     if samples is not None:
         config.search.samples = samples
     problem = load_problem(reference, config.data, path=path)
-    budget = Budget(config.search.samples, config.search.tokens, config.search.wall_time_s)
-    algorithm_run = build_search(config.search, checkpoint=out / problem.id / TREE_FILE)
+    spec = RunSpec(reference, None, Budget(config.search.samples, config.search.tokens, config.search.wall_time_s),
+                   config.search, config.policy)
+    job = UnitJob(Unit(problem.id, 0), problem, checkpoint=out / problem.id / TREE_FILE)
+    build_search(config.search)  # an unknown algorithm: one line, before Lean or the model starts
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
     require_checker(config.lean.workspace, config.lean.certify)
     prover = Prover.from_config(config.policy, config.lean, config.data)
 
-    started = time.monotonic()
-
-    def record(store: ProofStore, attempt: SearchAttempt) -> None:
-        """Store a proof as soon as it is found: of the problem, or of a subgoal lemma."""
-        assert attempt.proof is not None and isinstance(attempt.verdict, Proved)
-        store.add(
-            proof_record(
-                attempt.subgoal or problem, attempt.proof, attempt.verdict, model=config.policy.model,
-                algorithm=algorithm_run.name, sample_cost=attempt.index, wall_time_s=round(time.monotonic() - started, 3),
-                preamble=attempt.preamble,
-            )
-        )
-
-    async def run(store: ProofStore) -> SearchAttempt | None:
-        found = None
+    async def run(store: ProofStore) -> UnitResult:
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
         with Progress(*columns, transient=True) as progress:
-            task = progress.add_task(f"{algorithm_run.name} {problem.id}", total=budget.samples)
+            task = progress.add_task(f"{config.search.algorithm} {problem.id}", total=spec.budget.samples)
+            def keep(record: ProofRecord) -> None:  # every proof, as soon as it is found
+                store.add(record)
+
             try:
-                async for attempt in algorithm_run.run(problem, prover, budget):
-                    progress.update(task, completed=attempt.index)
-                    attempt = await certified(attempt, problem, prover)
-                    if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
-                        record(store, attempt)
-                    if attempt.proved and found is None:
-                        found = attempt
+                return await search_unit(job, prover, spec, lambda row: progress.update(task, completed=row.sample), keep)
             finally:
                 await prover.close()
-        return found
 
     with ProofStore(config.store.path) as store:
-        found = asyncio.run(run(store))
-    if found is None:
-        typer.echo(f"no proof of {problem.id} within {budget.samples} samples")
+        result = asyncio.run(run(store))
+    if not result.proved:
+        typer.echo(f"no proof of {problem.id} within {spec.budget.samples} samples")
         raise typer.Exit(1)
-    typer.echo(f"proved {problem.id} at sample {found.index}:\n{problem.formal_statement}{found.proof}")
+    typer.echo(f"proved {problem.id} at attempt {result.first_proof}:\n{problem.formal_statement}{result.proof}")
 
 
 @tree_app.command("show")
