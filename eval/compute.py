@@ -75,6 +75,10 @@ class ComputeMeter:
         self.remote = PolicyUsage()
         self.remote_lean_cpu_s = 0.0
 
+    def watch(self, usage: PolicyUsage, device: str, threads: int) -> None:
+        """Read the policy's counters from now on (a policy loaded after the session started)."""
+        self.usage, self.device, self.threads = usage, device, threads
+
     def session(self) -> ComputeSession:
         usage = self.usage or PolicyUsage()
         return ComputeSession(

@@ -72,9 +72,8 @@ async def _run_here(jobs: list[UnitJob], run: BenchmarkRun, recorder: Recorder, 
     if not jobs:
         return
     prover = run.make_prover()
-    recorder.meter.usage = prover.policy.usage
-    recorder.meter.threads = prover.config.threads
-    recorder.meter.device = policy_device(prover.config.backend, prover.config.device)  # torch is loaded now
+    # torch is loaded now, so the device is known for sure
+    recorder.meter.watch(prover.policy.usage, policy_device(prover.config.backend, prover.config.device), prover.config.threads)
     progress.watch(prover.policy.usage)
     try:
         await run_locally(jobs, prover, run.spec, recorder, run.problems_in_flight)

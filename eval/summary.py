@@ -67,10 +67,6 @@ class RunSummary:
                     curve=[list(point) for point in self.curve])
         return data
 
-    def measured_apart(self) -> dict[str, Any]:
-        """Everything but what was measured (times, memory, compute), which no two runs share."""
-        return {k: v for k, v in self.to_json().items() if k not in ("wall_time_s", "compute", "lean_cpu_s_per_solved")}
-
 
 def summarize(
     fingerprint: dict[str, Any], problems: list[str], results: list[UnitResult], compute: list[ComputeSession] | None = None

@@ -128,3 +128,11 @@ def _gpu_with_vllm() -> bool:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     if "gpu" in item.keywords and not _gpu_with_vllm():
         pytest.skip("needs a CUDA GPU and vLLM (pip install -e '.[gpu]')")
+
+
+MEASURED = ("wall_time_s", "compute", "lean_cpu_s_per_solved")
+
+
+def without_measurements(summary: dict) -> dict:
+    """A run summary (as JSON) without what was measured (times, memory), which no two runs share."""
+    return {k: v for k, v in summary.items() if k not in MEASURED}
