@@ -131,28 +131,29 @@ class RemoteVerifier:
         finally:
             self._busy[index] -= 1
 
+    async def _on_an_actor(self, method: str, *arguments: Any) -> Any:
+        """Call `method` on the least busy actor and wait for its answer."""
+        async with self._actor() as actor:
+            return await getattr(actor, method).remote(*arguments)
+
     async def verify(
         self, problem: Problem, proof: str, restated_statement: str | None = None, preamble: str = ""
     ) -> Verdict:
-        async with self._actor() as actor:
-            verdict: Verdict = await actor.verify.remote(problem, proof, restated_statement, preamble)
+        verdict: Verdict = await self._on_an_actor("verify", problem, proof, restated_statement, preamble)
         return verdict
 
     async def check_sketch(
         self, problem: Problem, sketch: str, restated_statement: str | None = None, preamble: str = ""
     ) -> Verdict:
-        async with self._actor() as actor:
-            verdict: Verdict = await actor.check_sketch.remote(problem, sketch, restated_statement, preamble)
+        verdict: Verdict = await self._on_an_actor("check_sketch", problem, sketch, restated_statement, preamble)
         return verdict
 
     async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        async with self._actor() as actor:
-            certified: Verdict = await actor.certify.remote(problem, proof, verdict, preamble)
+        certified: Verdict = await self._on_an_actor("certify", problem, proof, verdict, preamble)
         return certified
 
     async def check_source(self, text: str) -> LeanRun:
-        async with self._actor() as actor:
-            run: LeanRun = await actor.check_source.remote(text)
+        run: LeanRun = await self._on_an_actor("check_source", text)
         return run
 
     @asynccontextmanager
