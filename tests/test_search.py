@@ -48,6 +48,18 @@ def test_rmaxts_grows_the_tree_and_rewards_new_nodes() -> None:
     assert 0 < rewarded < 12  # some samples grew the tree, some did not
 
 
+def test_rmaxts_rewards_only_the_samples_that_add_a_node() -> None:
+    """RMax: reward 1 for a sample that grew the tree, 0 otherwise (undiscounted here, so the
+    root's sums count them)."""
+    search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False, gamma=1.0))
+    in_turn = ScriptedPolicy(["  a\n```", "  bad\n```", "  bad\n```", "  bad\n```"], by_seed=False)
+    run(search, Prover(in_turn, PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier()), Budget(samples=4))
+    assert search.state is not None
+    root = search.state.tree.statistics(0)
+    assert (root["subtree_rewards"], root["subtree_visits"]) == (1.0, 4.0)
+    assert len(search.state.tree) == 2  # the root and `a`
+
+
 def test_rmaxts_resumes_from_a_node_prefix_with_its_state() -> None:
     the_prover = prover(EXPLORING)
     run(RMaxTS(SearchConfig(concurrency=1, stop_at_first=False)), the_prover, Budget(samples=10))

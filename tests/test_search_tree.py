@@ -144,3 +144,28 @@ def test_the_tree_picture_has_a_title_a_legend_and_labels() -> None:
     assert svg.count("> v ") + svg.count(">v ") >= len(tree)  # every node labelled with visits and value
     assert "(proof end)" in svg and "(root)" in svg
     assert to_html(tree, "t").count("<svg") == 1
+
+
+def test_virtual_visits_reach_every_ancestor_and_are_released() -> None:
+    """A running job is a virtual visit of its node and of every subtree it lies in, and
+    completing it leaves only the real (discounted) statistics."""
+    gamma = 0.5
+    tree = SearchTree(START, gamma=gamma)
+    tree.add_segments(checked("  a\n  b\n"))
+    (a,) = tree.children(ROOT)
+    (b,) = tree.children(a)
+    for node in (ROOT, a, b):  # every node visited once, rewarding only deep down: selection descends to b
+        tree.set_statistics(node, rewards=0.0, visits=1.0, subtree_rewards=0.0, subtree_visits=1.0)
+    tree.set_statistics(b, rewards=1.0, visits=0.1, subtree_rewards=1.0, subtree_visits=0.1)
+    tree.set_statistics(a, subtree_rewards=1.0, subtree_visits=0.1)
+    assert tree.select() == b
+    assert tree.value(b)[1] == pytest.approx(0.1 * gamma + 1.0)  # the node's own virtual visit
+    for node, visits in ((b, 0.1), (a, 0.1), (ROOT, 1.0)):  # and each ancestor's subtree's
+        assert tree.subtree_value(node)[1] == pytest.approx(visits * gamma + 1.0), node
+    tree.complete(b, reward=0.0)
+    for node in (ROOT, a, b):
+        stats = tree.statistics(node)
+        assert tree.subtree_value(node) == pytest.approx(
+            (stats["subtree_rewards"] / stats["subtree_visits"], stats["subtree_visits"])), node
+    assert tree.value(b) == pytest.approx((tree.statistics(b)["rewards"] / tree.statistics(b)["visits"],
+                                           tree.statistics(b)["visits"]))
