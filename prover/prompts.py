@@ -45,8 +45,9 @@ FORMATS: dict[str, PromptFormat] = {
     for f in (
         PromptFormat("non-cot", "completion", "DeepSeek-Prover-V1.5, proof only"),
         PromptFormat("cot", "completion", "DeepSeek-Prover-V1.5, comments before each line of code"),
-        PromptFormat("non-cot-state", "completion", "non-cot with tactic-state comments where the proof resumes"),
-        PromptFormat("cot-state", "completion", "cot with tactic-state comments where the proof resumes"),
+        # Older names: the tactic-state comment is search.tactic_state_comment now, in any format.
+        PromptFormat("non-cot-state", "completion", "the same prompt as non-cot (kept for older configs)"),
+        PromptFormat("cot-state", "completion", "the same prompt as cot (kept for older configs)"),
         PromptFormat("deepseek-v2", "chat", "DeepSeek-Prover-V2, complete the code"),
         PromptFormat("deepseek-v2-cot", "chat", "DeepSeek-Prover-V2, a proof plan first"),
         PromptFormat("chat", "chat", "system + user message, for general chat models"),
@@ -65,6 +66,7 @@ class Resume:
     proof_prefix: str
     """Proof text after the statement, up to the cut (ends at a line break)."""
     goal: str | None = None
+    """The tactic state there, written into the prompt as a comment; None for no comment."""
     indent: str = "  "
     """Indentation of the next tactic."""
 
@@ -102,13 +104,10 @@ def build_prompt(
         if e.problem.name != problem.name
     )
     prompt = f"{shots}{instruction}```lean4\n{problem.header}{problem.context}{problem.informal_prefix}{problem.formal_statement}"
-    with_state = format_name.endswith("-state")
     if resume is not None:
         prompt += resume.proof_prefix
-        if with_state and resume.goal:
+        if resume.goal:  # the search asked for it (search.tactic_state_comment); never at the root, as in V1.5
             prompt += state_comment(resume.goal, resume.indent)
-    elif with_state and problem.goal:
-        prompt += state_comment(problem.goal, "  ")
     return prompt
 
 

@@ -56,7 +56,7 @@ class BestFirstSearch:
             self.expanded.append(path)
             prefix = "".join(f"{INDENT}{tactic}\n" for tactic in path)
             proposals = await prover.propose(
-                problem, self.config.bfs_candidates, resume=Resume(prefix, "\n\n".join(state.goals), INDENT),
+                problem, self.config.bfs_candidates, resume=Resume(prefix, "\n\n".join(state.goals) if self.config.tactic_state_comment else None, INDENT),
                 logprobs=True, stop=("\n",),
             )
             self.spending.charge(len(proposals), sum(p.completion.token_count for p in proposals))

@@ -10,14 +10,17 @@ ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct", "decompose")
 @dataclass
 class SearchConfig:
     algorithm: str = field(default="rmaxts", metadata={"help": f"Search algorithm: one of {', '.join(ALGORITHMS)}."})
-    samples: int = field(default=3200, metadata={"help": "Budget: policy samples per problem (V1.5 RMaxTS: 3200 x 2 runs = 6400)."})
+    samples: int = field(
+        default=6400, metadata={"help": "Budget: policy samples per problem and run (V1.5's RMaxTS release: 6400)."}
+    )
     tokens: int = field(default=0, metadata={"help": "Budget: generated tokens per problem; 0 for no limit."})
     wall_time_s: float = field(default=0.0, metadata={"help": "Budget: seconds per problem; 0 for no limit."})
     concurrency: int = field(default=32, metadata={"help": "Jobs in flight per problem (V1.5: 32)."})
     stop_at_first: bool = field(default=True, metadata={"help": "Stop a problem at its first verified proof."})
     gamma: float = field(default=0.99, metadata={"help": "RMaxTS: discount of the UCB statistics (V1.5: 0.99)."})
     tactic_state_comment: bool = field(
-        default=True, metadata={"help": "RMaxTS: resume with the tactic state as a comment (V1.5: on)."}
+        default=True,
+        metadata={"help": "rmaxts, bfs: write the tactic state as a comment where the proof resumes (V1.5: on)."},
     )
     checkpoint_every: int = field(default=128, metadata={"help": "RMaxTS: save the tree every this many samples (V1.5: 128)."})
     revision_rounds: int = field(default=2, metadata={"help": "self-correct: revisions of a failed proof."})

@@ -36,7 +36,7 @@ from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.segments import segments_of, unresolved_line_ends
-from lean_prover.search.tree import SearchTree
+from lean_prover.search.tree import ROOT, SearchTree
 
 logger = logging.getLogger(__name__)
 
@@ -118,7 +118,9 @@ class RMaxTS:
 
     async def _expand(self, problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int) -> _Expansion:
         prefix, goal, indent = tree.resume_point(node)
-        resume = Resume(prefix, goal or None, indent)
+        # V1.5: the root's code and state comment are empty; other nodes' comments are optional.
+        commented = self.config.tactic_state_comment and node != ROOT
+        resume = Resume(prefix, (goal or None) if commented else None, indent)
         (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
         proof = proposal.extraction.proof
         verdict = await prover.check(problem, proposal.extraction)

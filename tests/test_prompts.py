@@ -61,14 +61,17 @@ def test_state_comment_is_v15s_format() -> None:
     assert state_comment("⊢ P", "    ") == "    /- tactic state:\n      ⊢ P\n    -/\n"
 
 
-def test_state_formats_resume_with_the_state(data_config: DataConfig) -> None:
+def test_the_state_comment_goes_where_a_search_resumes_and_never_at_the_root(data_config: DataConfig) -> None:
+    """V1.5's RMaxTS: the root's prompt is the plain one (its code and comment are empty); a
+    node's prompt is its proof prefix and, with search.tactic_state_comment, its state."""
     problem = load_problems("minif2f", data_config)[0]
-    fresh = build_prompt(problem, "non-cot-state")
-    assert fresh == V15["non-cot"].format(**problem.__dict__) + state_comment(problem.goal, "  ")
-    resumed = build_prompt(problem, "cot-state", resume=Resume("  intro x\n", goal="x : ℕ\n⊢ x = x"))
+    for name in ("non-cot", "non-cot-state"):  # the -state names are the same prompts now
+        assert build_prompt(problem, name) == V15["non-cot"].format(**problem.__dict__)
+    resumed = build_prompt(problem, "cot", resume=Resume("  intro x\n", goal="x : ℕ\n⊢ x = x"))
     assert resumed.endswith(problem.formal_statement + "  intro x\n" + state_comment("x : ℕ\n⊢ x = x", "  "))
-    # Without -state, resuming appends the prefix only.
-    assert build_prompt(problem, "non-cot", resume=Resume("  intro x\n", goal="⊢ x")).endswith("  intro x\n")
+    assert build_prompt(problem, "cot-state", resume=Resume("  intro x\n", goal="x : ℕ\n⊢ x = x")) == resumed
+    # No state given (search.tactic_state_comment off): the prefix only.
+    assert build_prompt(problem, "non-cot", resume=Resume("  intro x\n")).endswith(problem.formal_statement + "  intro x\n")
 
 
 def test_deepseek_v2_formats(data_config: DataConfig) -> None:

@@ -61,10 +61,17 @@ def test_rmaxts_rewards_only_the_samples_that_add_a_node() -> None:
 
 
 def test_rmaxts_resumes_from_a_node_prefix_with_its_state() -> None:
-    the_prover = prover(EXPLORING)
+    the_prover = prover(EXPLORING, fmt="cot")  # V1.5's defaults: cot, tactic_state_comment on
     run(RMaxTS(SearchConfig(concurrency=1, stop_at_first=False)), the_prover, Budget(samples=10))
     prompts = [r.prompt for r in the_prover.policy.requests]  # type: ignore[attr-defined]
     assert any("/- tactic state:" in p and f"{START}|a" in p for p in prompts if isinstance(p, str))
+    assert "/- tactic state:" not in prompts[0]  # the root's prompt has no comment, as in V1.5
+
+    without = prover(EXPLORING, fmt="cot")
+    run(RMaxTS(SearchConfig(concurrency=1, stop_at_first=False, tactic_state_comment=False)), without, Budget(samples=10))
+    prompts = [r.prompt for r in without.policy.requests]  # type: ignore[attr-defined]
+    assert any(not p.endswith(":= by\n") for p in prompts if isinstance(p, str))  # resumed from nodes' prefixes
+    assert not any("/- tactic state:" in p for p in prompts if isinstance(p, str))
 
 
 def test_rmaxts_stops_at_the_first_proof() -> None:

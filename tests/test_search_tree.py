@@ -169,3 +169,49 @@ def test_virtual_visits_reach_every_ancestor_and_are_released() -> None:
             (stats["subtree_rewards"] / stats["subtree_visits"], stats["subtree_visits"])), node
     assert tree.value(b) == pytest.approx((tree.statistics(b)["rewards"] / tree.statistics(b)["visits"],
                                            tree.statistics(b)["visits"]))
+
+
+def _step(tactic: str, text: str, goals_after: str | None) -> "TacticStep":
+    """A traced tactic found in `text` (the statement line, then the proof), by its first occurrence."""
+    from lean_prover.lean_env.protocol import Pos
+    from lean_prover.lean_env.verdict import TacticStep
+
+    start = text.index(tactic)
+    end = start + len(tactic)
+
+    def pos(offset: int) -> Pos:
+        return Pos(line=text.count("\n", 0, offset) + 1, column=offset - (text.rfind("\n", 0, offset) + 1))
+
+    return TacticStep(tactic, pos(start), pos(end), "", goals_after, 0)
+
+
+def test_a_line_where_several_tactics_end_takes_the_outermost_state() -> None:
+    """V1.5's segmentation: of the tactics ending on a line, the one that starts first (here the
+    whole `have`) gives the state, not the inner `exact` whose state the trace leaves open."""
+    from lean_prover.lean_env.verdict import LeanRun, Proved
+
+    proof = "  have h : P := by exact foo\n  exact h\n"
+    text = PROBLEM.formal_statement + proof
+    run = LeanRun(tactics=(_step("have h : P := by exact foo", text, "h : P\n⊢ True"),
+                           _step("exact foo", text, None), _step("exact h", text, "")))
+    segments = segments_of(PROBLEM, proof, Proved(run, ()))
+    assert [(s.code, s.goal, s.indent) for s in segments] == [
+        ("  have h : P := by exact foo\n", "h : P\n⊢ True", "  "), ("  exact h\n", NO_GOALS, "  ")]
+
+
+def test_unsolved_goals_inside_the_proof_do_not_truncate_it() -> None:
+    """An unfinished nested block: Lean says "unsolved goals" at its `by`, inside the proof.
+    V1.5 truncates at the first other error only, so every tactic before it is kept."""
+    from lean_prover.lean_env.protocol import Message, Pos
+    from lean_prover.lean_env.verdict import LeanErrors, LeanRun
+
+    proof = "  have h : P := by\n    skip\n  exact h\n  bad\n"
+    text = PROBLEM.formal_statement + proof
+    unsolved = Message(severity="error", pos=Pos(line=2, column=17), endPos=None, data="unsolved goals\n⊢ P")
+    bad = Message(severity="error", pos=Pos(line=5, column=2), endPos=None, data="unknown tactic")
+    run = LeanRun(messages=(unsolved, bad), tactics=(
+        _step("have h : P := by\n    skip", text, "h : P\n⊢ True"), _step("skip", text, None),
+        _step("exact h", text, "")))
+    segments = segments_of(PROBLEM, proof, LeanErrors(run, unsolved, text.index("by\n    skip") - len(PROBLEM.formal_statement)))
+    assert [(s.code, s.goal) for s in segments] == [("  have h : P := by\n    skip\n", "h : P\n⊢ True"),
+                                                    ("  exact h\n", NO_GOALS)]

