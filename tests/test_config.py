@@ -65,3 +65,17 @@ def test_unknown_suffix_and_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "c.ini")
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "absent.toml")
+
+
+def test_log_level_reaches_every_module_logger(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from lean_prover.prover.cli.config import configure_logging
+    from lean_prover.search import rmaxts
+
+    configure_logging("INFO")
+    logging.getLogger(rmaxts.__name__).info("resuming RMaxTS")
+    assert "INFO lean_prover.search.rmaxts: resuming RMaxTS" in capsys.readouterr().err
+    configure_logging("WARNING")
+    logging.getLogger(rmaxts.__name__).info("not shown")
+    assert "not shown" not in capsys.readouterr().err

@@ -195,15 +195,15 @@ def to_toml(config: Config) -> str:
     return "\n".join(lines)
 
 
-PACKAGE_LOGGERS = ("prover", "search", "lean_env", "data", "eval")
+ROOT_LOGGER = "lean_prover"
+"""Every module logs under its import name (`lean_prover.search.rmaxts`), below this one."""
 
 
 def configure_logging(level: str) -> None:
-    """One stderr handler for each of our packages' loggers, at `level`."""
+    """One stderr handler for all of our loggers, at `level`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-    for name in PACKAGE_LOGGERS:
-        logger = logging.getLogger(name)
-        logger.setLevel(level)
-        logger.handlers = [handler]
-        logger.propagate = False
+    logger = logging.getLogger(ROOT_LOGGER)
+    logger.setLevel(level)
+    logger.handlers = [handler]
+    logger.propagate = False
