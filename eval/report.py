@@ -21,6 +21,10 @@ TABLE_FILE = "report.md"
 class RunReport:
     path: Path
     summary: RunSummary
+    preset: str = ""
+    """The published setup the run started from (`prover --preset`), if any."""
+    anchor: str = ""
+    """The published result that preset compares with."""
 
     @property
     def group(self) -> tuple[str, str, str]:
@@ -43,7 +47,8 @@ def load_reports(run_dirs: list[Path]) -> list[RunReport]:
                 f"({first_pins[1]}); report them separately"
             )
         summary = summarize(manifest.fingerprint, manifest.problems, list(run.results().values()), run.compute())
-        reports.append(RunReport(path, summary))
+        preset = manifest.config.get("preset") or {}
+        reports.append(RunReport(path, summary, str(preset.get("name", "")), str(preset.get("anchor", ""))))
     return sorted(reports, key=lambda r: (r.group, str(r.summary.model), r.summary.budget))
 
 
@@ -102,14 +107,20 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
         "Policy time: wall time spent generating; Lean CPU: CPU time of the REPLs and certified-tier compiles; "
         "per solved: over every search that found a proof.",
     ]
+    for report in (r for r in reports if r.preset):
+        compare = f"; compare it with the published row {report.anchor}" if report.anchor else ""
+        lines.append(f"\n{report.path} ran the preset {report.preset}{compare}.")
     anchors = _anchors(reports)
     if anchors:
-        lines += ["", "Published (not run here):", "", "| system | dataset | split | pass rate | setting | source |",
-                  "| --- | --- | --- | --- | --- | --- |"]
+        lines += ["", "Published (not run here):", "",
+                  "| system | dataset | split | pass rate | setting | source | the preset of |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
         for anchor in anchors:
+            runs = ", ".join(str(r.path) for r in reports if r.anchor == anchor.system and r.group[0] and
+                             known_dataset(r.group[0]) == anchor.dataset) or "-"
             lines.append(
                 f"| {anchor.system} | {anchor.dataset} | {anchor.split or 'as reported'} | {_percent(anchor.pass_rate)} "
-                f"| {anchor.setting} | {anchor.source} |"
+                f"| {anchor.setting} | {anchor.source} | {runs} |"
             )
     return "\n".join(lines) + "\n"
 

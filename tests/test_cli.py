@@ -115,6 +115,17 @@ def test_config_show_prints_toml(env: dict[str, str]) -> None:
     assert result.returncode == 0 and "skip_bad = true" in result.stdout
 
 
+def test_presets_are_listed_shown_and_applied(env: dict[str, str]) -> None:
+    listed = run_cli("config", "presets", env=env)
+    assert listed.returncode == 0 and "deepseek-v1.5-rmaxts     compare with: DeepSeek-Prover-V1.5-RL + RMaxTS" in listed.stdout
+    shown = run_cli("config", "show", "--preset", "deepseek-v1.5-rmaxts", env=env)
+    assert shown.returncode == 0 and shown.stdout.startswith("# DeepSeek-Prover-V1.5-RL with RMaxTS")
+    applied = run_cli("--preset", "deepseek-v1.5-rmaxts", "--set", "search.samples=10", "config", "show", env=env)
+    assert 'algorithm = "rmaxts"' in applied.stdout and "samples = 10" in applied.stdout
+    unknown = run_cli("--preset", "v9", "config", "show", env=env)
+    assert unknown.returncode == 2 and "unknown preset 'v9'" in unknown.stderr
+
+
 def test_prompt_prints_the_exact_prompt(env: dict[str, str]) -> None:
     result = run_cli("prompt", "minif2f:mathd_algebra_478", "--format", "cot", env=env)
     assert result.returncode == 0

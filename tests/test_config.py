@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from lean_prover.data.errors import LeanProverError
-from lean_prover.prover.cli.config import Config, ConfigError, load_config, to_toml
+from lean_prover.prover.cli.config import Config, ConfigError, load_config, preset_file, preset_names, to_toml
 
 
 def test_defaults_come_from_the_dataclasses() -> None:
@@ -79,3 +79,22 @@ def test_log_level_reaches_every_module_logger(capsys: pytest.CaptureFixture[str
     configure_logging("WARNING")
     logging.getLogger(rmaxts.__name__).info("not shown")
     assert "not shown" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_loads_and_validates(name: str) -> None:
+    config = load_config(preset=name)
+    assert config.preset.name == name and load_config(preset_file(name)).preset.name == name
+    assert to_toml(load_config(preset=name)) == to_toml(config)
+
+
+def test_a_preset_is_the_base_and_the_file_and_flags_go_over_it(tmp_path: Path) -> None:
+    assert set(preset_names()) >= {"deepseek-v1.5-sample", "deepseek-v1.5-rmaxts", "deepseek-v2-decompose", "laptop-smollm2"}
+    path = tmp_path / "mine.toml"
+    path.write_text('[preset]\nname = "deepseek-v1.5-rmaxts"\n[search]\nsamples = 100\n', encoding="utf-8")
+    config = load_config(path, ["search.concurrency=4"])
+    assert (config.search.algorithm, config.search.samples, config.search.concurrency) == ("rmaxts", 100, 4)
+    assert config.policy.model == "deepseek-ai/DeepSeek-Prover-V1.5-RL" and config.lean == load_config().lean
+    assert load_config(None, [], "laptop-smollm2").policy.model == "smollm2"
+    with pytest.raises(LeanProverError, match="unknown preset 'v9'; choose one of"):
+        load_config(preset="v9")

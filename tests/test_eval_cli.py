@@ -207,3 +207,28 @@ def test_ctrl_c_during_generation_stops_within_seconds(smollm2: object, model_ca
     assert "interrupted; run the same command again to continue" in stderr
     assert stopped_after < 10
     assert (tmp_path / "run" / "compute.json").is_file()  # the session's spending is recorded
+
+
+@pytest.mark.slow
+def test_a_preset_runs_end_to_end_and_the_report_names_its_anchor(smollm2: object, model_cache: Path, shared_data: Path,
+                                                                  tmp_path: Path, env: dict[str, str]) -> None:
+    """`prover --preset deepseek-v1.5-rmaxts eval` with the offline model in place of the 7B one
+    and the REPL double in place of Lean: the run records its preset, and the report says which
+    published row to compare it with."""
+    lines = (shared_data / "minif2f.jsonl").read_text().splitlines()
+    (tmp_path / "minif2f-two.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    common = ["--preset", "deepseek-v1.5-rmaxts", "--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}",
+              "--set", "policy.backend=hf", "--set", "policy.model=smollm2", "--set", "policy.max_new_tokens=8",
+              "--set", "search.concurrency=2", "--set", f"store.path={tmp_path / 'store.sqlite'}",
+              *fake_certifying_workspace(tmp_path / "lean")]
+    ran = run_cli(*common, "eval", "--dataset", "minif2f-two.jsonl", "--budget", "2", "--out", "run", env=env, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    config = json.loads((tmp_path / "run" / "run.json").read_text())["config"]
+    assert config["preset"]["name"] == "deepseek-v1.5-rmaxts" and config["search"]["algorithm"] == "rmaxts"
+    assert config["policy"]["prompt_format"] == "cot" and config["search"]["gamma"] == 0.99
+    report = run_cli("report", "run", env=env, cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "run ran the preset deepseek-v1.5-rmaxts; compare it with the published row DeepSeek-Prover-V1.5-RL + RMaxTS" \
+        in report.stdout
+    assert any(line.startswith("| DeepSeek-Prover-V1.5-RL + RMaxTS | minif2f | test |") and line.endswith("| run |")
+               for line in report.stdout.splitlines())

@@ -16,7 +16,7 @@ from lean_prover.data.errors import LeanProverError
 from lean_prover.prover import __version__
 from lean_prover.prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
 from lean_prover.prover.cli.train_commands import train_app
-from lean_prover.prover.cli.config import configure_logging, load_config, to_toml
+from lean_prover.prover.cli.config import configure_logging, load_config, preset_file, preset_names, to_toml
 from lean_prover.prover.cli.doctor import Status, run_checks
 
 EXIT_BAD_INPUT = 2
@@ -58,6 +58,9 @@ def root(
     overrides: list[str] = typer.Option(
         [], "--set", "-s", metavar="SECTION.FIELD=VALUE", help="Override one config field (repeatable)."
     ),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help="Start from a published setup (`prover config presets`); --config and --set go over it."
+    ),
     log_level: Optional[str] = typer.Option(None, "--log-level", help="DEBUG, INFO, WARNING or ERROR."),
     lean_workspace: Optional[Path] = typer.Option(
         None, "--lean-workspace", help="A Lake project with Mathlib and the REPL (same as --set lean.workspace=...)."
@@ -71,16 +74,31 @@ def root(
         overrides = [*overrides, f"log.level={log_level}"]
     if lean_workspace is not None:
         overrides = [*overrides, f"lean.workspace={lean_workspace}"]
-    resolved = load_config(config, overrides)
+    resolved = load_config(config, overrides, preset)
     configure_logging(resolved.log.level)
     ctx.obj = resolved
     ctx.meta["overrides"] = overrides  # `train --config FILE` applies them over its own file
+    ctx.meta["preset"] = preset
 
 
 @config_app.command("show")
-def config_show(ctx: typer.Context) -> None:
+def config_show(
+    ctx: typer.Context,
+    preset: Optional[str] = typer.Option(None, "--preset", help="Print this preset's reviewed file instead."),
+) -> None:
     """Print the resolved configuration as TOML (a starting point for --config)."""
+    if preset is not None:
+        typer.echo(preset_file(preset).read_text(encoding="utf-8"), nl=False)
+        return
     typer.echo(to_toml(ctx.obj))
+
+
+@config_app.command("presets")
+def config_presets() -> None:
+    """The published setups `--preset` starts from, and what each compares with."""
+    for name in preset_names():
+        anchor = load_config(preset=name).preset.anchor
+        typer.echo(f"{name:<24} {('compare with: ' + anchor) if anchor else 'no published result to compare with'}")
 
 
 @app.command()

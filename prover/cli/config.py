@@ -62,8 +62,32 @@ class LogConfig:
             raise ConfigError(f"log.level {self.level!r} is not one of {', '.join(LOG_LEVELS)}")
 
 
+PRESETS = Path(__file__).resolve().parent.parent / "presets"
+"""Reviewed config files of published setups, shipped with the package (`prover/presets/`)."""
+
+
+@dataclass
+class PresetConfig:
+    name: str = field(
+        default="", metadata={"help": "A published setup to start from (`prover config presets`); your settings go over it."}
+    )
+    anchor: str = field(default="", metadata={"help": "The published result a run of this preset compares with (`prover report`)."})
+
+
+def preset_names() -> list[str]:
+    return sorted(path.stem for path in PRESETS.glob("*.toml"))
+
+
+def preset_file(name: str) -> Path:
+    path = PRESETS / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; choose one of {', '.join(preset_names())}")
+    return path
+
+
 @dataclass
 class Config:
+    preset: PresetConfig = field(default_factory=PresetConfig)
     log: LogConfig = field(default_factory=LogConfig)
     data: DataConfig = field(default_factory=DataConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -77,8 +101,9 @@ class Config:
     sft: SFTConfig = field(default_factory=SFTConfig)
 
 
-def load_config(path: Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Defaults, then the file at `path`, then each `section.field=value` override."""
+def load_config(path: Path | None = None, overrides: list[str] | None = None, preset: str | None = None) -> Config:
+    """Defaults, then a preset (`preset`, or the file's `[preset] name`), then the file at
+    `path`, then each `section.field=value` override."""
     values: dict[str, Any] = _read_file(path) if path is not None else {}
     where = str(path) if path is not None else "config"
     if not isinstance(values, dict):
@@ -89,6 +114,17 @@ def load_config(path: Path | None = None, overrides: list[str] | None = None) ->
         if not separator or not dot:
             raise ConfigError(f"--set {override!r}: write SECTION.FIELD=VALUE, e.g. data.skip_bad=true")
         values.setdefault(section, {})[name] = raw
+    named = values.get("preset")
+    chosen = preset or (named.get("name") if isinstance(named, dict) else None)
+    if chosen:
+        base = _read_file(preset_file(str(chosen)))
+        for section, settings in values.items():
+            if isinstance(settings, dict) and isinstance(base.get(section), dict):
+                base[section] = {**base[section], **settings}
+            else:
+                base[section] = settings
+        base.setdefault("preset", {})["name"] = str(chosen)
+        values = base
     return _build(Config, values, where)
 
 

@@ -34,7 +34,7 @@ def _config(ctx: typer.Context, config_file: Path | None) -> Config:
     if config_file is None:
         config: Config = ctx.obj
         return config
-    return load_config(config_file, ctx.meta.get("overrides", []))
+    return load_config(config_file, ctx.meta.get("overrides", []), ctx.meta.get("preset"))
 
 
 @train_app.command("rl")
