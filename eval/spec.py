@@ -14,6 +14,7 @@ from typing import Any
 
 from lean_prover.eval.errors import EvalError
 from lean_prover.prover.policy.config import PolicyConfig
+from lean_prover.prover.prompts import get_format
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
 
@@ -75,11 +76,15 @@ class RunSpec:
     def __post_init__(self) -> None:
         if self.repeats < 1:
             raise EvalError(f"--repeats {self.repeats}: must be at least 1")
+        for repeat in range(min(self.repeats, len(self.policy.repeat_prompt_formats.split(",")))):
+            get_format(self.policy.prompt_format_for(repeat))  # an unknown name fails before any model loads
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings that decide the results, flat: `{"search.gamma": 0.99, ...}`."""
         search = {k: v for k, v in dataclasses.asdict(self.search).items() if k not in OPERATIONAL_SEARCH_FIELDS}
         policy = {name: getattr(self.policy, name) for name in RESULT_POLICY_FIELDS}
+        if self.policy.repeat_prompt_formats:  # only when set: runs recorded before it existed still resume
+            policy["repeat_prompt_formats"] = self.policy.repeat_prompt_formats
         flat: dict[str, Any] = {
             "dataset": self.dataset,
             "split": self.split,

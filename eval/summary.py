@@ -96,7 +96,7 @@ def summarize(
         split=fingerprint.get("split"),
         algorithm=fingerprint.get("search.algorithm"),
         model=fingerprint.get("policy.model"),
-        prompt_format=fingerprint.get("policy.prompt_format"),
+        prompt_format=fingerprint.get("policy.repeat_prompt_formats") or fingerprint.get("policy.prompt_format"),
         budget=budget,
         repeats=repeats,
         problems=total,

@@ -75,7 +75,7 @@ async def search_unit(
     comes (so that a run killed mid-search keeps them), and sum them up."""
     search_config, seed = spec.for_repeat(job.unit.repeat)
     search = build_search(search_config, checkpoint=job.checkpoint)
-    repeat_prover = prover.reseeded(seed)
+    repeat_prover = prover.reseeded(seed, spec.policy.prompt_format_for(job.unit.repeat))
     rows = list(job.earlier)
     started = time.monotonic()
     async for attempt in search.run(job.problem, repeat_prover, spec.budget):

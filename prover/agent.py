@@ -75,12 +75,14 @@ class Prover:
             policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
         return cls(build_policy(policy_config), policy_config, verifier, examples)
 
-    def reseeded(self, seed: int) -> Prover:
-        """The same policy, verifier and examples, drawing samples from another base seed
-        (a benchmark's repeated runs)."""
-        if seed == self.config.seed:
+    def reseeded(self, seed: int, prompt_format: str | None = None) -> Prover:
+        """The same policy, verifier and examples, drawing samples from another base seed, and
+        prompting in another format if given (a benchmark's repeated runs)."""
+        prompt_format = prompt_format or self.config.prompt_format
+        if seed == self.config.seed and prompt_format == self.config.prompt_format:
             return self
-        return Prover(self.policy, dataclasses.replace(self.config, seed=seed), self.verifier, self.examples)
+        config = dataclasses.replace(self.config, seed=seed, prompt_format=prompt_format)
+        return Prover(self.policy, config, self.verifier, self.examples)
 
     def checking_with(self, verifier: Checker) -> Prover:
         """The same policy and examples, checking with `verifier` (e.g. Lean verifier actors on

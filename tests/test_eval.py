@@ -240,3 +240,35 @@ def test_merge_and_report_refuse_runs_checked_with_other_pins(tmp_path: Path, un
     (other / "run.json").write_text(json.dumps(manifest))
     with pytest.raises(EvalError, match="other Lean pins .* report them separately"):
         write_report([uninterrupted["rmaxts"], other], tmp_path / "report")
+
+
+def test_repeats_take_the_prompt_formats_in_turn() -> None:
+    """V1.5's best row mixes CoT and non-CoT runs: policy.repeat_prompt_formats = "cot,non-cot"."""
+    import asyncio
+
+    from lean_prover.data.errors import LeanProverError
+    from lean_prover.data.problem import Problem
+    from lean_prover.eval.records import Unit
+    from lean_prover.eval.spec import RunSpec
+    from lean_prover.eval.unit_search import UnitJob, search_unit
+    from lean_prover.prover.agent import Prover
+    from lean_prover.prover.policy.config import PolicyConfig
+    from lean_prover.prover.prompts import V15_COT, V15_NON_COT
+    from lean_prover.search.budget import Budget
+    from lean_prover.search.config import SearchConfig
+    from tests.doubles.scripted_policy import ScriptedPolicy
+    from tests.doubles.scripted_verifier import START, ScriptedVerifier
+
+    problem = Problem("p", "test", "", "", "theorem p : True := by\n", START, "test")
+    policy = PolicyConfig(model="scripted", repeat_prompt_formats="cot,non-cot")
+    spec = RunSpec("toy", "test", Budget(1), SearchConfig(algorithm="sample", concurrency=1), policy, repeats=3)
+    prover = Prover(ScriptedPolicy(["  a\n```"]), PolicyConfig(), ScriptedVerifier())
+    for repeat in range(3):
+        asyncio.run(search_unit(UnitJob(Unit(problem.id, repeat), problem), prover, spec, lambda row: None,
+                                lambda record: None))
+    prompts = [str(request.prompt) for request in prover.policy.requests]  # type: ignore[attr-defined]
+    assert [p.startswith(V15_COT) for p in prompts] == [True, False, True]
+    assert prompts[1].startswith(V15_NON_COT)
+    assert spec.fingerprint()["policy.repeat_prompt_formats"] == "cot,non-cot"
+    with pytest.raises(LeanProverError, match="unknown prompt format 'poem'"):
+        RunSpec("toy", "test", Budget(1), SearchConfig(), PolicyConfig(repeat_prompt_formats="cot,poem"), repeats=2)

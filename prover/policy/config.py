@@ -34,6 +34,13 @@ class PolicyConfig:
     prompt_format: str = field(
         default="cot", metadata={"help": "Prompt format (`prover prompt --help` lists them); V1.5's release: cot."}
     )
+    repeat_prompt_formats: str = field(
+        default="",
+        metadata={
+            "help": "Prompt formats a benchmark's repeats take in turn, e.g. `cot,non-cot` (V1.5's best miniF2F row "
+            "mixes CoT and non-CoT runs); empty: prompt_format for every repeat."
+        },
+    )
     few_shot: int = field(default=0, metadata={"help": "Solved examples before the problem (completion formats)."})
     temperature: float = field(default=1.0, metadata={"help": "Sampling temperature (DeepSeek-Prover-V1.5: 1.0); 0 is greedy."})
     top_p: float = field(default=0.95, metadata={"help": "Nucleus sampling (DeepSeek-Prover-V1.5: 0.95)."})
@@ -72,6 +79,11 @@ class PolicyConfig:
     max_concurrency: int = field(default=16, metadata={"help": "openai: requests in flight at once."})
     request_timeout_s: float = field(default=600.0, metadata={"help": "openai: time limit of one request."})
     retries: int = field(default=3, metadata={"help": "openai: retries of a failed request (with backoff)."})
+
+    def prompt_format_for(self, repeat: int) -> str:
+        """The prompt format of a benchmark's `repeat`-th run."""
+        formats = [name.strip() for name in self.repeat_prompt_formats.split(",") if name.strip()]
+        return formats[repeat % len(formats)] if formats else self.prompt_format
 
     def threads_beside(self, lean_processes: int) -> int:
         """`threads` as set, or (0) the cores left when `lean_processes` REPLs are busy.
