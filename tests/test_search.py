@@ -180,3 +180,35 @@ def test_rmaxts_replays_states_the_trace_leaves_open() -> None:
     assert f"{START}|a|hidden" in goals  # learnt in tactic mode, not from the trace
     (session,) = the_prover.verifier.sessions  # type: ignore[union-attr]
     assert session.tried == ["a\nhidden"]
+
+
+def test_rmaxts_worked_trace_matches_the_rules_by_hand() -> None:
+    """Three samples, one at a time, gamma 0.5, worked out by hand from V1.5's rules.
+
+    1. Only the root: expand it. `a`, `b`, then an error: nodes A (after a) and B (after a, b)
+       are new, reward 1. Root: rewards 1, visits 1; its subtree: 1, 1.
+    2. At the root, expanding scores 1 + sqrt(2 ln 2 / 1) = 2.18; A (never visited, visits
+       floored at 0.01) scores 0 + sqrt(2 ln 2 / 0.01) = 11.8: descend. At A, expanding and
+       descending into B tie (both unvisited): expand A. The policy continues `a` with `c`:
+       node C is new, reward 1. A: 1, 1 (subtree 1, 1); the root's subtree: 1 * 0.5 + 1 = 1.5,
+       visits 1.5.
+    3. At the root both choices score 1 + sqrt(2 ln 2 / 1): a tie, expand the root. `a`, `b`
+       again add nothing: reward 0. Root: rewards 1 * 0.5 + 0 = 0.5, visits 1 * 0.5 + 1 = 1.5;
+       its subtree: 1.5 * 0.5 = 0.75, visits 1.5 * 0.5 + 1 = 1.75.
+    """
+    outputs = ["  a\n  b\n  bad\n```", "  c\n```", "  a\n  b\n```"]
+    the_prover = Prover(ScriptedPolicy(outputs, by_seed=False), PolicyConfig(prompt_format="cot"), ScriptedVerifier())
+    search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False, gamma=0.5))
+    run(search, the_prover, Budget(samples=3))
+    assert search.state is not None
+    tree = search.state.tree
+    goals = {node: tree.node_attributes(node)["goal"] for node in range(len(tree))}
+    assert goals == {0: START, 1: f"{START}|a", 2: f"{START}|a|b", 3: f"{START}|a|c"}
+    assert [tree.children(n) for n in range(4)] == [[1], [2, 3], [], []]
+    stats = [tree.statistics(n) for n in range(4)]
+    assert stats[0] == {"rewards": 0.5, "visits": 1.5, "subtree_rewards": 0.75, "subtree_visits": 1.75}
+    assert stats[1] == {"rewards": 1.0, "visits": 1.0, "subtree_rewards": 1.0, "subtree_visits": 1.0}
+    assert stats[2] == stats[3] == {"rewards": 0.0, "visits": 0.0, "subtree_rewards": 0.0, "subtree_visits": 0.0}
+    first, second, third = [str(r.prompt) for r in the_prover.policy.requests]  # type: ignore[attr-defined]
+    assert first.endswith(PROBLEM.formal_statement) and third == first  # the root: no prefix, no comment
+    assert second.endswith(PROBLEM.formal_statement + "  a\n  /- tactic state:\n    " + f"{START}|a" + "\n  -/\n")
