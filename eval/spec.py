@@ -76,8 +76,8 @@ class RunSpec:
     def __post_init__(self) -> None:
         if self.repeats < 1:
             raise EvalError(f"--repeats {self.repeats}: must be at least 1")
-        for repeat in range(min(self.repeats, len(self.policy.repeat_prompt_formats.split(",")))):
-            get_format(self.policy.prompt_format_for(repeat))  # an unknown name fails before any model loads
+        for name in self.policy.repeat_formats():
+            get_format(name)  # an unknown name fails here, before any model loads
 
     def fingerprint(self) -> dict[str, Any]:
         """The settings that decide the results, flat: `{"search.gamma": 0.99, ...}`."""

@@ -80,10 +80,14 @@ class PolicyConfig:
     request_timeout_s: float = field(default=600.0, metadata={"help": "openai: time limit of one request."})
     retries: int = field(default=3, metadata={"help": "openai: retries of a failed request (with backoff)."})
 
+    def repeat_formats(self) -> list[str]:
+        """The prompt formats a benchmark's repeats take in turn (just prompt_format if none is set)."""
+        return [name.strip() for name in self.repeat_prompt_formats.split(",") if name.strip()] or [self.prompt_format]
+
     def prompt_format_for(self, repeat: int) -> str:
         """The prompt format of a benchmark's `repeat`-th run."""
-        formats = [name.strip() for name in self.repeat_prompt_formats.split(",") if name.strip()]
-        return formats[repeat % len(formats)] if formats else self.prompt_format
+        formats = self.repeat_formats()
+        return formats[repeat % len(formats)]
 
     def threads_beside(self, lean_processes: int) -> int:
         """`threads` as set, or (0) the cores left when `lean_processes` REPLs are busy.
