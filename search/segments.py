@@ -6,7 +6,9 @@ Following DeepSeek-Prover-V1.5 (`Proof.segmentation` in its `prover/lean/proof.p
    the tactics that did run); `sorry` truncates too.
 2. Walk the kept text line by line. A line ends a segment when a tactic ends on it (after the
    line's last code character): the segment is the text since the previous segment, and its
-   state is the goals after the outermost such tactic.
+   state is the goals after the outermost such tactic. Its indentation (where a state comment
+   goes) is that of the line where the earliest-starting tactic ending inside the segment
+   starts.
 3. A finished proof ends with a `no goals` segment.
 Goals after a tactic come from the tactic trace (`TacticStep.goals_after`), or for the last
 tactic of an unfinished proof from Lean's "unsolved goals" error. Where the trace cannot tell
@@ -62,13 +64,14 @@ def segments_of(
     boundaries = _boundaries(problem, proof, verdict)
     if boundaries is None:
         return []
-    kept, found = boundaries
+    kept, found, steps = boundaries
     segments: list[Segment] = []
     last = 0  # where the next segment starts
     for boundary in found:
         goal = boundary.goal if boundary.goal is not None else (replayed or {}).get(boundary.line_end)
         if goal is not None:
-            segments.append(Segment(kept[last : boundary.line_end] + "\n", goal or NO_GOALS, _indent_at(kept, boundary.start)))
+            start = min((s for s, end, _ in steps if last < end <= boundary.line_end), default=boundary.start)
+            segments.append(Segment(kept[last : boundary.line_end] + "\n", goal or NO_GOALS, _indent_at(kept, start)))
             last = boundary.line_end + 1
     if isinstance(verdict, Proved):
         rest = kept[last:].rstrip(" \n")
@@ -85,8 +88,12 @@ def unresolved_line_ends(problem: Problem, proof: str, verdict: Verdict) -> list
     return [] if boundaries is None else [b.line_end for b in boundaries[1] if b.goal is None]
 
 
-def _boundaries(problem: Problem, proof: str, verdict: Verdict) -> tuple[str, list[_Boundary]] | None:
-    """The kept (truncated) proof, and each line of it on which a tactic ends."""
+_Step = tuple[int, int, str | None]
+"""A traced tactic as (start, end, goals after), offsets in the proof."""
+
+
+def _boundaries(problem: Problem, proof: str, verdict: Verdict) -> tuple[str, list[_Boundary], list[_Step]] | None:
+    """The kept (truncated) proof, each line of it on which a tactic ends, and the trace."""
     if not isinstance(verdict, (Proved, LeanErrors, Incomplete)):
         return None
     run = verdict.run
@@ -110,12 +117,10 @@ def _boundaries(problem: Problem, proof: str, verdict: Verdict) -> tuple[str, li
             start, goal = min(ending, key=lambda item: item[0])
             found.append(_Boundary(line_end, start, goal))
         line_start = line_end + 1
-    return kept, found
+    return kept, found, steps
 
 
-def _with_final_state(
-    steps: list[tuple[int, int, str | None]], run: LeanRun, lines: LineIndex, proof_start: int
-) -> list[tuple[int, int, str | None]]:
+def _with_final_state(steps: list[_Step], run: LeanRun, lines: LineIndex, proof_start: int) -> list[_Step]:
     """The trace gives no state after the last tactic of an unfinished proof; Lean's
     `unsolved goals` error at the proof's own `by` (before the proof text) holds it."""
     final = next(

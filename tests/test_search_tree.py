@@ -215,3 +215,16 @@ def test_unsolved_goals_inside_the_proof_do_not_truncate_it() -> None:
     segments = segments_of(PROBLEM, proof, LeanErrors(run, unsolved, text.index("by\n    skip") - len(PROBLEM.formal_statement)))
     assert [(s.code, s.goal) for s in segments] == [("  have h : P := by\n    skip\n", "h : P\n⊢ True"),
                                                     ("  exact h\n", NO_GOALS)]
+
+
+def test_a_segment_is_indented_like_its_earliest_starting_tactic() -> None:
+    """V1.5 indents a segment's state comment like the earliest-starting tactic that ends
+    anywhere inside the segment, not only on its last line (here `rcases`, which ends before
+    the `<;>` on the first line, while the line's own last tactic is the nested `simp`)."""
+    from lean_prover.lean_env.verdict import LeanRun, Proved
+
+    proof = "  rcases h with h | h <;>\n      simp\n"
+    text = PROBLEM.formal_statement + proof
+    run = LeanRun(tactics=(_step("rcases h with h | h", text, "⊢ A\n\n⊢ B"), _step("simp", text, "")))
+    (segment,) = segments_of(PROBLEM, proof, Proved(run, ()))
+    assert (segment.code, segment.goal, segment.indent) == (proof, NO_GOALS, "  ")
