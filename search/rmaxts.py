@@ -1,6 +1,7 @@
 """RMaxTS, the Monte-Carlo tree search of DeepSeek-Prover-V1.5 (paper, section 3; code:
 `prover/algorithms/rmax_tree_search.py` of its repository).
 
+The root's state is the goal Lean reports for the statement with `sorry` as its proof.
 One sample is one job:
 1. Selection: walk the tree by discounted UCB (`SearchTree.select`), choosing at each node
    between expanding it and descending into a child; running jobs count as virtual visits.
@@ -75,12 +76,12 @@ class RMaxTS:
         self.checkpoint = checkpoint
         self.state: RMaxTSState | None = None
 
-    def _initial_state(self, problem: Problem) -> RMaxTSState:
+    async def _initial_state(self, problem: Problem, prover: Prover) -> RMaxTSState:
         if self.checkpoint is not None and self.checkpoint.is_file():
             state = RMaxTSState.from_dict(json.loads(self.checkpoint.read_text(encoding="utf-8")))
             logger.info("%s: resuming RMaxTS at sample %d, %d nodes", problem.id, state.spending.samples, len(state.tree))
             return state
-        tree = SearchTree(problem.goal, gamma=self.config.gamma, seed=self.config.seed)
+        tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
         return RMaxTSState(tree, Spending(), [])
 
     def save(self) -> None:
@@ -88,7 +89,7 @@ class RMaxTS:
             write_atomically(self.checkpoint, json.dumps(self.state.to_dict(), ensure_ascii=False))
 
     async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
-        state = self.state = self._initial_state(problem)
+        state = self.state = await self._initial_state(problem, prover)
         slots = SampleSlots(state.spending, budget, self.config.stop_at_first, proved=bool(state.proofs))
 
         def next_job() -> Callable[[], Awaitable[_Expansion]] | None:
@@ -126,6 +127,22 @@ class RMaxTS:
         verdict = await prover.check(problem, proposal.extraction)
         replayed = await replay_states(problem, prover, proof, verdict) if proof is not None else {}
         return _Expansion(node, index, proof, verdict, proposal.completion.token_count, replayed)
+
+
+async def root_goal(problem: Problem, prover: Prover) -> str:
+    """The root's tactic state as Lean prints it: V1.5 compiles the statement with `sorry` and
+    takes the goal Lean reports, so that a first segment that leaves the state unchanged is
+    recognised as such. The dataset's `goal` field stands in only when Lean gives none (the
+    statement does not compile: then no sample can prove it either)."""
+    if prover.verifier is None:
+        return problem.goal
+    async with prover.verifier.tactic_session(problem) as session:
+        start = await session.start()
+    if isinstance(start, GoalState):
+        return "\n\n".join(start.goals)
+    logger.warning("%s: Lean gave no state for the statement (%s); the tree's root takes the dataset's goal",
+                   problem.id, start.reason)
+    return problem.goal
 
 
 async def replay_states(problem: Problem, prover: Prover, proof: str, verdict: Verdict) -> dict[int, str]:

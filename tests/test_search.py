@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,24 @@ def test_rmaxts_resumes_from_a_node_prefix_with_its_state() -> None:
     prompts = [r.prompt for r in without.policy.requests]  # type: ignore[attr-defined]
     assert any(not p.endswith(":= by\n") for p in prompts if isinstance(p, str))  # resumed from nodes' prefixes
     assert not any("/- tactic state:" in p for p in prompts if isinstance(p, str))
+
+
+def test_rmaxts_takes_the_root_state_from_lean() -> None:
+    """As V1.5 does (it compiles `sorry`): the dataset's goal may be printed otherwise, or be
+    missing. A first segment that leaves Lean's root state as it was adds no node."""
+    stale = dataclasses.replace(PROBLEM, goal="⊢ printed otherwise")
+    search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False))
+    the_prover = Prover(ScriptedPolicy(["  same\n  a\n```"]), PolicyConfig(prompt_format="cot"), ScriptedVerifier())
+
+    async def collect() -> None:
+        async for _ in search.run(stale, the_prover, Budget(samples=1)):
+            pass
+
+    asyncio.run(collect())
+    assert search.state is not None
+    tree = search.state.tree
+    assert tree.node_attributes(0)["goal"] == START
+    assert [tree.node_attributes(n)["goal"] for n in tree.children(0)] == [f"{START}|a"]
 
 
 def test_rmaxts_stops_at_the_first_proof() -> None:
@@ -178,8 +197,8 @@ def test_rmaxts_replays_states_the_trace_leaves_open() -> None:
     assert search.state is not None
     goals = {goal for _, goal in search.state.tree.graph.nodes(data="goal")}
     assert f"{START}|a|hidden" in goals  # learnt in tactic mode, not from the trace
-    (session,) = the_prover.verifier.sessions  # type: ignore[union-attr]
-    assert session.tried == ["a\nhidden"]
+    root_state, replay = the_prover.verifier.sessions  # type: ignore[union-attr]
+    assert root_state.tried == [] and replay.tried == ["a\nhidden"]
 
 
 def test_rmaxts_worked_trace_matches_the_rules_by_hand() -> None:
