@@ -25,7 +25,8 @@ the construct and its line.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Sequence
 
 from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.lean_env.checks import theorem_name
@@ -42,6 +43,9 @@ class Violation:
     message: str
     line: int | None = None
     """1-based line in the checked text, where there is one."""
+    part: str = ""
+    """Which text of a candidate `line` counts in: `proof`, `helpers` or `statement` (set by
+    `check_candidate`); empty when the violation is not in a text of the candidate's."""
 
 
 @dataclass(frozen=True)
@@ -151,12 +155,23 @@ def check_candidate(
 ) -> list[Violation]:
     """Everything a check holds the policy's text to before Lean runs: the helpers, the proof,
     the restated statement (if the policy wrote one), and a named theorem to check."""
-    violations = check_commands(preamble, policy) + check_proof(proof, policy)
+    violations = [replace(v, part="helpers") for v in check_commands(preamble, policy)]
+    violations += [replace(v, part="proof") for v in check_proof(proof, policy)]
     if restated_statement is not None:
-        violations += check_statement(statement, restated_statement)
+        violations += [replace(v, part="statement") for v in check_statement(statement, restated_statement)]
     if theorem_name(statement) is None:
-        violations.append(Violation("unnamed", "the statement declares no named theorem to check"))
+        violations.append(Violation("unnamed", "the statement declares no named theorem to check", part="statement"))
     return violations
+
+
+def lines_before_violations(proof: str, violations: Sequence[Violation]) -> str:
+    """The proof's whole lines before the first line the guard rejected; empty unless every
+    violation is in the proof with a line (the rest of the candidate then broke no rule)."""
+    lines = [v.line for v in violations if v.part == "proof"]
+    if not violations or len(lines) < len(violations) or None in lines:
+        return ""
+    first = min(line for line in lines if line is not None)
+    return "".join(proof.splitlines(keepends=True)[: first - 1])
 
 
 def check_proof(proof: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:

@@ -8,7 +8,8 @@ One sample is one job:
 2. Expansion: prompt the policy with the node's proof prefix (and its tactic state as a
    `/- tactic state: -/` comment, with the `-state` prompt formats) and let it write the
    rest of the proof in one go; Lean checks the whole proof.
-3. Merge: truncate the proof at its first error and cut it into tactic segments
+3. Merge: truncate the proof at its first error (a sample the guard rejects, before its
+   first rejected line: `tree_segments`) and cut it into tactic segments
    (`search.segments`; a state the tactic trace leaves open is learnt by replaying the proof
    up to there in tactic mode); each segment that leads to a tactic state not yet in the tree
    adds a node.
@@ -20,6 +21,7 @@ a search started again with the same checkpoint goes on from there.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import textwrap
@@ -29,14 +31,16 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.text_files import write_atomically
+from lean_prover.lean_env.guard import lines_before_violations
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
-from lean_prover.lean_env.verdict import Proved, Verdict
+from lean_prover.lean_env.verdict import GuardRejected, Proved, Verdict
 from lean_prover.prover.agent import Prover
+from lean_prover.prover.extraction import Extraction
 from lean_prover.prover.prompts import Resume
 from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
-from lean_prover.search.segments import segments_of, unresolved_line_ends
+from lean_prover.search.segments import Segment, segments_of, unresolved_line_ends
 from lean_prover.search.tree import ROOT, SearchTree
 
 logger = logging.getLogger(__name__)
@@ -49,8 +53,8 @@ class _Expansion:
     proof: str | None
     verdict: Verdict
     tokens: int
-    replayed: dict[int, str]
-    """States after lines that the tactic trace left open, learnt by replay in tactic mode."""
+    segments: list[Segment]
+    """What the sample adds to the tree."""
 
 
 @dataclass
@@ -102,10 +106,7 @@ class RMaxTS:
         try:
             async for expansion in keep_in_flight(next_job, self.config.concurrency):
                 slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
-                grew = False
-                if expansion.proof is not None:
-                    segments = segments_of(problem, expansion.proof, expansion.verdict, expansion.replayed)
-                    grew = state.tree.add_segments(segments)
+                grew = state.tree.add_segments(expansion.segments)
                 state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
                 if isinstance(expansion.verdict, Proved):
                     state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
@@ -123,10 +124,29 @@ class RMaxTS:
         commented = self.config.tactic_state_comment and node != ROOT
         resume = Resume(prefix, (goal or None) if commented else None, indent)
         (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
-        proof = proposal.extraction.proof
         verdict = await prover.check(problem, proposal.extraction)
-        replayed = await replay_states(problem, prover, proof, verdict) if proof is not None else {}
-        return _Expansion(node, index, proof, verdict, proposal.completion.token_count, replayed)
+        segments = await tree_segments(problem, prover, proposal.extraction, verdict)
+        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, segments)
+
+
+async def tree_segments(problem: Problem, prover: Prover, extraction: Extraction, verdict: Verdict) -> list[Segment]:
+    """The segments a checked sample adds to the tree: its tactics up to Lean's first error.
+
+    V1.5 has no guard: Lean checks every sample and the first error cuts it. Here the text the
+    guard rejects never reaches Lean, so a rejected sample is cut before its first rejected
+    line, and Lean checks those lines on their own (still under the guard) for their states.
+    Such a prefix only grows the tree: the sample stays rejected.
+    """
+    proof = extraction.proof
+    if proof is None:
+        return []
+    if isinstance(verdict, GuardRejected) and verdict.run is None:
+        proof = lines_before_violations(proof, verdict.violations)
+        if not proof.strip():
+            return []
+        verdict = await prover.check(problem, dataclasses.replace(extraction, proof=proof))
+    replayed = await replay_states(problem, prover, proof, verdict)
+    return segments_of(problem, proof, verdict, replayed)
 
 
 async def root_goal(problem: Problem, prover: Prover) -> str:

@@ -9,7 +9,16 @@ import pytest
 
 from lean_prover.data.lean_file import parse_theorems
 from lean_prover.lean_env.checks import attach_proof
-from lean_prover.lean_env.guard import GuardPolicy, check_commands, check_header, check_proof, check_statement
+from lean_prover.lean_env.guard import (
+    GuardPolicy,
+    Violation,
+    check_candidate,
+    check_commands,
+    check_header,
+    check_proof,
+    check_statement,
+    lines_before_violations,
+)
 
 CHEATS = [
     # The proof is left unfinished; Lean only warns.
@@ -192,3 +201,19 @@ def test_deepseek_v2_proofs_pass_layer_one(shared_data: Path) -> None:
         if check_statement(statement, theorem.problem.formal_statement):
             flagged.add(file.stem)
     assert flagged == RESTATED_DIFFERENTLY
+
+
+def test_violations_say_which_text_their_line_counts_in() -> None:
+    statement = "theorem t : True := by\n"
+    violations = check_candidate(statement, "  trivial\n  sorry\n", "#eval 1\n", GuardPolicy(), "theorem t : False := by\n")
+    assert {(v.part, v.line) for v in violations if v.part != "statement"} == {("helpers", 1), ("proof", 2)}
+    assert any(v.part == "statement" for v in violations)
+
+
+def test_the_lines_before_a_rejection_are_cut_only_within_the_proof() -> None:
+    proof = "  a\n  b\n  exact (by sorry)\n  c\n"
+    in_proof = check_candidate("theorem t : True := by\n", proof, "", GuardPolicy())
+    assert lines_before_violations(proof, in_proof) == "  a\n  b\n"
+    in_helpers = check_candidate("theorem t : True := by\n", proof, "#eval 1\n", GuardPolicy())
+    assert lines_before_violations(proof, in_helpers) == ""  # the proof alone says nothing
+    assert lines_before_violations(proof, [Violation("lean-check", "from Lean")]) == ""

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from lean_prover.data.problem import Problem
-from lean_prover.lean_env.verdict import LeanErrors, Proved
+from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.base import SearchAttempt
@@ -91,6 +91,20 @@ def test_rmaxts_takes_the_root_state_from_lean() -> None:
     tree = search.state.tree
     assert tree.node_attributes(0)["goal"] == START
     assert [tree.node_attributes(n)["goal"] for n in tree.children(0)] == [f"{START}|a"]
+
+
+def test_rmaxts_keeps_the_lines_before_a_guard_rejection() -> None:
+    """V1.5 lets Lean cut every sample at its first error; here rejected text never reaches
+    Lean, so the lines before it are checked on their own and grow the tree. The sample itself
+    stays rejected."""
+    search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False))
+    the_prover = prover(["  a\n  b\n  sorry\n  done\n```"])
+    (attempt,) = run(search, the_prover, Budget(samples=1))
+    assert isinstance(attempt.verdict, GuardRejected) and attempt.verdict.violations[0].rule == "sorry"
+    assert search.state is not None
+    goals = sorted(goal for _, goal in search.state.tree.graph.nodes(data="goal"))
+    assert goals == [START, f"{START}|a", f"{START}|a|b"]
+    assert the_prover.verifier.checked == ["  a\n  b\n  sorry\n  done\n", "  a\n  b\n"]  # type: ignore[union-attr]
 
 
 def test_rmaxts_stops_at_the_first_proof() -> None:

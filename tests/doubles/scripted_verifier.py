@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from lean_prover.data.problem import Problem
-from lean_prover.lean_env.guard import GuardPolicy, check_proof
+from lean_prover.lean_env.guard import GuardPolicy, check_candidate
 from lean_prover.lean_env.protocol import Message, Pos, Tactic
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed, TacticOutcome
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, LeanRun, Proved, Verdict, trace_steps
@@ -52,7 +52,7 @@ class ScriptedVerifier:
         elif self.latency:
             await asyncio.sleep(self.latency)
         self.checked.append(proof)
-        violations = check_proof(proof, GuardPolicy())
+        violations = check_candidate(problem.formal_statement, proof, preamble, GuardPolicy(), restated_statement)
         if violations:
             return GuardRejected(tuple(violations))
         prefix = problem.context + problem.formal_statement
