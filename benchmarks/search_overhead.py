@@ -62,6 +62,9 @@ class RandomProofPolicy:
             results.append(batch)
         return results
 
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
     async def close(self) -> None:
         pass
 

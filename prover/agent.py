@@ -97,6 +97,11 @@ class Prover:
     def prompt(self, problem: Problem, resume: Resume | None = None) -> Prompt:
         return build_prompt(problem, self.config.prompt_format, self.examples, resume)
 
+    def fits_one_completion(self, text: str) -> bool:
+        """Whether `text` is shorter than one completion may be (`policy.max_new_tokens`
+        tokens): DeepSeek-Prover-V1.5's bound on an RMaxTS node's prefix and state comment."""
+        return self.policy.count_tokens(text) < self.config.max_new_tokens
+
     def seed_for(self, problem: Problem, index: int) -> int:
         """The seed of a problem's `index`-th sample: from the configured seed, the problem and
         the index only, so that a rerun, or a resumed search, draws the same samples."""

@@ -96,6 +96,9 @@ class RMaxTS:
         state = self.state = await self._initial_state(problem, prover)
         slots = SampleSlots(state.spending, budget, self.config.stop_at_first, proved=bool(state.proofs))
 
+        def fits(code: str, segment: Segment) -> bool:
+            return prover.fits_one_completion(code + segment.state_comment if self.config.tactic_state_comment else code)
+
         def next_job() -> Callable[[], Awaitable[_Expansion]] | None:
             index = slots.start()
             if index is None:
@@ -106,7 +109,7 @@ class RMaxTS:
         try:
             async for expansion in keep_in_flight(next_job, self.config.concurrency):
                 slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
-                grew = state.tree.add_segments(expansion.segments)
+                grew = state.tree.add_segments(expansion.segments, fits)
                 state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
                 if isinstance(expansion.verdict, Proved):
                     state.proofs.append({"sample": expansion.index, "proof": expansion.proof})

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import networkx as nx
 
@@ -87,12 +87,14 @@ class SearchTree:
     def children(self, node: int) -> list[int]:
         return self._children[node]
 
-    def add_segments(self, segments: list[Segment]) -> bool:
+    def add_segments(self, segments: list[Segment], fits: Callable[[str, Segment], bool] | None = None) -> bool:
         """Merge a sample's segments from the root; True when a new node was added (RMax reward).
 
         A segment moves to a child only when it changes the tactic state; a segment that
         leaves the state as it was (e.g. a `have` that Lean displays identically) just extends
-        the code of the current node's path.
+        the code of the current node's path. `fits(code, segment)` says whether the prefix
+        `code` that ends with `segment` is short enough to become a node (V1.5 caps prefixes
+        by their token length); one that is not is passed over like an unchanged state.
         """
         before = len(self)
         node = ROOT
@@ -103,11 +105,14 @@ class SearchTree:
             if segment.goal == previous_goal:
                 continue
             child = self._child_by_goal.get((node, segment.goal))
+            variant = {"code": code, "indent": segment.indent}
+            known = child is not None and variant in self.node_attributes(child)["codes"]
+            if not known and fits is not None and not fits(code, segment):
+                continue  # a known variant fitted when it was added: no need to measure again
             if child is None:
                 child = len(self)
                 self._add_node(child, parent=node, goal=segment.goal, depth=self.node_attributes(node)["depth"] + 1)
-            variant = {"code": code, "indent": segment.indent}
-            if variant not in self.node_attributes(child)["codes"]:
+            if not known:
                 self.node_attributes(child)["codes"].append(variant)
             node, previous_goal = child, segment.goal
         return len(self) > before

@@ -44,6 +44,12 @@ def test_max_new_tokens_is_honoured(smollm2: HFPolicy) -> None:
     assert any(c.finish_reason == "length" for c in completions)
 
 
+def test_tokens_are_counted_with_the_models_tokenizer(smollm2: HFPolicy) -> None:
+    text = "  nlinarith [sq_nonneg (a - b), sq_nonneg (a + b)]\n"
+    assert smollm2.count_tokens(text) == len(smollm2.tokenizer(text, add_special_tokens=False)["input_ids"])
+    assert smollm2.count_tokens(text + text) > smollm2.count_tokens(text) > 5
+
+
 def test_stop_strings_end_and_are_cut(smollm2: HFPolicy) -> None:
     request = GenerationRequest("Write a sentence about cats.", temperature=0, max_new_tokens=40, stop=(" ",))
     ((completion,),) = generate(smollm2, request)

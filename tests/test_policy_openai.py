@@ -129,6 +129,11 @@ def test_token_count_without_logprobs_is_the_usage_share(server: FakeServer) -> 
     assert (usage.samples, usage.generated_tokens, usage.in_flight) == (3, 18, 0) and usage.busy_s > 0
 
 
+def test_tokens_are_estimated_without_the_servers_tokenizer(server: FakeServer) -> None:
+    policy = policy_for(server.url)
+    assert policy.count_tokens("") == 0 and policy.count_tokens("abc") == 1 and policy.count_tokens("abcd") == 2
+
+
 def test_busy_server_is_retried(server: FakeServer) -> None:
     server.failures_left = 2
     ((completion,),) = run(policy_for(server.url, retries=3), GenerationRequest("p"))

@@ -26,7 +26,11 @@ def test_vllm_backend_on_the_async_engine_without_a_gpu(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "vllm", vllm)
     monkeypatch.setitem(sys.modules, "vllm.sampling_params", vllm.sampling_params)
     monkeypatch.setattr("lean_prover.prover.policy.vllm_backend.resolve_model", lambda model, cache: ModelSource(str(tmp_path)))
-    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda location: object())
+    class WordTokenizer:
+        def encode(self, text: str, add_special_tokens: bool) -> list[str]:
+            return text.split() + (["<s>"] if add_special_tokens else [])
+
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", lambda location: WordTokenizer())
     from lean_prover.prover.policy.vllm_backend import VLLMPolicy
 
     policy = VLLMPolicy(PolicyConfig(backend="vllm", model="some/model"))
@@ -51,5 +55,6 @@ def test_vllm_backend_on_the_async_engine_without_a_gpu(monkeypatch: pytest.Monk
     assert policy.usage.samples == 3 and policy.usage.generated_tokens == 110 and policy.usage.running == 0
     with pytest.raises(PromptTooLongError):
         asyncio.run(policy.generate([GenerationRequest("too long", max_new_tokens=1)]))
+    assert policy.count_tokens("exact foo bar") == 3  # the model's tokenizer, no special tokens
     asyncio.run(policy.close())
     assert engine.shut_down

@@ -107,6 +107,25 @@ def test_rmaxts_keeps_the_lines_before_a_guard_rejection() -> None:
     assert the_prover.verifier.checked == ["  a\n  b\n  sorry\n  done\n", "  a\n  b\n"]  # type: ignore[union-attr]
 
 
+def test_rmaxts_caps_a_node_prefix_at_one_completions_tokens() -> None:
+    """V1.5 adds a node only while its prefix (with the state comment, when comments are on)
+    is shorter than max_new_tokens tokens (the doubles count a word a token)."""
+    sample = ["  a\n  b\n  c\n  d\n  bad\n```"]
+
+    def nodes(tactic_state_comment: bool, max_new_tokens: int) -> int:
+        search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False, tactic_state_comment=tactic_state_comment))
+        config = PolicyConfig(prompt_format="cot", max_new_tokens=max_new_tokens)
+        run(search, Prover(ScriptedPolicy(sample), config, ScriptedVerifier()), Budget(samples=1))
+        assert search.state is not None
+        return len(search.state.tree)
+
+    # "  a" and its comment `/- tactic state: ⊢ start|a -/` are 7 words; "  a  b" and its comment 8.
+    assert nodes(True, 8) == 2
+    assert nodes(True, 9) == 3
+    assert nodes(False, 4) == 4  # prefixes of 1, 2, 3 words; the fourth is not shorter than 4
+    assert nodes(True, 2048) == 5
+
+
 def test_rmaxts_stops_at_the_first_proof() -> None:
     outputs = EXPLORING[:2] + ["  a\n  done\n```"]
     attempts = run(RMaxTS(SearchConfig(concurrency=1)), prover(outputs), Budget(samples=50))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, Union
+from typing import Any, Literal, Protocol, Union
 
 from lean_prover.prover.errors import ProverError
 
@@ -114,7 +114,17 @@ class Policy(Protocol):
         """One list of `request.n` completions per request, in order. Raises PolicyError."""
         ...
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens in `text` as the model reads it (without special tokens); RMaxTS caps a tree
+        node's prefix with it."""
+        ...
+
     async def close(self) -> None: ...
+
+
+def tokens_in(tokenizer: Any, text: str) -> int:
+    """`count_tokens` for a backend that has the model's tokenizer."""
+    return len(tokenizer.encode(text, add_special_tokens=False))
 
 
 def cut_at_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:

@@ -16,7 +16,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Union
 
-from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyError, PolicyUsage, Prompt
+from lean_prover.prover.policy.base import (
+    Completion,
+    GenerationRequest,
+    PolicyError,
+    PolicyUsage,
+    Prompt,
+    tokens_in,
+)
 
 Answer = Union[list[Completion], BaseException]
 Deliver = Callable[[int, Answer], None]
@@ -109,6 +116,9 @@ class LocalPolicy:
 
     async def close(self) -> None:
         self._batcher.close()
+
+    def count_tokens(self, text: str) -> int:
+        return tokens_in(self.tokenizer, text)
 
     def render(self, prompt: Prompt) -> str:
         """The text the model sees: the prompt itself, or the chat template applied to messages."""

@@ -23,6 +23,7 @@ from lean_prover.prover.policy.base import (
     PolicyUsage,
     PromptTooLongError,
     cut_at_stop,
+    tokens_in,
 )
 from lean_prover.prover.policy.batching import render_prompt
 from lean_prover.prover.policy.config import PolicyConfig
@@ -113,6 +114,9 @@ class VLLMPolicy:
             )
         self.usage.samples += len(completions)
         return completions
+
+    def count_tokens(self, text: str) -> int:
+        return tokens_in(self.tokenizer, text)
 
     async def close(self) -> None:
         """Requests in flight are aborted by their callers' cancellation; the engine's
