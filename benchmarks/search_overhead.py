@@ -30,7 +30,7 @@ from lean_prover.lean_env.verdict import LeanErrors, LeanRun, Verdict  # noqa: E
 from lean_prover.prover.agent import Prover  # noqa: E402
 from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyUsage  # noqa: E402
 from lean_prover.prover.policy.config import PolicyConfig  # noqa: E402
-from lean_prover.search import rmaxts, tree  # noqa: E402
+from lean_prover.search import rmaxts, segments, tree  # noqa: E402
 from lean_prover.search.budget import Budget  # noqa: E402
 from lean_prover.search.config import SearchConfig  # noqa: E402
 from lean_prover.search.rmaxts import RMaxTS  # noqa: E402
@@ -115,7 +115,8 @@ async def bookkeeping(samples: int, latency: float) -> None:
     tree.SearchTree.complete = watch.wrap(tree.SearchTree.complete)  # type: ignore[method-assign]
     tree.SearchTree.add_segments = watch.wrap(tree.SearchTree.add_segments)  # type: ignore[method-assign]
     tree.SearchTree.resume_point = watch.wrap(tree.SearchTree.resume_point)  # type: ignore[method-assign]
-    rmaxts.segments_of = watch.wrap(rmaxts.segments_of)
+    rmaxts.tactic_lines = watch.wrap(rmaxts.tactic_lines)
+    segments.TacticLines.segments = watch.wrap(segments.TacticLines.segments)  # type: ignore[method-assign]
     prover = Prover(RandomProofPolicy(latency), PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier())
     search = RMaxTS(SearchConfig(concurrency=32, stop_at_first=False, checkpoint_every=10**9))
     started = time.perf_counter()

@@ -339,5 +339,12 @@ class LineIndex:
             self.starts.append(self.starts[-1] + len(line) + 1)
 
     def offset(self, pos: Pos) -> int:
-        line = min(max(pos.line, 1), len(self.lengths)) - 1
-        return self.starts[line] + min(pos.column, self.lengths[line])
+        """The position's offset; lines past either end are clamped to the text, and columns
+        past a line's end to that end. (A search converts ~10^5 positions: no builtins here.)"""
+        line = pos.line - 1
+        if line < 0:
+            line = 0
+        elif line >= len(self.lengths):
+            line = len(self.lengths) - 1
+        length = self.lengths[line]
+        return self.starts[line] + (pos.column if pos.column < length else length)

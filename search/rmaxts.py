@@ -40,7 +40,7 @@ from lean_prover.prover.prompts import Resume
 from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
-from lean_prover.search.segments import Segment, segments_of, unresolved_line_ends
+from lean_prover.search.segments import Segment, tactic_lines
 from lean_prover.search.tree import ROOT, SearchTree
 
 logger = logging.getLogger(__name__)
@@ -148,8 +148,10 @@ async def tree_segments(problem: Problem, prover: Prover, extraction: Extraction
         if not proof.strip():
             return []
         verdict = await prover.check(problem, dataclasses.replace(extraction, proof=proof))
-    replayed = await replay_states(problem, prover, proof, verdict)
-    return segments_of(problem, proof, verdict, replayed)
+    lines = tactic_lines(problem, proof, verdict)
+    if lines is None:
+        return []
+    return lines.segments(await replay_states(problem, prover, proof, lines.unresolved_line_ends()))
 
 
 async def root_goal(problem: Problem, prover: Prover) -> str:
@@ -168,10 +170,9 @@ async def root_goal(problem: Problem, prover: Prover) -> str:
     return problem.goal
 
 
-async def replay_states(problem: Problem, prover: Prover, proof: str, verdict: Verdict) -> dict[int, str]:
-    """The states after the lines the trace left open, by running the proof up to each of
-    them as one tactic block in the REPL's tactic mode."""
-    line_ends = unresolved_line_ends(problem, proof, verdict)
+async def replay_states(problem: Problem, prover: Prover, proof: str, line_ends: list[int]) -> dict[int, str]:
+    """The states after the lines the trace left open (by their line ends), by running the
+    proof up to each of them as one tactic block in the REPL's tactic mode."""
     if not line_ends or prover.verifier is None:
         return {}
     states: dict[int, str] = {}

@@ -13,12 +13,14 @@ Following DeepSeek-Prover-V1.5 (`Proof.segmentation` in its `prover/lean/proof.p
 Goals after a tactic come from the tactic trace (`TacticStep.goals_after`), or for the last
 tactic of an unfinished proof from Lean's "unsolved goals" error. Where the trace cannot tell
 (the last tactic of a nested block whose parent goes on), the caller replays the proof up to
-that line in tactic mode (`unresolved_line_ends`, then `segments_of(..., replayed=...)`);
-a line still unknown joins the next segment.
+that line in tactic mode (`TacticLines.unresolved_line_ends`, then
+`TacticLines.segments(replayed)`); a line still unknown joins the next segment.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from dataclasses import dataclass
 
 from lean_prover.data.problem import Problem
@@ -53,71 +55,96 @@ class _Boundary:
     """The state after it; None when the trace does not say."""
 
 
-def segments_of(
-    problem: Problem, proof: str, verdict: Verdict, replayed: dict[int, str] | None = None
-) -> list[Segment]:
-    """The segments of a checked proof (none if Lean gave no trace, e.g. on a timeout).
-
-    `replayed` gives states the trace did not, by the line end they belong to (see
-    `unresolved_line_ends`); a line whose state is still unknown joins the next segment.
-    """
-    boundaries = _boundaries(problem, proof, verdict)
-    if boundaries is None:
-        return []
-    kept, found, steps = boundaries
-    segments: list[Segment] = []
-    last = 0  # where the next segment starts
-    for boundary in found:
-        goal = boundary.goal if boundary.goal is not None else (replayed or {}).get(boundary.line_end)
-        if goal is not None:
-            start = min((s for s, end, _ in steps if last < end <= boundary.line_end), default=boundary.start)
-            segments.append(Segment(kept[last : boundary.line_end] + "\n", goal or NO_GOALS, _indent_at(kept, start)))
-            last = boundary.line_end + 1
-    if isinstance(verdict, Proved):
-        rest = kept[last:].rstrip(" \n")
-        if rest.strip():
-            segments.append(Segment(rest + "\n", NO_GOALS, segments[0].indent if segments else "  "))
-    return [s for s in segments if s.code.strip()]
-
-
-def unresolved_line_ends(problem: Problem, proof: str, verdict: Verdict) -> list[int]:
-    """Line ends (offsets in the proof) where a tactic ends but the trace gives no state after
-    it (the last tactic of a nested block whose parent goes on): replay `proof[:offset]` in
-    tactic mode to learn it."""
-    boundaries = _boundaries(problem, proof, verdict)
-    return [] if boundaries is None else [b.line_end for b in boundaries[1] if b.goal is None]
-
-
 _Step = tuple[int, int, str | None]
 """A traced tactic as (start, end, goals after), offsets in the proof."""
 
 
-def _boundaries(problem: Problem, proof: str, verdict: Verdict) -> tuple[str, list[_Boundary], list[_Step]] | None:
-    """The kept (truncated) proof, each line of it on which a tactic ends, and the trace."""
+@dataclass(frozen=True)
+class TacticLines:
+    """A checked proof cut at its first error, and each of its lines on which a tactic ends."""
+
+    kept: str
+    lines: list[tuple[int, int, _Boundary | None]]
+    """By line end, in order: the earliest start of a tactic ending on the line (for the
+    indentation), and the line's boundary if a tactic ends after its last code character."""
+    finished: bool
+    """Lean proved it: the last segment is `no goals`."""
+
+    def unresolved_line_ends(self) -> list[int]:
+        """Line ends where a tactic ends but the trace gives no state after it (the last tactic
+        of a nested block whose parent goes on): replay `proof[:offset]` in tactic mode to
+        learn it, and pass what it gives to `segments`."""
+        return [line_end for line_end, _, boundary in self.lines if boundary is not None and boundary.goal is None]
+
+    def segments(self, replayed: dict[int, str] | None = None) -> list[Segment]:
+        """The segments; `replayed` gives states the trace did not, by their line end. A line
+        whose state is still unknown joins the next segment."""
+        kept = self.kept
+        segments: list[Segment] = []
+        last = 0  # where the next segment starts
+        earliest: int | None = None  # the earliest start of a tactic ending in it so far
+        for line_end, first_start, boundary in self.lines:
+            earliest = first_start if earliest is None or first_start < earliest else earliest
+            if boundary is None:
+                continue
+            goal = boundary.goal if boundary.goal is not None else (replayed or {}).get(line_end)
+            if goal is None:
+                continue
+            segments.append(Segment(kept[last:line_end] + "\n", goal or NO_GOALS, _indent_at(kept, earliest)))
+            last, earliest = line_end + 1, None
+        if self.finished:
+            rest = kept[last:].rstrip(" \n")
+            if rest.strip():
+                segments.append(Segment(rest + "\n", NO_GOALS, segments[0].indent if segments else "  "))
+        return [s for s in segments if s.code.strip()]
+
+
+def segments_of(
+    problem: Problem, proof: str, verdict: Verdict, replayed: dict[int, str] | None = None
+) -> list[Segment]:
+    """The segments of a checked proof (none if Lean gave no trace, e.g. on a timeout)."""
+    lines = tactic_lines(problem, proof, verdict)
+    return [] if lines is None else lines.segments(replayed)
+
+
+def tactic_lines(problem: Problem, proof: str, verdict: Verdict) -> TacticLines | None:
+    """The proof cut at its first error, with the lines on which a tactic ends (None if Lean
+    gave no trace, e.g. on a timeout)."""
     if not isinstance(verdict, (Proved, LeanErrors, Incomplete)):
         return None
     run = verdict.run
     prefix = problem.context + problem.formal_statement
-    lines = LineIndex(prefix + proof)
-    kept = proof[: truncation_point(run, lines, len(prefix), len(proof))]
+    index = LineIndex(prefix + proof)
+    kept = proof[: truncation_point(run, index, len(prefix), len(proof))]
     steps = [
-        (lines.offset(s.pos) - len(prefix), lines.offset(s.end_pos) - len(prefix), s.goals_after)
+        (index.offset(s.pos) - len(prefix), index.offset(s.end_pos) - len(prefix), s.goals_after)
         for s in run.tactics
     ]
-    steps = _with_final_state(steps, run, lines, len(prefix))
-    found = []
-    line_start = 0
-    for line in kept.split("\n"):
-        line_end = line_start + len(line)
-        last_code = line_start + _last_code_column(line)
-        # Tactics ending on this line after its last code character; the outermost one
-        # (earliest start) gives the state, e.g. a whole `have ... := by` block.
-        ending = [(start, goal) for start, end, goal in steps if last_code <= end <= line_end]
-        if ending:
-            start, goal = min(ending, key=lambda item: item[0])
-            found.append(_Boundary(line_end, start, goal))
-        line_start = line_end + 1
-    return kept, found, steps
+    steps = _with_final_state(steps, run, index, len(prefix))
+    kept_lines = kept.split("\n")
+    line_starts = list(itertools.accumulate((len(line) + 1 for line in kept_lines[:-1]), initial=0))
+    # Each tactic goes to the line it ends on. Of those ending after the line's last code
+    # character, the outermost (earliest start) gives the line's state, e.g. a whole
+    # `have ... := by` block; of all of them, the earliest start counts for indentation.
+    outermost: dict[int, tuple[int, str | None]] = {}
+    first_starts: dict[int, int] = {}
+    last_code: dict[int, int] = {}  # by line number, as met
+    for start, end, goal in steps:
+        number = bisect.bisect_right(line_starts, end) - 1
+        line_end = line_starts[number] + len(kept_lines[number])
+        if end < 0 or end > line_end:
+            continue  # before the proof, or after the kept text
+        if line_end not in first_starts or start < first_starts[line_end]:
+            first_starts[line_end] = start
+        if number not in last_code:
+            last_code[number] = line_starts[number] + _last_code_column(kept_lines[number])
+        if end >= last_code[number] and (line_end not in outermost or start < outermost[line_end][0]):
+            outermost[line_end] = (start, goal)
+    lines = [
+        (line_end, first_start, _Boundary(line_end, *outermost[line_end]) if line_end in outermost else None)
+        for line_end, first_start in sorted(first_starts.items())
+    ]
+    return TacticLines(kept, lines, isinstance(verdict, Proved))
 
 
 def _with_final_state(steps: list[_Step], run: LeanRun, lines: LineIndex, proof_start: int) -> list[_Step]:
@@ -157,8 +184,10 @@ def truncation_point(run: LeanRun, lines: LineIndex, proof_start: int, proof_len
 
 def _indent_at(text: str, offset: int) -> str:
     """The leading spaces of the line that contains `offset`."""
-    line = text[text.rfind("\n", 0, max(offset, 0)) + 1 :]
-    return line[: len(line) - len(line.lstrip(" "))]
+    start = end = text.rfind("\n", 0, max(offset, 0)) + 1
+    while end < len(text) and text[end] == " ":
+        end += 1
+    return text[start:end]
 
 
 def _last_code_column(line: str) -> int:

@@ -44,19 +44,26 @@ class SearchTree:
         # indexed by node id (ids are 0, 1, 2, ... in creation order).
         self._parent: list[int | None] = []
         self._children: list[list[int]] = []
+        self._depth: list[int] = []
+        self._codes: list[list[dict[str, str]]] = []
+        """Each node's code variants: the same lists as the graph's `codes` attributes."""
         self._stats: dict[str, list[float]] = {name: [] for name in STATISTICS}
         self._running: list[int] = []
         self._subtree_running: list[int] = []
         self._rng = random.Random(seed)
         self._add_node(ROOT, parent=None, goal=root_goal, depth=0)
-        self.node_attributes(ROOT)["codes"].append({"code": "", "indent": "  "})
+        self._codes[ROOT].append({"code": "", "indent": "  "})
+        self.root_goal = root_goal
 
     # ------------------------------------------------------------ structure
 
     def _add_node(self, node: int, parent: int | None, goal: str, depth: int) -> None:
-        self.graph.add_node(node, goal=goal, depth=depth, codes=[])
+        codes: list[dict[str, str]] = []
+        self.graph.add_node(node, goal=goal, depth=depth, codes=codes)
         self._parent.append(parent)
         self._children.append([])
+        self._depth.append(depth)
+        self._codes.append(codes)
         for values in self._stats.values():
             values.append(0.0)
         self._running.append(0)
@@ -96,9 +103,9 @@ class SearchTree:
         `code` that ends with `segment` is short enough to become a node (V1.5 caps prefixes
         by their token length); one that is not is passed over like an unchanged state.
         """
-        before = len(self)
+        before = len(self._parent)
         node = ROOT
-        previous_goal = self.node_attributes(ROOT)["goal"]
+        previous_goal = self.root_goal
         code = ""
         for segment in segments:
             code += segment.code
@@ -106,23 +113,22 @@ class SearchTree:
                 continue
             child = self._child_by_goal.get((node, segment.goal))
             variant = {"code": code, "indent": segment.indent}
-            known = child is not None and variant in self.node_attributes(child)["codes"]
+            known = child is not None and variant in self._codes[child]
             if not known and fits is not None and not fits(code, segment):
                 continue  # a known variant fitted when it was added: no need to measure again
             if child is None:
-                child = len(self)
-                self._add_node(child, parent=node, goal=segment.goal, depth=self.node_attributes(node)["depth"] + 1)
+                child = len(self._parent)
+                self._add_node(child, parent=node, goal=segment.goal, depth=self._depth[node] + 1)
             if not known:
-                self.node_attributes(child)["codes"].append(variant)
+                self._codes[child].append(variant)
             node, previous_goal = child, segment.goal
-        return len(self) > before
+        return len(self._parent) > before
 
     def resume_point(self, node: int) -> tuple[str, str, str]:
         """A way to reach `node`: (proof prefix, tactic state, indentation); one of its code
         variants, picked at random like V1.5 does."""
-        attributes = self.node_attributes(node)
-        variant = self._rng.choice(attributes["codes"])
-        return variant["code"], attributes["goal"], variant["indent"]
+        variant = self._rng.choice(self._codes[node])
+        return variant["code"], self.graph.nodes[node]["goal"], variant["indent"]
 
     def solved_nodes(self) -> list[int]:
         return [n for n, goal in self.graph.nodes(data="goal") if goal == NO_GOALS]
@@ -156,12 +162,23 @@ class SearchTree:
         """
         value, visits = self.value(node)
         children = self._children[node]
-        subtree = [self.subtree_value(c) for c in children]
-        log_total = 2.0 * math.log(max(visits + sum(v for _, v in subtree), 2.0))
-        own = value + math.sqrt(log_total / max(visits, _MIN_VISITS))
+        # The hot loop of selection: children without running jobs (most) skip the discounting.
+        rewards, visit_sums, running = self._stats["subtree_rewards"], self._stats["subtree_visits"], self._subtree_running
+        values, counts = [], []
+        for child in children:
+            if running[child]:
+                child_value, child_visits = self._discounted(rewards[child], visit_sums[child], running[child])
+            else:
+                child_visits = visit_sums[child]
+                child_value = rewards[child] / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS)
+            values.append(child_value)
+            counts.append(child_visits)
+        log_total = 2.0 * math.log(max(visits + sum(counts), 2.0))
+        sqrt = math.sqrt
+        own = value + sqrt(log_total / max(visits, _MIN_VISITS))
         return own, [
-            (child, child_value + math.sqrt(log_total / max(child_visits, _MIN_VISITS)))
-            for child, (child_value, child_visits) in zip(children, subtree)
+            (child, child_value + sqrt(log_total / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS)))
+            for child, child_value, child_visits in zip(children, values, counts)
         ]
 
     def choices(self, node: int) -> list[Choice]:
@@ -231,6 +248,6 @@ class SearchTree:
         for node in graph.nodes:
             attributes = graph.nodes[node]
             tree.set_statistics(node, **{name: attributes.get(name, 0.0) for name in STATISTICS})
-            tree.graph.nodes[node]["codes"] = attributes["codes"]
+            tree._codes[node][:] = attributes["codes"]
         tree._rng.setstate((data["rng_version"], tuple(data["rng"]), data["rng_gauss"]))
         return tree

@@ -9,7 +9,7 @@ import math
 import pytest
 
 from lean_prover.data.problem import Problem
-from lean_prover.search.segments import NO_GOALS, segments_of, unresolved_line_ends
+from lean_prover.search.segments import NO_GOALS, segments_of, tactic_lines
 from lean_prover.search.tree import ROOT, SearchTree
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 
@@ -121,7 +121,9 @@ def test_a_state_the_trace_leaves_open_is_filled_in_by_replay() -> None:
     verdict = asyncio.run(ScriptedVerifier().verify(PROBLEM, proof))
     # Without replay, the `hidden` line joins the next segment.
     assert [s.code for s in segments_of(PROBLEM, proof, verdict)] == ["  a\n", "  hidden\n  b\n"]
-    (line_end,) = unresolved_line_ends(PROBLEM, proof, verdict)
+    lines = tactic_lines(PROBLEM, proof, verdict)
+    assert lines is not None
+    (line_end,) = lines.unresolved_line_ends()
     assert proof[:line_end] == "  a\n  hidden"
     replayed = segments_of(PROBLEM, proof, verdict, replayed={line_end: f"{START}|a|hidden"})
     assert [(s.code, s.goal) for s in replayed] == [
