@@ -62,15 +62,18 @@ async def keep_in_flight(
     `next_job()` returns the next job to start, or None when no more may start now (it is
     asked again after every result). Jobs left running when the consumer stops are cancelled.
     """
-    running: set[asyncio.Future[T]] = set()
+    running: dict[asyncio.Future[T], None] = {}  # in start order
     try:
         while True:
             while len(running) < concurrency and (job := next_job()) is not None:
-                running.add(asyncio.ensure_future(job()))
+                running[asyncio.ensure_future(job())] = None
             if not running:
                 return
-            done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for future in done:
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            # Jobs that finished together come out in the order they started (not a set's
+            # order), so that a rerun with the same seeds grows the same tree.
+            for future in [f for f in running if f in done]:
+                del running[future]
                 yield future.result()
     finally:
         for future in running:

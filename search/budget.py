@@ -65,6 +65,19 @@ class SampleSlots:
         self.in_flight += 1
         return self.spending.samples + self.in_flight
 
+    def reserve(self, samples: int) -> int:
+        """Admit up to `samples` more samples at once (fewer if the budget has less left), for
+        a job that draws several (a lemma's search): each is then `finish`ed, or given back
+        with `release`."""
+        if (self.proved and self.stop_at_first) or not self.spending.left(self.budget, self.in_flight):
+            return 0
+        granted = min(samples, self.budget.samples - self.spending.samples - self.in_flight)
+        self.in_flight += granted
+        return granted
+
+    def release(self, samples: int) -> None:
+        self.in_flight -= samples
+
     def finish(self, tokens: int, proved: bool) -> None:
         self.in_flight -= 1
         self.spending.charge(1, tokens)

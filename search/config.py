@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct", "decompose")
+ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct", "decompose", "hybrid")
 
 
 @dataclass
@@ -17,19 +17,19 @@ class SearchConfig:
     wall_time_s: float = field(default=0.0, metadata={"help": "Budget: seconds per problem; 0 for no limit."})
     concurrency: int = field(default=32, metadata={"help": "Jobs in flight per problem (V1.5: 32)."})
     stop_at_first: bool = field(default=True, metadata={"help": "Stop a problem at its first verified proof."})
-    gamma: float = field(default=0.99, metadata={"help": "RMaxTS: discount of the UCB statistics (V1.5: 0.99)."})
+    gamma: float = field(default=0.99, metadata={"help": "rmaxts, hybrid: discount of the UCB statistics (V1.5: 0.99)."})
     tactic_state_comment: bool = field(
         default=True,
-        metadata={"help": "rmaxts, bfs: write the tactic state as a comment where the proof resumes (V1.5: on)."},
+        metadata={"help": "rmaxts, bfs, hybrid: write the tactic state as a comment where the proof resumes (V1.5: on)."},
     )
     checkpoint_every: int = field(default=128, metadata={"help": "RMaxTS: save the tree every this many samples (V1.5: 128)."})
-    revision_rounds: int = field(default=2, metadata={"help": "self-correct: revisions of a failed proof."})
+    revision_rounds: int = field(default=2, metadata={"help": "self-correct, hybrid: revisions of a failed proof."})
     bfs_expansions: int = field(default=64, metadata={"help": "bfs: node budget (states expanded)."})
     bfs_candidates: int = field(default=8, metadata={"help": "bfs: tactics sampled per expanded state."})
     subgoal_algorithm: str = field(
         default="sample", metadata={"help": "decompose: the search that proves each subgoal lemma."}
     )
-    subgoal_samples: int = field(default=32, metadata={"help": "decompose: samples per subgoal lemma before it is re-sketched."})
+    subgoal_samples: int = field(default=32, metadata={"help": "decompose, hybrid: samples per subgoal lemma before it is re-sketched."})
     decompose_depth: int = field(default=2, metadata={"help": "decompose: how deep a failed subgoal may be sketched again."})
     sketches: int = field(default=4, metadata={"help": "decompose: sketches tried per theorem or lemma."})
     seed: int = field(default=0, metadata={"help": "Seed of the search's own choices (ties, code variants)."})

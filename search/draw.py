@@ -53,6 +53,8 @@ def _colour(value: float) -> str:
 
 
 LEGEND_HEIGHT = 120
+KIND_COLOURS = {"fresh": "#999", "revise": "#2a9d4a", "decompose": "#8e44ad"}
+"""Hybrid search: an edge into a node is coloured by the kind of expansion that found it."""
 LABELLED_NODES = 80
 """Up to this many nodes, each is labelled with its visits and value; beyond, hover for them."""
 
@@ -81,8 +83,9 @@ def _closing(kind: str) -> str:
     return {"root": "</rect>", "proof end": "</polygon>"}.get(kind, "</circle>")
 
 
-def _legend(title: str, summary: str) -> list[str]:
-    """The title, what was searched, and what the marks mean."""
+def _legend(title: str, summary: str, kinds: bool) -> list[str]:
+    """The title, what was searched, and what the marks mean (and the expansion kinds' colours,
+    for a hybrid search's tree)."""
     parts = [
         f'<text x="{MARGIN}" y="24" font-size="16" font-weight="bold">{html.escape(title)}</text>',
         f'<text x="{MARGIN}" y="42" font-size="12" fill="#444">{html.escape(summary)}</text>',
@@ -105,6 +108,11 @@ def _legend(title: str, summary: str) -> list[str]:
         f'<text x="{MARGIN + 38}" y="{y + 4}" font-size="11">path of a found proof; size: visits; '
         "labels: v = visits, q = value; hover a node for its tactic state</text>"
     )
+    if kinds:
+        for index, (kind, colour) in enumerate(KIND_COLOURS.items()):
+            x = MARGIN + 520 + index * 110
+            parts.append(f'<line x1="{x}" y1="{y}" x2="{x + 20}" y2="{y}" stroke="{colour}" stroke-width="3"/>')
+            parts.append(f'<text x="{x + 24}" y="{y + 4}" font-size="11">found by {kind}</text>')
     return parts
 
 
@@ -116,12 +124,15 @@ def to_svg(tree: SearchTree, title: str = "RMaxTS search tree") -> str:
     width = max(max(x for x, _ in positions.values()) + MARGIN + (60 if labelled else 0), 760)
     height = max(y for _, y in positions.values()) + MARGIN
     summary = f"{len(tree)} tactic states; " + ("a proof was found" if solved else "no proof found")
+    made_by = dict(tree.graph.nodes(data="made_by"))
+    kinds = any(made_by.values())
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" font-family="sans-serif">',
-             f"<title>{html.escape(title)}</title>", *_legend(title, summary)]
+             f"<title>{html.escape(title)}</title>", *_legend(title, summary, kinds)]
     for parent, child in tree.graph.edges:
         (x1, y1), (x2, y2) = positions[parent], positions[child]
-        stroke = "#d4a000" if parent in on_path and child in on_path else "#999"
-        width_px = 3 if stroke != "#999" else 1
+        on_proof = parent in on_path and child in on_path
+        stroke = "#d4a000" if on_proof else KIND_COLOURS.get(made_by.get(child) or "fresh", "#999")
+        width_px = 3 if on_proof or kinds else 1
         parts.append(f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" stroke="{stroke}" stroke-width="{width_px}"/>')
     for node, (x, y) in positions.items():
         value, visits = tree.subtree_value(node)
@@ -129,7 +140,8 @@ def to_svg(tree: SearchTree, title: str = "RMaxTS search tree") -> str:
         goal = tree.node_attributes(node)["goal"]
         kind = node_kind(tree, node, solved)
         ring = ' stroke="#d4a000" stroke-width="3"' if node in on_path and kind != "leaf" else ""
-        label = html.escape(f"node {node} ({kind}) · value {value:.2f} · visits {visits:.1f}\n{goal}")
+        found_by = f" · found by {made_by[node]}" if made_by.get(node) else ""
+        label = html.escape(f"node {node} ({kind}){found_by} · value {value:.2f} · visits {visits:.1f}\n{goal}")
         parts.append(f"{_mark(kind, x, y, radius, _colour(value), ring)}<title>{label}</title>{_closing(kind)}")
         if labelled:
             parts.append(f'<text x="{x + radius + 3:.1f}" y="{y + 4:.1f}" font-size="9" fill="#333">'

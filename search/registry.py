@@ -9,6 +9,7 @@ from lean_prover.search.base import SearchAlgorithm
 from lean_prover.search.best_first import BestFirstSearch
 from lean_prover.search.config import ALGORITHMS, SearchConfig
 from lean_prover.search.decomposition import SubgoalDecomposition
+from lean_prover.search.hybrid import HybridSearch
 from lean_prover.search.errors import SearchError
 from lean_prover.search.rmaxts import RMaxTS
 from lean_prover.search.sampling import WholeProofSampling
@@ -36,7 +37,7 @@ def draws_independent_samples(algorithm: str) -> bool:
 
 def build_search(config: SearchConfig, checkpoint: Path | None = None) -> SearchAlgorithm:
     """A fresh search for one problem; a resumable one saves its state to (and continues
-    from) `checkpoint`, which the others ignore."""
+    from) `checkpoint`; hybrid saves its tree there; the others ignore it."""
     if config.algorithm == "rmaxts":
         return RMaxTS(config, checkpoint)
     if config.algorithm == "sample":
@@ -50,4 +51,6 @@ def build_search(config: SearchConfig, checkpoint: Path | None = None) -> Search
         return SubgoalDecomposition(config, build_search)
     if config.algorithm == "bfs":
         return BestFirstSearch(config)
+    if config.algorithm == "hybrid":
+        return HybridSearch(config, checkpoint)
     raise UnknownAlgorithmError(f"unknown search algorithm {config.algorithm!r}; choose one of {', '.join(ALGORITHMS)}")

@@ -66,7 +66,7 @@ class SelfCorrection:
 
     async def _revise(self, problem: Problem, prover: Prover, failed: _Step, index: int) -> _Step:
         prompt = revision_prompt(
-            problem, prover.config.prompt_format, failed.prompt, failed.answer, _errors(failed.attempt.verdict)
+            problem, prover.config.prompt_format, failed.prompt, failed.answer, lean_errors(failed.attempt.verdict)
         )
         # Both kinds of revision prompt end where the format's own prompt ends, so the
         # format's extraction applies unchanged.
@@ -79,7 +79,8 @@ class SelfCorrection:
         return _Step(attempt, prompt, proposal.completion.text, failed.round + 1)
 
 
-def _errors(verdict: Verdict) -> list[str]:
+def lean_errors(verdict: Verdict) -> list[str]:
+    """Lean's errors on a rejected proof as a revision prompt shows them (at most five)."""
     if not isinstance(verdict, LeanErrors):
         return []
     errors = [m for m in verdict.run.messages if m.severity == "error"] or [verdict.first_error]

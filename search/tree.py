@@ -26,6 +26,27 @@ _MIN_VISITS = 1e-2
 STATISTICS = ("rewards", "visits", "subtree_rewards", "subtree_visits")
 
 
+def discounted(rewards: float, visits: float, running: int, gamma: float) -> tuple[float, float]:
+    """(value, visits) from discounted sums, `running` jobs counted as virtual visits with
+    reward 0, each older one discounted once more: visits * g^k + (1 + g + ... + g^(k-1))."""
+    if running == 0:
+        return rewards / max(visits, _MIN_VISITS), visits
+    decay = gamma**running
+    virtual = (1.0 - decay) / (1.0 - gamma) if gamma != 1.0 else float(running)
+    discounted_visits = visits * decay + virtual
+    return rewards * decay / max(discounted_visits, _MIN_VISITS), discounted_visits
+
+
+def hoeffding_bonus(log_total: float, visits: float) -> float:
+    """UCB's exploration term sqrt(2 ln(total) / visits), given 2 ln(total)."""
+    return math.sqrt(log_total / (visits if visits > _MIN_VISITS else _MIN_VISITS))
+
+
+def log_total(visits: float) -> float:
+    """2 ln(total visits), as V1.5 takes it (at least 2 ln 2)."""
+    return 2.0 * math.log(max(visits, 2.0))
+
+
 @dataclass(frozen=True)
 class Choice:
     """An option at a node during selection: expand the node itself (child None) or a child."""
@@ -94,7 +115,9 @@ class SearchTree:
     def children(self, node: int) -> list[int]:
         return self._children[node]
 
-    def add_segments(self, segments: list[Segment], fits: Callable[[str, Segment], bool] | None = None) -> bool:
+    def add_segments(
+        self, segments: list[Segment], fits: Callable[[str, Segment], bool] | None = None, made_by: str | None = None
+    ) -> bool:
         """Merge a sample's segments from the root; True when a new node was added (RMax reward).
 
         A segment moves to a child only when it changes the tactic state; a segment that
@@ -102,6 +125,8 @@ class SearchTree:
         the code of the current node's path. `fits(code, segment)` says whether the prefix
         `code` that ends with `segment` is short enough to become a node (V1.5 caps prefixes
         by their token length); one that is not is passed over like an unchanged state.
+        `made_by` names the kind of expansion that drew the sample (hybrid search): new nodes
+        keep it.
         """
         before = len(self._parent)
         node = ROOT
@@ -119,10 +144,17 @@ class SearchTree:
             if child is None:
                 child = len(self._parent)
                 self._add_node(child, parent=node, goal=segment.goal, depth=self._depth[node] + 1)
+                if made_by is not None:
+                    self.graph.nodes[child]["made_by"] = made_by
             if not known:
                 self._codes[child].append(variant)
             node, previous_goal = child, segment.goal
         return len(self._parent) > before
+
+    def count_expansion(self, node: int, kind: str) -> None:
+        """Count an expansion of `node` by its kind (hybrid search), for the saved tree."""
+        counts = self.graph.nodes[node].setdefault("expansions", {})
+        counts[kind] = counts.get(kind, 0) + 1
 
     def resume_point(self, node: int) -> tuple[str, str, str]:
         """A way to reach `node`: (proof prefix, tactic state, indentation); one of its code
@@ -145,14 +177,7 @@ class SearchTree:
         return self._discounted(stats["subtree_rewards"][node], stats["subtree_visits"][node], self._subtree_running[node])
 
     def _discounted(self, rewards: float, visits: float, running: int) -> tuple[float, float]:
-        # k running jobs are k virtual visits with reward 0, each older one discounted once more:
-        # visits * g^k + (1 + g + ... + g^(k-1)).
-        if running == 0:
-            return rewards / max(visits, _MIN_VISITS), visits
-        decay = self.gamma**running
-        virtual = (1.0 - decay) / (1.0 - self.gamma) if self.gamma != 1.0 else float(running)
-        discounted_visits = visits * decay + virtual
-        return rewards * decay / max(discounted_visits, _MIN_VISITS), discounted_visits
+        return discounted(rewards, visits, running, self.gamma)
 
     def _scores(self, node: int) -> tuple[float, list[tuple[int, float]]]:
         """UCB scores at `node`: of expanding it, and of descending into each child.
@@ -173,11 +198,10 @@ class SearchTree:
                 child_value = rewards[child] / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS)
             values.append(child_value)
             counts.append(child_visits)
-        log_total = 2.0 * math.log(max(visits + sum(counts), 2.0))
-        sqrt = math.sqrt
-        own = value + sqrt(log_total / max(visits, _MIN_VISITS))
+        total = log_total(visits + sum(counts))
+        own = value + hoeffding_bonus(total, visits)
         return own, [
-            (child, child_value + sqrt(log_total / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS)))
+            (child, child_value + hoeffding_bonus(total, child_visits))
             for child, child_value, child_visits in zip(children, values, counts)
         ]
 
@@ -249,5 +273,8 @@ class SearchTree:
             attributes = graph.nodes[node]
             tree.set_statistics(node, **{name: attributes.get(name, 0.0) for name in STATISTICS})
             tree._codes[node][:] = attributes["codes"]
+            tree.graph.nodes[node].update(
+                {key: value for key, value in attributes.items() if key not in ("codes", *STATISTICS)}
+            )
         tree._rng.setstate((data["rng_version"], tuple(data["rng"]), data["rng_gauss"]))
         return tree

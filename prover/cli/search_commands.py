@@ -36,7 +36,7 @@ def search(
     reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
     algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
     samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Sample budget."),
-    out: Path = typer.Option(Path("runs/search"), "--out", help="Where the tree (rmaxts) is saved and resumed from."),
+    out: Path = typer.Option(Path("runs/search"), "--out", help="Where the tree (rmaxts, hybrid) is saved; rmaxts resumes from it."),
     path: Optional[Path] = PathOption,
 ) -> None:
     """Search for a proof of one problem; an interrupted RMaxTS run resumes from its saved tree.
@@ -82,15 +82,18 @@ def tree_show(
     run_problem: Path = typer.Argument(..., help="RUN/PROBLEM (a folder holding tree.json) or a tree .json file."),
     out: Optional[Path] = typer.Option(None, "--out", help="The .svg or .html file to write (default: beside the tree)."),
 ) -> None:
-    """Draw a saved RMaxTS tree: node = tactic state, colour = value, size = visits, proof path highlighted."""
+    """Draw a saved RMaxTS or hybrid tree: node = tactic state, colour = value, size = visits,
+    proof path highlighted (hybrid: edges coloured by the kind of expansion)."""
     file = run_problem / TREE_FILE if run_problem.is_dir() else run_problem
     try:
-        tree = SearchTree.from_dict(json.loads(file.read_text(encoding="utf-8"))["tree"])
+        saved = json.loads(file.read_text(encoding="utf-8"))
+        tree = SearchTree.from_dict(saved["tree"])
     except FileNotFoundError as error:
-        raise DataError(f"{file}: no such tree; run `prover search ... --algorithm rmaxts` first") from error
+        raise DataError(f"{file}: no such tree; run `prover search ... --algorithm rmaxts` (or hybrid) first") from error
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as error:
         raise DataError(f"{file}: not a saved search tree ({type(error).__name__})") from error
     target = out or file.with_suffix(".html")
-    content = to_svg(tree, f"RMaxTS tree: {run_problem}") if target.suffix == ".svg" else to_html(tree, f"RMaxTS tree: {run_problem}")
+    title = f"{'Hybrid search' if saved.get('algorithm') == 'hybrid' else 'RMaxTS'} tree: {run_problem}"
+    content = to_svg(tree, title) if target.suffix == ".svg" else to_html(tree, title)
     target.write_text(content, encoding="utf-8")
     typer.echo(f"wrote {target} ({len(tree)} nodes)")

@@ -1,0 +1,299 @@
+"""Hybrid search: one RMaxTS tree whose expansions are of three kinds, chosen by the same
+discounted-UCB rule that selects the node, and charged to one budget.
+
+- `fresh`: RMaxTS's expansion (DeepSeek-Prover-V1.5): the policy completes the proof from
+  the node's prefix.
+- `revise`: self-correction (Goedel-Prover-V2): the last sample from this node that Lean
+  rejected goes back to the policy with Lean's errors, for a whole new proof; up to
+  `search.revision_rounds` revisions in a chain.
+- `decompose`: subgoal decomposition (DeepSeek-Prover-V2): the policy sketches the rest of
+  the proof from the node's prefix as `have ... := by sorry` steps; each step's goal becomes a
+  lemma, proved by sampling (`search.subgoal_samples` samples at most, each a sample of the
+  budget); a lemma proved once is reused wherever the same goal comes up again (a per-problem
+  cache keyed by the goal as Lean prints it, spaces normalised). When every step is proved the
+  whole proof is checked against the untouched statement. Chat formats sketch the whole
+  theorem, so there this kind is offered at the root only.
+
+One job is: select a node by UCB (as RMaxTS), then choose an expansion kind by UCB over the
+kinds' own discounted statistics (the same formula, with running jobs as virtual visits).
+Every checked proof is merged into the tree (truncated at its first error, as in RMaxTS);
+the reward is 1 when the expansion added a node or proved a lemma not proved before, and it
+updates both the tree and the kind. Every sample drawn (fresh, revision, sketch, lemma) is an
+attempt of the search; a lemma's attempts carry the lemma as `subgoal`.
+
+Not resumable: the tree is saved (for `prover tree show`) but a run starts afresh.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable
+
+from lean_prover.data.problem import Problem
+from lean_prover.data.text_files import write_atomically
+from lean_prover.lean_env.verdict import Incomplete, LeanErrors, Proved
+from lean_prover.prover.agent import Prover
+from lean_prover.prover.extraction import Extraction
+from lean_prover.prover.policy.base import Prompt
+from lean_prover.prover.prompts import Resume, get_format, revision_prompt, sketch_prompt, state_comment
+from lean_prover.search.base import SearchAttempt, keep_in_flight
+from lean_prover.search.budget import Budget, SampleSlots, Spending
+from lean_prover.search.config import SearchConfig
+from lean_prover.search.rmaxts import root_goal, tree_segments
+from lean_prover.search.segments import Segment
+from lean_prover.search.self_correction import lean_errors
+from lean_prover.search.subgoals import SketchError, SorrySite, subgoals_of, substitute
+from lean_prover.search.tree import ROOT, SearchTree, discounted, hoeffding_bonus, log_total
+
+KINDS = ("fresh", "revise", "decompose")
+LEMMA_SEED_BASE = 2_000_000
+"""Lemma samples draw with `seed_for(lemma, LEMMA_SEED_BASE + k)`, k counting that goal's samples."""
+
+
+class KindChooser:
+    """Discounted UCB over expansion kinds: the tree's selection rule, with one arm per kind."""
+
+    def __init__(self, gamma: float) -> None:
+        self.gamma = gamma
+        self.rewards = dict.fromkeys(KINDS, 0.0)
+        self.visits = dict.fromkeys(KINDS, 0.0)
+        self.running = dict.fromkeys(KINDS, 0)
+
+    def choose(self, allowed: list[str]) -> str:
+        """The allowed kind with the best score (ties to the earlier in KINDS); it starts running."""
+        values = {kind: discounted(self.rewards[kind], self.visits[kind], self.running[kind], self.gamma) for kind in allowed}
+        total = log_total(sum(visits for _, visits in values.values()))
+        kind = max(allowed, key=lambda k: (values[k][0] + hoeffding_bonus(total, values[k][1]), -KINDS.index(k)))
+        self.running[kind] += 1
+        return kind
+
+    def complete(self, kind: str, reward: float) -> None:
+        self.running[kind] -= 1
+        self.rewards[kind] = self.rewards[kind] * self.gamma + reward
+        self.visits[kind] = self.visits[kind] * self.gamma + 1.0
+
+    def to_dict(self) -> dict[str, dict[str, float]]:
+        return {kind: {"rewards": self.rewards[kind], "visits": self.visits[kind]} for kind in KINDS}
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A sample from a node that Lean rejected: what a revision starts from."""
+
+    prompt: Prompt
+    answer: str
+    errors: list[str]
+    round: int
+
+
+@dataclass
+class _Outcome:
+    node: int
+    kind: str
+    attempts: list[SearchAttempt]
+    """The samples drawn, in order: the job's own (fresh, revision or sketch) first."""
+    segments: list[list[Segment]]
+    """What each checked whole proof adds to the tree."""
+    assembled: SearchAttempt | None = None
+    """A decomposition's proof put together from its lemmas' (it costs no sample)."""
+    failure: _Failure | None = None
+    new_lemmas: int = 0
+
+    @property
+    def proved(self) -> bool:
+        return any(a.proved for a in self.attempts) or (self.assembled is not None and self.assembled.proved)
+
+
+@dataclass
+class _Problem:
+    """One problem's search state, shared by its jobs."""
+
+    problem: Problem
+    prover: Prover
+    tree: SearchTree
+    slots: SampleSlots
+    kinds: KindChooser
+    failures: dict[int, _Failure] = field(default_factory=dict)
+    lemmas: dict[str, str] = field(default_factory=dict)
+    """Proved lemmas: normalised goal -> tactic proof."""
+    lemma_samples: dict[str, int] = field(default_factory=dict)
+    """Samples drawn so far per normalised goal (so a goal tried again draws new samples)."""
+
+
+class HybridSearch:
+    name = "hybrid"
+
+    def __init__(self, config: SearchConfig, checkpoint: Path | None = None) -> None:
+        self.config = config
+        self.checkpoint = checkpoint
+        self.spending = Spending()
+        self.state: _Problem | None = None
+
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+        tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
+        slots = SampleSlots(self.spending, budget, self.config.stop_at_first)
+        state = self.state = _Problem(problem, prover, tree, slots, KindChooser(self.config.gamma))
+
+        def fits(code: str, segment: Segment) -> bool:
+            return prover.fits_one_completion(code + segment.state_comment if self.config.tactic_state_comment else code)
+        drawn = 0
+
+        def next_job() -> Callable[[], Awaitable[_Outcome]] | None:
+            index = slots.start()
+            if index is None:
+                return None
+            node = tree.select()
+            kind = state.kinds.choose(self._allowed_kinds(state, node))
+            return lambda: self._expand(state, node, kind, index)
+
+        try:
+            async for outcome in keep_in_flight(next_job, self.config.concurrency):
+                slots.finish(outcome.attempts[0].tokens, outcome.proved)  # the lemmas' samples finished as drawn
+                grown = [tree.add_segments(segments, fits, made_by=outcome.kind) for segments in outcome.segments]
+                tree.count_expansion(outcome.node, outcome.kind)
+                reward = 1.0 if any(grown) or outcome.new_lemmas else 0.0
+                tree.complete(outcome.node, reward)
+                state.kinds.complete(outcome.kind, reward)
+                if outcome.failure is not None:
+                    state.failures[outcome.node] = outcome.failure
+                for attempt in outcome.attempts:
+                    drawn += 1
+                    yield dataclasses.replace(attempt, index=drawn)
+                if outcome.assembled is not None:
+                    yield dataclasses.replace(outcome.assembled, index=drawn)
+        finally:
+            self.save()
+
+    def save(self) -> None:
+        if self.checkpoint is not None and self.state is not None:
+            content = {"algorithm": self.name, "tree": self.state.tree.to_dict(), "spending": self.spending.to_dict(),
+                       "kinds": self.state.kinds.to_dict(), "lemmas": self.state.lemmas}
+            write_atomically(self.checkpoint, json.dumps(content, ensure_ascii=False))
+
+    def _allowed_kinds(self, state: _Problem, node: int) -> list[str]:
+        kinds = ["fresh"]
+        failure = state.failures.get(node)
+        if failure is not None and failure.round < self.config.revision_rounds:
+            kinds.append("revise")
+        if node == ROOT or get_format(state.prover.config.prompt_format).kind == "completion":
+            kinds.append("decompose")
+        return kinds
+
+    async def _expand(self, state: _Problem, node: int, kind: str, index: int) -> _Outcome:
+        if kind == "revise":
+            return await self._revise(state, node, index)
+        if kind == "decompose":
+            return await self._decompose(state, node, index)
+        return await self._fresh(state, node, index)
+
+    def _resume(self, state: _Problem, node: int) -> Resume:
+        prefix, goal, indent = state.tree.resume_point(node)
+        commented = self.config.tactic_state_comment and node != ROOT
+        return Resume(prefix, (goal or None) if commented else None, indent)
+
+    async def _fresh(self, state: _Problem, node: int, index: int) -> _Outcome:
+        problem, prover = state.problem, state.prover
+        resume = self._resume(state, node)
+        prompt = prover.prompt(problem, resume)
+        (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
+        return await self._checked(state, node, "fresh", proposal.extraction, proposal.completion.text,
+                                   proposal.completion.token_count, prompt, round=0)
+
+    async def _revise(self, state: _Problem, node: int, index: int) -> _Outcome:
+        problem, prover = state.problem, state.prover
+        failed = state.failures[node]
+        prompt = revision_prompt(problem, prover.config.prompt_format, failed.prompt, failed.answer, failed.errors)
+        (proposal,) = await prover.propose(problem, 1, prompt=prompt, seed=prover.seed_for(problem, index))
+        return await self._checked(state, node, "revise", proposal.extraction, proposal.completion.text,
+                                   proposal.completion.token_count, prompt, round=failed.round + 1)
+
+    async def _checked(self, state: _Problem, node: int, kind: str, extraction: Extraction, text: str, tokens: int,
+                       prompt: Prompt, round: int) -> _Outcome:
+        problem, prover = state.problem, state.prover
+        verdict = await prover.check(problem, extraction)
+        attempt = SearchAttempt(0, extraction.proof, verdict, tokens, preamble=extraction.preamble)
+        segments = await tree_segments(problem, prover, extraction, verdict)
+        failure = None
+        if isinstance(verdict, LeanErrors) and extraction.proof is not None:
+            # A completion format's revision shows the whole failed proof; a chat format's
+            # continues the conversation with the model's own answer.
+            chat = get_format(prover.config.prompt_format).kind == "chat"
+            failure = _Failure(prompt, text if chat else extraction.proof, lean_errors(verdict), round)
+        return _Outcome(node, kind, [attempt], [segments], failure=failure)
+
+    async def _decompose(self, state: _Problem, node: int, index: int) -> _Outcome:
+        problem, prover = state.problem, state.prover
+        resume = self._resume(state, node) if node != ROOT else None
+        prompt = sketch_prompt(problem, prover.config.prompt_format)
+        if resume is not None and isinstance(prompt, str):
+            prompt += resume.proof_prefix + (state_comment(resume.goal, resume.indent) if resume.goal else "")
+        (proposal,) = await prover.propose(problem, 1, resume=resume, prompt=prompt, seed=prover.seed_for(problem, index))
+        sketch = proposal.extraction
+        verdict = await prover.check_sketch(problem, sketch)
+        outcome = _Outcome(node, "decompose", [SearchAttempt(0, sketch.proof, verdict, proposal.completion.token_count,
+                                                             preamble=sketch.preamble)], [])
+        if isinstance(verdict, Proved):  # a sketch without sorries that Lean accepts is a proof
+            outcome.segments.append(await tree_segments(problem, prover, sketch, verdict))
+            return outcome
+        if not isinstance(verdict, Incomplete) or sketch.proof is None:
+            outcome.segments.append(await tree_segments(problem, prover, sketch, verdict))
+            return outcome
+        try:
+            subgoals = subgoals_of(problem, sketch.proof, verdict.run.sorries)
+        except SketchError:
+            return outcome
+        proofs: list[tuple[SorrySite, str]] = []
+        for subgoal in subgoals:
+            proof, new = await self._prove_lemma(state, subgoal.lemma, outcome)
+            outcome.new_lemmas += new
+            if proof is None:
+                return outcome
+            proofs.append((subgoal.site, proof))
+        whole = Extraction(substitute(sketch.proof, proofs), sketch.restated_statement, preamble=sketch.preamble)
+        verdict = await prover.check(problem, whole)
+        outcome.assembled = SearchAttempt(0, whole.proof, verdict, 0, preamble=whole.preamble)
+        outcome.segments.append(await tree_segments(problem, prover, whole, verdict))
+        return outcome
+
+    async def _prove_lemma(self, state: _Problem, lemma: Problem, outcome: _Outcome) -> tuple[str | None, int]:
+        """The lemma's proof (from the cache, or by sampling), and 1 if it is newly proved."""
+        key = normalised_goal(lemma.goal)
+        if key in state.lemmas:
+            return state.lemmas[key], 0
+        granted = state.slots.reserve(self.config.subgoal_samples)
+        prover = state.prover
+        drawn = state.lemma_samples.get(key, 0)
+        state.lemma_samples[key] = drawn + granted
+        samples = iter(range(drawn, drawn + granted))
+        found: list[str] = []
+
+        async def sample(k: int) -> SearchAttempt:
+            (proposal,) = await prover.propose(lemma, 1, seed=prover.seed_for(lemma, LEMMA_SEED_BASE + k))
+            verdict = await prover.check(lemma, proposal.extraction)
+            return SearchAttempt(0, proposal.extraction.proof, verdict, proposal.completion.token_count, subgoal=lemma)
+
+        def next_sample() -> Callable[[], Awaitable[SearchAttempt]] | None:
+            k = None if found else next(samples, None)
+            return None if k is None else (lambda: sample(k))
+
+        used = 0
+        async for attempt in keep_in_flight(next_sample, self.config.concurrency):
+            used += 1
+            state.slots.finish(attempt.tokens, False)
+            outcome.attempts.append(attempt)
+            if isinstance(attempt.verdict, Proved) and attempt.proof is not None and not found:
+                found.append(attempt.proof)
+        state.slots.release(granted - used)
+        if not found:
+            return None, 0
+        state.lemmas[key] = found[0]
+        return found[0], 1
+
+
+def normalised_goal(goal: str) -> str:
+    """A goal as the lemma cache keys it: Lean's printing with runs of white space as one."""
+    return re.sub(r"\s+", " ", goal).strip()
