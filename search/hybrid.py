@@ -234,14 +234,12 @@ class HybridSearch:
         (proposal,) = await prover.propose(problem, 1, resume=resume, prompt=prompt, seed=prover.seed_for(problem, index))
         sketch = proposal.extraction
         verdict = await prover.check_sketch(problem, sketch)
-        outcome = _Outcome(node, "decompose", [SearchAttempt(0, sketch.proof, verdict, proposal.completion.token_count,
-                                                             preamble=sketch.preamble)], [])
-        if isinstance(verdict, Proved):  # a sketch without sorries that Lean accepts is a proof
-            outcome.segments.append(await tree_segments(problem, prover, sketch, verdict))
-            return outcome
+        # The sketch's tactics up to its first `sorry` (or error) grow the tree like any sample's.
+        outcome = _Outcome(node, "decompose",
+                           [SearchAttempt(0, sketch.proof, verdict, proposal.completion.token_count, preamble=sketch.preamble)],
+                           [await tree_segments(problem, prover, sketch, verdict)])
         if not isinstance(verdict, Incomplete) or sketch.proof is None:
-            outcome.segments.append(await tree_segments(problem, prover, sketch, verdict))
-            return outcome
+            return outcome  # a sketch without sorries that Lean accepts is a proof
         try:
             subgoals = subgoals_of(problem, sketch.proof, verdict.run.sorries)
         except SketchError:

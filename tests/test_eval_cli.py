@@ -118,6 +118,11 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     assert json.loads(tree_file.read_text())["spending"]["samples"] == 2
     run_cli(*tree_search, "--samples", "3", env=env, cwd=tmp_path)  # continues the saved tree: one more sample
     assert json.loads(tree_file.read_text())["spending"]["samples"] == 3
+    hybrid_search = [*tree_search[:-4], "--algorithm", "hybrid", "--out", "hybrid-trees", "--samples", "3"]
+    hybrid = run_cli(*hybrid_search, env=env, cwd=tmp_path)
+    hybrid_tree = json.loads((tmp_path / "hybrid-trees" / name / "tree.json").read_text())
+    assert hybrid.returncode in (0, 1) and hybrid_tree["algorithm"] == "hybrid", hybrid.stderr
+    assert hybrid_tree["spending"]["samples"] == 3
 
     (tmp_path / "three.lean").write_text(ORIGINAL)
     proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "6", env=env, cwd=tmp_path)
