@@ -99,7 +99,13 @@ class Prover:
 
     def fits_one_completion(self, text: str) -> bool:
         """Whether `text` is shorter than one completion may be (`policy.max_new_tokens`
-        tokens): DeepSeek-Prover-V1.5's bound on an RMaxTS node's prefix and state comment."""
+        tokens): DeepSeek-Prover-V1.5's bound on an RMaxTS node's prefix and state comment.
+
+        Short text needs no tokenizer: no tokenizer makes more tokens of a text than its UTF-8
+        bytes, plus one for a leading word marker (byte-level BPE at most one a byte; SentencePiece
+        falls back to bytes)."""
+        if len(text.encode("utf-8")) + 1 < self.config.max_new_tokens:
+            return True
         return self.policy.count_tokens(text) < self.config.max_new_tokens
 
     def seed_for(self, problem: Problem, index: int) -> int:

@@ -48,6 +48,9 @@ def test_tokens_are_counted_with_the_models_tokenizer(smollm2: HFPolicy) -> None
     text = "  nlinarith [sq_nonneg (a - b), sq_nonneg (a + b)]\n"
     assert smollm2.count_tokens(text) == len(smollm2.tokenizer(text, add_special_tokens=False)["input_ids"])
     assert smollm2.count_tokens(text + text) > smollm2.count_tokens(text) > 5
+    # The bound Prover.fits_one_completion relies on: never more tokens than UTF-8 bytes + 1.
+    for sample in (text, "  /- tactic state:\n    x : ℝ\n    ⊢ ∀ ε > 0, ∃ δ, |x| ≤ δ → x ∈ Set.Icc (-ε) ε\n  -/\n", "⊢⟨⟩∑∏√"):
+        assert smollm2.count_tokens(sample) <= len(sample.encode("utf-8")) + 1
 
 
 def test_stop_strings_end_and_are_cut(smollm2: HFPolicy) -> None:
