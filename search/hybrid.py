@@ -43,7 +43,7 @@ from lean_prover.prover.prompts import Resume, get_format, revision_prompt, sket
 from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
-from lean_prover.search.rmaxts import root_goal, tree_segments
+from lean_prover.search.rmaxts import prefix_cap, resume_at, root_goal, tree_segments
 from lean_prover.search.segments import Segment
 from lean_prover.search.self_correction import lean_errors
 from lean_prover.search.subgoals import SketchError, SorrySite, subgoals_of, substitute
@@ -137,9 +137,7 @@ class HybridSearch:
         tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
         slots = SampleSlots(self.spending, budget, self.config.stop_at_first)
         state = self.state = _Problem(problem, prover, tree, slots, KindChooser(self.config.gamma))
-
-        def fits(code: str, segment: Segment) -> bool:
-            return prover.fits_one_completion(code + segment.state_comment if self.config.tactic_state_comment else code)
+        fits = prefix_cap(prover, self.config.tactic_state_comment)
         drawn = 0
 
         def next_job() -> Callable[[], Awaitable[_Outcome]] | None:
@@ -191,9 +189,7 @@ class HybridSearch:
         return await self._fresh(state, node, index)
 
     def _resume(self, state: _Problem, node: int) -> Resume:
-        prefix, goal, indent = state.tree.resume_point(node)
-        commented = self.config.tactic_state_comment and node != ROOT
-        return Resume(prefix, (goal or None) if commented else None, indent)
+        return resume_at(state.tree, node, self.config.tactic_state_comment)
 
     async def _fresh(self, state: _Problem, node: int, index: int) -> _Outcome:
         problem, prover = state.problem, state.prover

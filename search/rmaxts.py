@@ -96,8 +96,7 @@ class RMaxTS:
         state = self.state = await self._initial_state(problem, prover)
         slots = SampleSlots(state.spending, budget, self.config.stop_at_first, proved=bool(state.proofs))
 
-        def fits(code: str, segment: Segment) -> bool:
-            return prover.fits_one_completion(code + segment.state_comment if self.config.tactic_state_comment else code)
+        fits = prefix_cap(prover, self.config.tactic_state_comment)
 
         def next_job() -> Callable[[], Awaitable[_Expansion]] | None:
             index = slots.start()
@@ -122,14 +121,31 @@ class RMaxTS:
             self.save()
 
     async def _expand(self, problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int) -> _Expansion:
-        prefix, goal, indent = tree.resume_point(node)
-        # V1.5: the root's code and state comment are empty; other nodes' comments are optional.
-        commented = self.config.tactic_state_comment and node != ROOT
-        resume = Resume(prefix, (goal or None) if commented else None, indent)
+        resume = resume_at(tree, node, self.config.tactic_state_comment)
         (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
         verdict = await prover.check(problem, proposal.extraction)
         segments = await tree_segments(problem, prover, proposal.extraction, verdict)
         return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, segments)
+
+
+def resume_at(tree: SearchTree, node: int, tactic_state_comment: bool) -> Resume:
+    """Where an expansion of `node` resumes: one of its code variants (at random, like V1.5),
+    with its state as a comment when comments are on. V1.5's root has an empty code and no
+    comment."""
+    prefix, goal, indent = tree.resume_point(node)
+    commented = tactic_state_comment and node != ROOT
+    return Resume(prefix, (goal or None) if commented else None, indent)
+
+
+def prefix_cap(prover: Prover, tactic_state_comment: bool) -> Callable[[str, Segment], bool]:
+    """Whether a prefix ending with a segment may become a node (`SearchTree.add_segments`):
+    V1.5 measures the prefix with its state comment (when comments are on) against one
+    completion's tokens."""
+
+    def fits(code: str, segment: Segment) -> bool:
+        return prover.fits_one_completion(code + segment.state_comment if tactic_state_comment else code)
+
+    return fits
 
 
 async def tree_segments(problem: Problem, prover: Prover, extraction: Extraction, verdict: Verdict) -> list[Segment]:
