@@ -40,6 +40,7 @@ from lean_prover.prover.prompts import Resume
 from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
+from lean_prover.search.errors import SearchError
 from lean_prover.search.segments import Segment, tactic_lines
 from lean_prover.search.tree import ROOT, SearchTree
 
@@ -82,7 +83,7 @@ class RMaxTS:
 
     async def _initial_state(self, problem: Problem, prover: Prover) -> RMaxTSState:
         if self.checkpoint is not None and self.checkpoint.is_file():
-            state = RMaxTSState.from_dict(json.loads(self.checkpoint.read_text(encoding="utf-8")))
+            state = _load_checkpoint(self.checkpoint)
             logger.info("%s: resuming RMaxTS at sample %d, %d nodes", problem.id, state.spending.samples, len(state.tree))
             return state
         tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
@@ -126,6 +127,21 @@ class RMaxTS:
         verdict = await prover.check(problem, proposal.extraction)
         segments = await tree_segments(problem, prover, proposal.extraction, verdict)
         return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, segments)
+
+
+class CheckpointError(SearchError, ValueError):
+    """A file where an RMaxTS checkpoint should be holds something else."""
+
+
+def _load_checkpoint(path: Path) -> RMaxTSState:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        if saved.get("algorithm", RMaxTS.name) != RMaxTS.name:
+            raise CheckpointError(f"{path}: holds a {saved['algorithm']} search's tree, which RMaxTS cannot resume; "
+                                  "give this search another --out")
+        return RMaxTSState.from_dict(saved)
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AttributeError) as error:
+        raise CheckpointError(f"{path}: not an RMaxTS checkpoint ({type(error).__name__}); move it away to start afresh") from None
 
 
 def resume_at(tree: SearchTree, node: int, tactic_state_comment: bool) -> Resume:

@@ -7,6 +7,8 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import Proved
 from lean_prover.prover.agent import Prover
@@ -16,6 +18,7 @@ from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.hybrid import HybridSearch, KindChooser, normalised_goal
 from lean_prover.search.registry import build_search
+from lean_prover.search.rmaxts import CheckpointError, RMaxTS
 from tests.conftest import run_cli
 from tests.doubles.synthetic_world import Odds, SyntheticPolicy, ToyLean, problems
 
@@ -131,3 +134,20 @@ def test_a_rerun_draws_the_same_samples_and_grows_the_same_tree() -> None:
         assert [(a.index, a.proof) for a in first[1]] == [(a.index, a.proof) for a in second[1]]
         assert first[0].state is not None and second[0].state is not None
         assert first[0].state.tree.to_dict() == second[0].state.tree.to_dict()
+
+
+def test_rmaxts_will_not_resume_from_a_hybrid_tree_or_a_broken_file(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "split_0" / "tree.json"
+    search(PROBLEMS["split_0"], 6, checkpoint=checkpoint)
+    for content in (None, "{not json", '{"tree": 1}'):
+        if content is not None:
+            checkpoint.write_text(content)
+        with pytest.raises(CheckpointError) as error:
+            asyncio.run(_first_attempt(RMaxTS(SearchConfig(), checkpoint)))
+        assert str(checkpoint) in str(error.value) and "\n" not in str(error.value)
+
+
+async def _first_attempt(rmaxts: RMaxTS) -> None:
+    prover = Prover(SyntheticPolicy(ODDS), PolicyConfig(prompt_format="non-cot"), ToyLean())
+    async for _ in rmaxts.run(PROBLEMS["split_0"], prover, Budget(1)):
+        break
