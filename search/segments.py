@@ -46,13 +46,17 @@ class Segment:
 
 
 @dataclass(frozen=True)
-class _Boundary:
-    line_end: int
+class _Line:
+    """A line of the kept proof on which at least one tactic ends."""
+
+    end: int
     """Offset in the proof of the end of the line."""
-    start: int
-    """Offset of the outermost tactic ending on the line."""
+    first_start: int
+    """The earliest start of a tactic ending on the line (for the indentation)."""
+    boundary: bool
+    """A tactic ends after the line's last code character: the line ends a segment."""
     goal: str | None
-    """The state after it; None when the trace does not say."""
+    """The state after the outermost such tactic; None when the trace does not say."""
 
 
 _Step = tuple[int, int, str | None]
@@ -64,9 +68,8 @@ class TacticLines:
     """A checked proof cut at its first error, and each of its lines on which a tactic ends."""
 
     kept: str
-    lines: list[tuple[int, int, _Boundary | None]]
-    """By line end, in order: the earliest start of a tactic ending on the line (for the
-    indentation), and the line's boundary if a tactic ends after its last code character."""
+    lines: list[_Line]
+    """In order."""
     finished: bool
     """Lean proved it: the last segment is `no goals`."""
 
@@ -74,7 +77,7 @@ class TacticLines:
         """Line ends where a tactic ends but the trace gives no state after it (the last tactic
         of a nested block whose parent goes on): replay `proof[:offset]` in tactic mode to
         learn it, and pass what it gives to `segments`."""
-        return [line_end for line_end, _, boundary in self.lines if boundary is not None and boundary.goal is None]
+        return [line.end for line in self.lines if line.boundary and line.goal is None]
 
     def segments(self, replayed: dict[int, str] | None = None) -> list[Segment]:
         """The segments; `replayed` gives states the trace did not, by their line end. A line
@@ -83,15 +86,15 @@ class TacticLines:
         segments: list[Segment] = []
         last = 0  # where the next segment starts
         earliest: int | None = None  # the earliest start of a tactic ending in it so far
-        for line_end, first_start, boundary in self.lines:
-            earliest = first_start if earliest is None or first_start < earliest else earliest
-            if boundary is None:
+        for line in self.lines:
+            earliest = line.first_start if earliest is None or line.first_start < earliest else earliest
+            if not line.boundary:
                 continue
-            goal = boundary.goal if boundary.goal is not None else (replayed or {}).get(line_end)
+            goal = line.goal if line.goal is not None else (replayed or {}).get(line.end)
             if goal is None:
                 continue
-            segments.append(Segment(kept[last:line_end] + "\n", goal or NO_GOALS, _indent_at(kept, earliest)))
-            last, earliest = line_end + 1, None
+            segments.append(Segment(kept[last : line.end] + "\n", goal or NO_GOALS, _indent_at(kept, earliest)))
+            last, earliest = line.end + 1, None
         if self.finished:
             rest = kept[last:].rstrip(" \n")
             if rest.strip():
@@ -141,8 +144,8 @@ def tactic_lines(problem: Problem, proof: str, verdict: Verdict) -> TacticLines 
         if end >= last_code[number] and (line_end not in outermost or start < outermost[line_end][0]):
             outermost[line_end] = (start, goal)
     lines = [
-        (line_end, first_start, _Boundary(line_end, *outermost[line_end]) if line_end in outermost else None)
-        for line_end, first_start in sorted(first_starts.items())
+        _Line(end, first_start, end in outermost, outermost[end][1] if end in outermost else None)
+        for end, first_start in sorted(first_starts.items())
     ]
     return TacticLines(kept, lines, isinstance(verdict, Proved))
 
