@@ -119,10 +119,8 @@ def tactic_lines(problem: Problem, proof: str, verdict: Verdict) -> TacticLines 
     prefix = problem.context + problem.formal_statement
     index = LineIndex(prefix + proof)
     kept = proof[: truncation_point(run, index, len(prefix), len(proof))]
-    steps = [
-        (index.offset(s.pos) - len(prefix), index.offset(s.end_pos) - len(prefix), s.goals_after)
-        for s in run.tactics
-    ]
+    offset, base = index.offset, len(prefix)
+    steps = [(offset(s.pos) - base, offset(s.end_pos) - base, s.goals_after) for s in run.tactics]
     steps = _with_final_state(steps, run, index, len(prefix))
     kept_lines = kept.split("\n")
     line_starts = list(itertools.accumulate((len(line) + 1 for line in kept_lines[:-1]), initial=0))

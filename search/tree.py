@@ -58,16 +58,17 @@ class Choice:
 class SearchTree:
     def __init__(self, root_goal: str, gamma: float = 0.99, seed: int = 0) -> None:
         self.gamma = gamma
-        self.graph = nx.DiGraph()
-        """Structure, tactic states and code variants; the statistics are copied in by `to_dict`."""
         self._child_by_goal: dict[tuple[int, str], int] = {}
-        # Selection runs once a sample over up to ~10^4 nodes: its numbers live in flat lists
-        # indexed by node id (ids are 0, 1, 2, ... in creation order).
+        # A search selects and merges once a sample over up to ~10^4 nodes: the tree lives in
+        # flat lists indexed by node id (ids are 0, 1, 2, ... in creation order); `graph`
+        # builds a networkx picture of it for saving and drawing.
         self._parent: list[int | None] = []
         self._children: list[list[int]] = []
+        self._goal: list[str] = []
         self._depth: list[int] = []
         self._codes: list[list[dict[str, str]]] = []
-        """Each node's code variants: the same lists as the graph's `codes` attributes."""
+        self._extra: list[dict[str, Any]] = []
+        """Further attributes a search records on a node (hybrid: `made_by`, `expansions`)."""
         self._stats: dict[str, list[float]] = {name: [] for name in STATISTICS}
         self._running: list[int] = []
         self._subtree_running: list[int] = []
@@ -79,25 +80,34 @@ class SearchTree:
     # ------------------------------------------------------------ structure
 
     def _add_node(self, node: int, parent: int | None, goal: str, depth: int) -> None:
-        codes: list[dict[str, str]] = []
-        self.graph.add_node(node, goal=goal, depth=depth, codes=codes)
         self._parent.append(parent)
         self._children.append([])
+        self._goal.append(goal)
         self._depth.append(depth)
-        self._codes.append(codes)
+        self._codes.append([])
+        self._extra.append({})
         for values in self._stats.values():
             values.append(0.0)
         self._running.append(0)
         self._subtree_running.append(0)
         if parent is not None:
-            self.graph.add_edge(parent, node)
             self._children[parent].append(node)
             self._child_by_goal[(parent, goal)] = node
 
     def node_attributes(self, node: int) -> dict[str, Any]:
-        """The node's goal, depth and code variants (the graph's attributes)."""
-        attributes: dict[str, Any] = self.graph.nodes[node]
-        return attributes
+        """The node's goal, depth and code variants (the same list the tree grows), and what a
+        search recorded on it."""
+        return {"goal": self._goal[node], "depth": self._depth[node], "codes": self._codes[node], **self._extra[node]}
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The tree as a networkx graph, built now: nodes with their attributes and statistics,
+        edges from parent to child."""
+        graph = nx.DiGraph()
+        for node in range(len(self._parent)):
+            graph.add_node(node, **self.node_attributes(node), **self.statistics(node))
+        graph.add_edges_from((parent, node) for node, parent in enumerate(self._parent) if parent is not None)
+        return graph
 
     def statistics(self, node: int) -> dict[str, float]:
         return {name: values[node] for name, values in self._stats.items()}
@@ -107,7 +117,7 @@ class SearchTree:
             self._stats[name][node] = value
 
     def __len__(self) -> int:
-        return int(self.graph.number_of_nodes())
+        return len(self._parent)
 
     def parent(self, node: int) -> int | None:
         return self._parent[node]
@@ -145,7 +155,7 @@ class SearchTree:
                 child = len(self._parent)
                 self._add_node(child, parent=node, goal=segment.goal, depth=self._depth[node] + 1)
                 if made_by is not None:
-                    self.graph.nodes[child]["made_by"] = made_by
+                    self._extra[child]["made_by"] = made_by
             if not known:
                 self._codes[child].append(variant)
             node, previous_goal = child, segment.goal
@@ -153,17 +163,17 @@ class SearchTree:
 
     def count_expansion(self, node: int, kind: str) -> None:
         """Count an expansion of `node` by its kind (hybrid search), for the saved tree."""
-        counts = self.graph.nodes[node].setdefault("expansions", {})
+        counts = self._extra[node].setdefault("expansions", {})
         counts[kind] = counts.get(kind, 0) + 1
 
     def resume_point(self, node: int) -> tuple[str, str, str]:
         """A way to reach `node`: (proof prefix, tactic state, indentation); one of its code
         variants, picked at random like V1.5 does."""
         variant = self._rng.choice(self._codes[node])
-        return variant["code"], self.graph.nodes[node]["goal"], variant["indent"]
+        return variant["code"], self._goal[node], variant["indent"]
 
     def solved_nodes(self) -> list[int]:
-        return [n for n, goal in self.graph.nodes(data="goal") if goal == NO_GOALS]
+        return [node for node, goal in enumerate(self._goal) if goal == NO_GOALS]
 
     # ------------------------------------------------------------ statistics
 
@@ -255,8 +265,6 @@ class SearchTree:
     def to_dict(self) -> dict[str, Any]:
         """The graph with each node's statistics, and the RNG's position (running jobs are not
         saved: a saved search has none)."""
-        for node in self.graph.nodes:
-            self.graph.nodes[node].update(self.statistics(node))
         return {"gamma": self.gamma, "graph": nx.node_link_data(self.graph, edges="edges"),
                 "rng": list(self._rng.getstate()[1]), "rng_version": self._rng.getstate()[0],
                 "rng_gauss": self._rng.getstate()[2]}
@@ -273,8 +281,8 @@ class SearchTree:
             attributes = graph.nodes[node]
             tree.set_statistics(node, **{name: attributes.get(name, 0.0) for name in STATISTICS})
             tree._codes[node][:] = attributes["codes"]
-            tree.graph.nodes[node].update(
-                {key: value for key, value in attributes.items() if key not in ("codes", *STATISTICS)}
+            tree._extra[node].update(
+                {key: value for key, value in attributes.items() if key not in ("goal", "depth", "codes", *STATISTICS)}
             )
         tree._rng.setstate((data["rng_version"], tuple(data["rng"]), data["rng_gauss"]))
         return tree
