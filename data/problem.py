@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Iterable
 
 
 @dataclass(frozen=True)
@@ -43,3 +44,18 @@ class Problem:
         """Identity of what is proved: sha256 of header, context and statement."""
         text = self.header + self.context + self.formal_statement
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def statements_hash(problems: Iterable[Problem]) -> str:
+    """The content hash of a statement set: sha256 over each problem's id and statement hash,
+    in id order (so the order problems were read in does not matter). Runs record it; runs over
+    different statement sets are not compared."""
+    digest = hashlib.sha256()
+    for problem_id, statement in sorted((p.id, p.statement_sha256) for p in problems):
+        digest.update(f"{problem_id}\t{statement}\n".encode("utf-8"))
+    return "sha256:" + digest.hexdigest()
+
+
+def short_hash(statements: str | None) -> str:
+    """A statement hash as a person reads it: `sha256:` and 12 hex digits."""
+    return "(not recorded)" if statements is None else statements[: len("sha256:") + 12]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lean_prover.data.problem import Problem
+from lean_prover.data.problem import Problem, statements_hash
 from lean_prover.data.store import ProofStore
 from lean_prover.eval.benchmark_run import Recorder, pending_jobs, run_locally
 from lean_prover.eval.compute import ComputeMeter, policy_device
@@ -42,7 +42,8 @@ class BenchmarkRun:
 def run_benchmark(run: BenchmarkRun) -> RunSummary:
     """Run (or go on with) a benchmark run; returns its summary. Raises EvalError."""
     problems = run.spec.shard.select(run.problems)
-    run_dir = RunDirectory.start(run.out, run.spec, [p.id for p in problems], run.config, run.pins, run.force)
+    run_dir = RunDirectory.start(run.out, run.spec, [p.id for p in problems], run.config, run.pins, run.force,
+                                 statements=statements_hash(run.problems))
     store = ProofStore(run.store_path) if run.store_path is not None else None
     try:
         jobs = pending_jobs(run.spec, problems, run_dir, checkpoints=run.ray is None)

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from lean_prover.data.problem import short_hash
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.records import to_json
 from lean_prover.eval.run_dir import ATTEMPTS, MANIFEST, RESULTS, TREES, Manifest, RunDirectory, write_json_file
@@ -42,12 +43,15 @@ def merge_runs(shard_dirs: list[Path], out: Path) -> RunSummary:
     by_index = sorted(zip(shards, runs, manifests), key=lambda item: item[0].index)
     problems = _interleave([m.problems for _, _, m in by_index])
     fingerprint = {**first, "shard": "1/1"}
-    pins = by_index[0][2].pins
+    pins, statements = by_index[0][2].pins, by_index[0][2].statements
     for shard, _, manifest in by_index:
         if manifest.pins != pins:
             raise EvalError(f"shard {shard} ran with other Lean pins ({manifest.pins} vs {pins})")
+        if manifest.statements != statements:
+            raise EvalError(f"shard {shard} ran over other statements ({short_hash(manifest.statements)}) than shard "
+                            f"{by_index[0][0]} ({short_hash(statements)}): they are not parts of one run")
     out.mkdir(parents=True, exist_ok=True)
-    write_json_file(out / MANIFEST, Manifest(fingerprint, by_index[0][2].config, pins, problems).to_json())
+    write_json_file(out / MANIFEST, Manifest(fingerprint, by_index[0][2].config, pins, problems, statements).to_json())
     results = []
     with (out / ATTEMPTS).open("w", encoding="utf-8") as attempts, (out / RESULTS).open("w", encoding="utf-8") as rows:
         for _, run, _ in by_index:

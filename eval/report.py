@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lean_prover.data.problem import short_hash
 from lean_prover.eval.anchors import Anchor, anchors_for, known_dataset
 from lean_prover.eval.compute import cost_usd
 from lean_prover.eval.config import CostConfig
@@ -33,9 +34,11 @@ class RunReport:
 
 def load_reports(run_dirs: list[Path]) -> list[RunReport]:
     """Each run's summary, computed afresh from its rows. Raises EvalError, also for runs made
-    with different Lean pins: their verdicts are not comparable (report them separately)."""
+    with different Lean pins, or over different statements of the same dataset and split:
+    their results are not comparable (report them separately)."""
     reports = []
     first_pins: tuple[Path, Any] | None = None
+    statement_sets: dict[tuple[Any, Any], tuple[Path, str]] = {}
     for path in run_dirs:
         run = RunDirectory(path)
         manifest = run.manifest()
@@ -47,6 +50,15 @@ def load_reports(run_dirs: list[Path]) -> list[RunReport]:
                 f"({first_pins[1]}); report them separately"
             )
         summary = summarize(manifest.fingerprint, manifest.problems, list(run.results().values()), run.compute())
+        group = (summary.dataset, summary.split)
+        if manifest.statements is not None:
+            other = statement_sets.setdefault(group, (path, manifest.statements))
+            if other[1] != manifest.statements:
+                raise EvalError(
+                    f"{path} ran over other statements of {summary.dataset} {summary.split or ''} "
+                    f"({short_hash(manifest.statements)}) than {other[0]} ({short_hash(other[1])}): their pass rates "
+                    "are not comparable; report them separately"
+                )
         preset = manifest.config.get("preset") or {}
         reports.append(RunReport(path, summary, str(preset.get("name", "")), str(preset.get("anchor", ""))))
     return sorted(reports, key=lambda r: (r.group, str(r.summary.model), r.summary.budget))

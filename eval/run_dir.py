@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
+from lean_prover.data.problem import short_hash
 from lean_prover.data.text_files import write_atomically
 from lean_prover.eval.compute import ComputeSession
 from lean_prover.eval.errors import EvalError
@@ -72,6 +73,9 @@ class Manifest:
     pins: dict[str, Any] | None
     problems: list[str]
     """The ids of the problems this run (or shard) covers, in order."""
+    statements: str | None = None
+    """`statements_hash` of the whole statement set the run draws from (before sharding);
+    None in runs recorded before it was."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -80,6 +84,7 @@ class Manifest:
             "config": self.config,
             "pins": self.pins,
             "problems": self.problems,
+            "statements": self.statements,
         }
 
 
@@ -100,10 +105,11 @@ class RunDirectory:
         config: dict[str, Any],
         pins: dict[str, Any] | None,
         force: bool = False,
+        statements: str | None = None,
     ) -> RunDirectory:
         """Create `path`, or reopen it to go on with the same run. Raises EvalError."""
         run = cls(path)
-        manifest = Manifest(spec.fingerprint(), config, pins, problems)
+        manifest = Manifest(spec.fingerprint(), config, pins, problems, statements)
         recorded = run.manifest() if (path / MANIFEST).is_file() else None
         if recorded is not None and not run._holds_work():
             # An earlier start that failed before any search finished an attempt (say, a workspace
@@ -118,6 +124,8 @@ class RunDirectory:
             changed = differences(recorded.fingerprint, manifest.fingerprint)
             if recorded.pins is not None and pins is not None and recorded.pins != pins:
                 changed.append(f"lean pins: {recorded.pins} -> {pins}")
+            if recorded.statements is not None and statements is not None and recorded.statements != statements:
+                changed.append(f"statements: {short_hash(recorded.statements)} -> {short_hash(statements)}")
             if changed and not force:
                 raise EvalError(
                     f"{path} holds a run with other settings ({'; '.join(changed[:3])}"
@@ -136,7 +144,8 @@ class RunDirectory:
         file = self.path / MANIFEST
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
-            return Manifest(data["fingerprint"], data["config"], data.get("pins"), list(data["problems"]))
+            return Manifest(data["fingerprint"], data["config"], data.get("pins"), list(data["problems"]),
+                            data.get("statements"))
         except FileNotFoundError as error:
             raise EvalError(f"{self.path}: not a run directory (no {MANIFEST})") from error
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from lean_prover.data.problem import Problem
+from lean_prover.data.config import DataConfig
+from lean_prover.data.datasets import load_problems
+from lean_prover.data.problem import Problem, short_hash, statements_hash
 from lean_prover.data.store import ProofRecord, ProofStore
 from tests.conftest import run_cli
 
@@ -52,9 +54,14 @@ def test_doctor_shows_a_workspace_pins(env: dict[str, str], tmp_path: Path) -> N
 
 
 def test_data_stats_and_show(env: dict[str, str]) -> None:
-    stats = run_cli("data", "stats", "proofnet", env=env)
+    stats = run_cli("data", "stats", "proofnet", env={**env, "COLUMNS": "200"})
     assert stats.returncode == 0
     assert "185" in stats.stdout and "186" in stats.stdout
+    problems = load_problems("proofnet", DataConfig(data_dir=Path(env["PROVER_DATA_DIR"])))
+    test_split = [p for p in problems if p.split == "test"]
+    assert statements_hash(test_split) in stats.stdout and statements_hash(problems) in stats.stdout
+    listed = run_cli("data", "list", env={**env, "COLUMNS": "250"})
+    assert listed.returncode == 0 and "371" in listed.stdout and short_hash(statements_hash(problems)) in listed.stdout
     shown = run_cli("data", "show", "minif2f:mathd_algebra_478", "--json", env=env)
     assert shown.returncode == 0
     problem = json.loads(shown.stdout)

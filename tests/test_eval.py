@@ -272,3 +272,37 @@ def test_repeats_take_the_prompt_formats_in_turn() -> None:
     assert spec.fingerprint()["policy.repeat_prompt_formats"] == "cot,non-cot"
     with pytest.raises(LeanProverError, match="unknown prompt format 'poem'"):
         RunSpec("toy", "test", Budget(1), SearchConfig(), PolicyConfig(repeat_prompt_formats="cot,poem"), repeats=2)
+
+
+def test_runs_record_their_statement_set_and_refuse_a_changed_one(tmp_path: Path) -> None:
+    """A run records the hash of the statements it draws from; going on with changed
+    statements, merging shards over different ones, or reporting two runs of one dataset and
+    split over different ones is refused with both hashes named."""
+    from lean_prover.data.problem import short_hash, statements_hash
+
+    out = tmp_path / "run"
+    run_benchmark(benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=2))
+    recorded = json.loads((out / "run.json").read_text())["statements"]
+    assert recorded == statements_hash(PROBLEMS) == statements_hash(list(reversed(PROBLEMS)))  # order does not count
+    changed = benchmark_run(out, tmp_path / "s.sqlite", "sample", samples=2)
+    edited = dataclasses.replace(changed.problems[3], formal_statement=changed.problems[3].formal_statement.replace(":", " :", 1))
+    changed.problems = [*changed.problems[:3], edited, *changed.problems[4:]]
+    new = statements_hash(changed.problems)
+    assert new != recorded
+    with pytest.raises(EvalError, match=f"statements: {short_hash(recorded)} -> {short_hash(new)}"):
+        run_benchmark(changed)
+
+    changed.out = tmp_path / "edited"
+    run_benchmark(changed)
+    with pytest.raises(EvalError, match=f"other statements .*{short_hash(new)}.*{short_hash(recorded)}.* separately"):
+        write_report([out, tmp_path / "edited"], tmp_path / "report")
+
+    shards = []
+    for index, problems in ((1, PROBLEMS), (2, changed.problems)):
+        run = benchmark_run(tmp_path / f"shard{index}", tmp_path / "s.sqlite", "sample", samples=2)
+        run.spec = type(run.spec)(**{**run.spec.__dict__, "shard": Shard(index, 2)})
+        run.problems = list(problems)
+        run_benchmark(run)
+        shards.append(tmp_path / f"shard{index}")
+    with pytest.raises(EvalError, match="shard 2/2 ran over other statements .*not parts of one run"):
+        merge_runs(shards, tmp_path / "merged")

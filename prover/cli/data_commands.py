@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from lean_prover.data.datasets import DATASETS, find_local_file, load_problem, load_problems
+from lean_prover.data.errors import DataError
+from lean_prover.data.problem import short_hash, statements_hash
 from lean_prover.data.store import ProofStore
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.options import PathOption
@@ -32,13 +34,21 @@ def _config(ctx: typer.Context, skip_bad: bool = False) -> Config:
 
 @app.command("list")
 def list_datasets(ctx: typer.Context) -> None:
-    """Known datasets and where each one is found (nothing is downloaded)."""
+    """Known datasets, where each one is found (nothing is downloaded), and for those on disk
+    their problem count and statement hash (what runs record, and compare)."""
     config = _config(ctx)
-    table = Table("dataset", "description", "file")
+    table = Table("dataset", "description", "file", "problems", "statements")
     for spec in DATASETS.values():
         found = find_local_file(spec, config.data)
         where = str(found) if found else ("downloads on first use" if config.data.download else "not on disk")
-        table.add_row(spec.name, spec.description, where)
+        count, statements = "-", "-"
+        if found is not None:
+            try:
+                problems = load_problems(spec.name, config.data, path=found)
+                count, statements = str(len(problems)), short_hash(statements_hash(problems))
+            except DataError as error:
+                statements = f"unreadable: {error}"
+        table.add_row(spec.name, spec.description, where, count, statements)
     console.print(table)
 
 
@@ -68,13 +78,14 @@ def stats(
     path: Optional[Path] = PathOption,
     skip_bad: bool = SkipBadOption,
 ) -> None:
-    """How many problems a dataset has, per split."""
+    """How many problems a dataset has, per split, and the hash of each statement set (what a
+    run over it records)."""
     problems = load_problems(dataset, _config(ctx, skip_bad).data, path=path)
     counts = Counter(p.split or "(none)" for p in problems)
-    table = Table("split", "problems", title=dataset)
+    table = Table("split", "problems", "statements", title=dataset)
     for split in sorted(counts):
-        table.add_row(split, str(counts[split]))
-    table.add_row("total", str(len(problems)))
+        table.add_row(split, str(counts[split]), statements_hash(p for p in problems if (p.split or "(none)") == split))
+    table.add_row("total", str(len(problems)), statements_hash(problems))
     console.print(table)
 
 
