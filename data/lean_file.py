@@ -167,9 +167,9 @@ def _theorem_at(
     assign = _find_assign(significant, keyword_index + 2)
     if assign is None:
         return None
-    # The proof runs to the last token before the next command (a token in column 0).
+    # The proof runs to the last token before the next command.
     last = assign
-    while last + 1 < len(significant) and significant[last + 1].column != 0:
+    while last + 1 < len(significant) and not _starts_command(significant[last + 1]):
         last += 1
     body = significant[assign + 1 : last + 1]
     statement_last = body[0] if body and body[0].text == "by" else significant[assign]
@@ -208,9 +208,39 @@ def _find_assign(significant: list[Token], start: int) -> int | None:
             depth -= 1
         elif depth == 0 and token.kind is Kind.SYMBOL and token.text == ":=":
             return index
-        elif depth == 0 and (token.text == "|" or token.column == 0):
+        elif depth == 0 and (_starts_equation(significant, index) or _starts_command(token)):
             return None  # pattern-matching equations, or the next command: no `:= sorry` here
     return None
+
+
+CONTINUATIONS = frozenset({":", ":=", "by", "sorry"})
+"""Symbols that go on with a declaration even in column 0 (PutnamBench puts binders, the
+type's colon and the proof's `sorry` there); no command starts with one."""
+COMMAND_WORDS = DECLARATION_KEYWORDS | HEADER_COMMANDS | MODIFIERS | frozenset({
+    "def", "abbrev", "example", "instance", "structure", "class", "inductive", "axiom", "opaque",
+    "namespace", "section", "end", "variable", "attribute", "mutual", "macro", "macro_rules", "syntax",
+    "notation", "infix", "infixl", "infixr", "prefix", "postfix", "elab", "elab_rules", "deriving",
+    "initialize", "builtin_initialize", "export", "omit", "include", "noncomputable", "scoped", "local",
+})
+"""Words that start a command. Another identifier in column 0 goes on with the declaration
+(PutnamBench writes the type's last line, `M.det = ...`, there)."""
+
+
+def _starts_equation(significant: list[Token], index: int) -> bool:
+    """A `|` that begins its line begins a pattern-matching equation (one inside a line is an
+    absolute value, `|x|`, or a match arm on that line)."""
+    token = significant[index]
+    return token.text == "|" and (index == 0 or significant[index - 1].line != token.line)
+
+
+def _starts_command(token: Token) -> bool:
+    """Whether a token starts the next command: in column 0, a command word, or any other
+    symbol than a bracket or a continuation (`@[`, `#eval`, ...)."""
+    if token.column != 0:
+        return False
+    if token.kind is Kind.IDENT:
+        return token.text in COMMAND_WORDS
+    return token.kind is not Kind.OPEN and token.text not in CONTINUATIONS
 
 
 def _doc_comment_before(tokens: list[Token], first: Token) -> Token | None:

@@ -98,3 +98,49 @@ def test_bad_files_raise_one_line_errors(tmp_path: Path, content: bytes, message
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such file"):
         load_lean_file(tmp_path / "absent.lean")
+
+
+PUTNAM_STYLE = """import Mathlib
+
+open Set
+
+abbrev t_solution : ℕ → ℝ := sorry
+-- fun n => n
+/-- The informal statement. -/
+theorem t
+(a b : ℝ)
+(M : Matrix (Fin 2) (Fin 2) ℝ)
+(h : ∀ x : ℝ, |a * x| ≤ |b * x|)
+: |a| ≤ |b| ∧
+M.det = t_solution 2 :=
+sorry
+
+theorem u : True := by
+  sorry
+"""
+
+
+def test_declarations_written_in_column_0_are_read_whole(tmp_path: Path) -> None:
+    """PutnamBench writes binders, the type's colon and last line, and `sorry` in column 0, and
+    `|x|` in types; the declaration still ends at the next command only."""
+    path = tmp_path / "putnam.lean"
+    path.write_text(PUTNAM_STYLE)
+    first, second = find_sorry_theorems(path)
+    assert first.problem.name == "t" and first.problem.formal_statement.endswith("M.det = t_solution 2 :=\n")
+    assert first.problem.context.startswith("abbrev t_solution") and first.problem.informal_prefix == "/-- The informal statement. -/\n"
+    assert PUTNAM_STYLE[first.proof_span[0] : first.proof_span[1]] == "sorry"
+    assert second.problem.name == "u" and second.is_sorry
+
+
+def test_putnambench_files_are_read(shared_data: Path) -> None:
+    files = sorted((shared_data / "putnambench" / "src").glob("*.lean"))
+    assert len(files) == 672
+    read = 0
+    for file in files:
+        try:
+            (theorem,) = find_sorry_theorems(file)
+        except DataError:
+            continue  # a `:=` at bracket depth 0 inside the type (`let (a, n) := an; ...`) hides the proof's
+        assert theorem.problem.name == file.stem
+        read += 1
+    assert read >= 650
