@@ -213,17 +213,19 @@ def _find_assign(significant: list[Token], start: int) -> int | None:
     return None
 
 
-CONTINUATIONS = frozenset({":", ":=", "by", "sorry"})
-"""Symbols that go on with a declaration even in column 0 (PutnamBench puts binders, the
-type's colon and the proof's `sorry` there); no command starts with one."""
 COMMAND_WORDS = DECLARATION_KEYWORDS | HEADER_COMMANDS | MODIFIERS | frozenset({
     "def", "abbrev", "example", "instance", "structure", "class", "inductive", "axiom", "opaque",
     "namespace", "section", "end", "variable", "attribute", "mutual", "macro", "macro_rules", "syntax",
     "notation", "infix", "infixl", "infixr", "prefix", "postfix", "elab", "elab_rules", "deriving",
     "initialize", "builtin_initialize", "export", "omit", "include", "noncomputable", "scoped", "local",
+    "alias", "run_cmd", "irreducible_def", "assert_not_exists", "library_note", "add_decl_doc",
+    "declare_syntax_cat", "register_simp_attr", "simproc", "recall", "unseal", "seal",
 })
-"""Words that start a command. Another identifier in column 0 goes on with the declaration
-(PutnamBench writes the type's last line, `M.det = ...`, there)."""
+"""Words that start a command. Another token in column 0 goes on with the declaration
+(PutnamBench writes binders, the type's `:`, its lines (`M.det = ...`, `∀ i j, ...`) and the
+proof's `sorry` there)."""
+COMMAND_SYMBOLS = frozenset({"@", "#"})
+"""Symbols that start a command: `@[attr]`, `#eval` and the other `#` commands."""
 
 
 def _starts_equation(significant: list[Token], index: int) -> bool:
@@ -234,13 +236,8 @@ def _starts_equation(significant: list[Token], index: int) -> bool:
 
 
 def _starts_command(token: Token) -> bool:
-    """Whether a token starts the next command: in column 0, a command word, or any other
-    symbol than a bracket or a continuation (`@[`, `#eval`, ...)."""
-    if token.column != 0:
-        return False
-    if token.kind is Kind.IDENT:
-        return token.text in COMMAND_WORDS
-    return token.kind is not Kind.OPEN and token.text not in CONTINUATIONS
+    """Whether a token starts the next command: a command word or symbol in column 0."""
+    return token.column == 0 and token.text in (COMMAND_WORDS if token.kind is Kind.IDENT else COMMAND_SYMBOLS)
 
 
 def _doc_comment_before(tokens: list[Token], first: Token) -> Token | None:
