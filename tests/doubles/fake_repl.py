@@ -79,8 +79,9 @@ def misbehave(text: str) -> None:
     if "DIE_MID_ANSWER" in text:
         write('{"env": 1,\n "messages":')
         os._exit(3)
-    if "GARBAGE" in text:
+    if "GARBAGE" in text:  # garbage instead of an answer (not before one: that would be tampering)
         write("this is not json\n\n")
+        time.sleep(3600)
     if "HALF_JSON" in text:
         write('{"env": ')
         time.sleep(3600)
