@@ -198,16 +198,22 @@ def _theorem_at(
 
 
 def _find_assign(significant: list[Token], start: int) -> int | None:
-    """Index of the `:=` that starts the proof, at bracket depth 0, or None."""
+    """Index of the `:=` that starts the proof, at bracket depth 0, or None. A `let x := v` (or
+    `have`, `letI`, `haveI`) in the type at depth 0 takes the next `:=` for itself."""
     depth = 0
+    bindings = 0  # `let`s in the type at depth 0 still waiting for their `:=`
     for index in range(start, len(significant)):
         token = significant[index]
         if token.kind is Kind.OPEN:
             depth += 1
         elif token.kind is Kind.CLOSE:
             depth -= 1
+        elif depth == 0 and token.kind is Kind.IDENT and token.text in _TERM_BINDERS:
+            bindings += 1
         elif depth == 0 and token.kind is Kind.SYMBOL and token.text == ":=":
-            return index
+            if not bindings:
+                return index
+            bindings -= 1
         elif depth == 0 and (_starts_equation(significant, index) or _starts_command(token)):
             return None  # pattern-matching equations, or the next command: no `:= sorry` here
     return None
@@ -225,6 +231,7 @@ COMMAND_WORDS = DECLARATION_KEYWORDS | HEADER_COMMANDS | MODIFIERS | frozenset({
 (PutnamBench writes binders, the type's `:`, its lines (`M.det = ...`, `∀ i j, ...`) and the
 proof's `sorry` there)."""
 COMMAND_SYMBOLS = frozenset({"@", "#"})
+_TERM_BINDERS = frozenset({"let", "letI", "have", "haveI"})
 """Symbols that start a command: `@[attr]`, `#eval` and the other `#` commands."""
 
 

@@ -136,12 +136,16 @@ def test_declarations_written_in_column_0_are_read_whole(tmp_path: Path) -> None
 def test_putnambench_files_are_read(shared_data: Path) -> None:
     files = sorted((shared_data / "putnambench" / "src").glob("*.lean"))
     assert len(files) == 672
-    read = 0
     for file in files:
-        try:
-            (theorem,) = find_sorry_theorems(file)
-        except DataError:
-            continue  # a `:=` at bracket depth 0 inside the type (`let (a, n) := an; ...`) hides the proof's
-        assert theorem.problem.name == file.stem
-        read += 1
-    assert read >= 655
+        (theorem,) = find_sorry_theorems(file)
+        assert theorem.problem.name == file.stem and theorem.is_sorry
+
+
+def test_a_let_in_the_type_keeps_its_own_assignment(tmp_path: Path) -> None:
+    """`let (a, n) := an; ...` in a type (15 PutnamBench files): the proof's `:=` is the one after."""
+    path = tmp_path / "let.lean"
+    path.write_text("theorem t\n: ∃! an : ℤ × ℕ, let (a, n) := an; a > 0 ∧ n > 0 :=\nsorry\n\n"
+                    "theorem s (h : have x := 1; x = 1) :\n  let y := 2\n  y = 2 := by\n  sorry\n")
+    first, second = find_sorry_theorems(path)
+    assert first.problem.formal_statement.endswith("a > 0 ∧ n > 0 :=\n") and first.is_sorry
+    assert second.problem.formal_statement.endswith("y = 2 := by\n") and second.is_sorry
