@@ -12,6 +12,7 @@ certified tier (`lean_env.certify`) where `lean.certify` asks for it.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import secrets
 import shlex
@@ -332,11 +333,8 @@ class LineIndex:
     """Offsets of a text's lines, for converting many Lean positions in one text."""
 
     def __init__(self, text: str) -> None:
-        self.starts = [0]
-        self.lengths = []
-        for line in text.split("\n"):
-            self.lengths.append(len(line))
-            self.starts.append(self.starts[-1] + len(line) + 1)
+        self.lengths = list(map(len, text.split("\n")))
+        self.starts = list(itertools.accumulate(map((1).__add__, self.lengths), initial=0))  # each line's length + 1
 
     def offset(self, pos: Pos) -> int:
         """The position's offset; lines past either end are clamped to the text, and columns

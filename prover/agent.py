@@ -103,8 +103,9 @@ class Prover:
 
         Short text needs no tokenizer: no tokenizer makes more tokens of a text than its UTF-8
         bytes, plus one for a leading word marker (byte-level BPE at most one a byte; SentencePiece
-        falls back to bytes)."""
-        if len(text.encode("utf-8")) + 1 < self.config.max_new_tokens:
+        falls back to bytes), and UTF-8 takes at most four bytes a character."""
+        cap = self.config.max_new_tokens
+        if 4 * len(text) + 1 < cap or len(text.encode("utf-8")) + 1 < cap:
             return True
         return self.policy.count_tokens(text) < self.config.max_new_tokens
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 from dataclasses import dataclass
 
 from lean_prover.data.problem import Problem
@@ -29,10 +30,14 @@ from lean_prover.lean_env.verifier import LineIndex
 from lean_prover.prover.prompts import state_comment
 
 NO_GOALS = "no goals"
+_LEADING_SPACES = re.compile(" *")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Segment:
+    """One step of a proof as RMaxTS keys its tree. (Not frozen: a search makes some 10^5, and
+    a frozen dataclass takes four times as long to construct.)"""
+
     code: str
     """Proof text of this segment, ending with a line break."""
     goal: str
@@ -45,7 +50,7 @@ class Segment:
         return state_comment(self.goal, self.indent)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Line:
     """A line of the kept proof on which at least one tactic ends."""
 
@@ -90,7 +95,7 @@ class TacticLines:
             earliest = line.first_start if earliest is None or line.first_start < earliest else earliest
             if not line.boundary:
                 continue
-            goal = line.goal if line.goal is not None else (replayed or {}).get(line.end)
+            goal = line.goal if line.goal is not None or replayed is None else replayed.get(line.end)
             if goal is None:
                 continue
             segments.append(Segment(kept[last : line.end] + "\n", goal or NO_GOALS, _indent_at(kept, earliest)))
@@ -123,7 +128,7 @@ def tactic_lines(problem: Problem, proof: str, verdict: Verdict) -> TacticLines 
     steps = [(offset(s.pos) - base, offset(s.end_pos) - base, s.goals_after) for s in run.tactics]
     steps = _with_final_state(steps, run, index, len(prefix))
     kept_lines = kept.split("\n")
-    line_starts = list(itertools.accumulate((len(line) + 1 for line in kept_lines[:-1]), initial=0))
+    line_ends = list(itertools.accumulate(len(line) + 1 for line in kept_lines))  # each one past its "\n"
     # Each tactic goes to the line it ends on. Of those ending after the line's last code
     # character, the outermost (earliest start) gives the line's state, e.g. a whole
     # `have ... := by` block; of all of them, the earliest start counts for indentation.
@@ -131,20 +136,25 @@ def tactic_lines(problem: Problem, proof: str, verdict: Verdict) -> TacticLines 
     first_starts: dict[int, int] = {}
     last_code: dict[int, int] = {}  # by line number, as met
     for start, end, goal in steps:
-        number = bisect.bisect_right(line_starts, end) - 1
-        line_end = line_starts[number] + len(kept_lines[number])
-        if end < 0 or end > line_end:
-            continue  # before the proof, or after the kept text
-        if line_end not in first_starts or start < first_starts[line_end]:
+        if end < 0:
+            continue  # before the proof
+        number = bisect.bisect_left(line_ends, end + 1)
+        if number == len(line_ends):
+            continue  # after the kept text
+        line_end = line_ends[number] - 1
+        first_start = first_starts.get(line_end)
+        if first_start is None or start < first_start:
             first_starts[line_end] = start
-        if number not in last_code:
-            last_code[number] = line_starts[number] + _last_code_column(kept_lines[number])
-        if end >= last_code[number] and (line_end not in outermost or start < outermost[line_end][0]):
+        code_end = last_code.get(number)
+        if code_end is None:
+            line = kept_lines[number]
+            code_end = last_code[number] = line_end - len(line) + _last_code_column(line)
+        if end >= code_end and (line_end not in outermost or start < outermost[line_end][0]):
             outermost[line_end] = (start, goal)
-    lines = [
-        _Line(end, first_start, end in outermost, outermost[end][1] if end in outermost else None)
-        for end, first_start in sorted(first_starts.items())
-    ]
+    lines = []
+    for end in sorted(first_starts):
+        state = outermost.get(end)
+        lines.append(_Line(end, first_starts[end], state is not None, None if state is None else state[1]))
     return TacticLines(kept, lines, isinstance(verdict, Proved))
 
 
@@ -185,10 +195,9 @@ def truncation_point(run: LeanRun, lines: LineIndex, proof_start: int, proof_len
 
 def _indent_at(text: str, offset: int) -> str:
     """The leading spaces of the line that contains `offset`."""
-    start = end = text.rfind("\n", 0, max(offset, 0)) + 1
-    while end < len(text) and text[end] == " ":
-        end += 1
-    return text[start:end]
+    match = _LEADING_SPACES.match(text, text.rfind("\n", 0, max(offset, 0)) + 1)
+    assert match is not None  # " *" matches anywhere
+    return match.group()
 
 
 def _last_code_column(line: str) -> int:

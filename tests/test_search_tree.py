@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import random
 
 import pytest
 
@@ -76,6 +77,32 @@ def test_selection_values_match_the_formula() -> None:
     assert tree.select() == b  # highest score, and a leaf
     # One running job at b: one virtual visit with reward 0 (b's subtree: 1 * 0.9 + 1).
     assert tree.subtree_value(b) == pytest.approx((0.0, 1.0 * gamma + 1.0))
+
+
+def test_selection_with_running_jobs_scores_by_the_discounted_values() -> None:
+    """Selection's inlined arithmetic agrees with `subtree_value` (virtual visits of running
+    jobs) and the Hoeffding bonus, for random statistics and numbers of running jobs."""
+    rng = random.Random(7)
+    for trial in range(50):
+        tree = SearchTree(START, gamma=rng.choice([0.5, 0.9, 0.99, 1.0]))
+        for proof in ("  a\n", "  b\n", "  c\n", "  d\n"):
+            tree.add_segments(checked(proof))
+        for node in range(len(tree)):
+            visits = rng.choice([0.0, 0.001, rng.uniform(0.01, 20)])
+            tree.set_statistics(node, rewards=rng.uniform(0, visits), visits=visits,
+                                subtree_rewards=rng.uniform(0, 2 * visits), subtree_visits=2 * visits)
+        for child in tree.children(ROOT):
+            for _ in range(rng.randrange(4)):
+                tree._count_job(child, +1)  # jobs running below the root
+        own_value, own_visits = tree.value(ROOT)
+        children = [tree.subtree_value(child) for child in tree.children(ROOT)]
+        total = 2 * math.log(max(own_visits + sum(visits for _, visits in children), 2.0))
+        expected = [own_value + math.sqrt(total / max(own_visits, 1e-2))]
+        expected += [value + math.sqrt(total / max(visits, 1e-2)) for value, visits in children]
+        scores = [choice.score for choice in tree.choices(ROOT)]
+        assert scores == pytest.approx(expected), trial
+        best = max(range(len(scores)), key=scores.__getitem__)  # the first of equal scores
+        assert tree._best_choice(ROOT) == (None if best == 0 else tree.children(ROOT)[best - 1]), trial
 
 
 def test_backpropagation_discounts_and_reaches_the_root() -> None:
