@@ -6,6 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lean_prover.data.errors import DataError
+
+
+ANSWER_SETTINGS = ("find", "given")
+
 
 def _user_dir(variable: str, fallback: str) -> Path:
     return Path(os.environ.get(variable) or Path.home() / fallback) / "lean-prover"
@@ -25,10 +30,19 @@ class DataConfig:
         default=True,
         metadata={"help": "Download a known dataset on first use when it is nowhere on disk."},
     )
+    answers: str = field(
+        default="find",
+        metadata={"help": "PutnamBench's answer problems: `find` (the policy gives the answer and the proof, "
+                          "the benchmark's main setting) or `given` (the official answer is filled in)."},
+    )
     skip_bad: bool = field(
         default=False,
         metadata={"help": "Skip (and log) malformed JSONL lines instead of stopping at the first."},
     )
+
+    def __post_init__(self) -> None:
+        if self.answers not in ANSWER_SETTINGS:
+            raise DataError(f"data.answers = {self.answers!r}: must be one of {', '.join(ANSWER_SETTINGS)}")
 
 
 @dataclass

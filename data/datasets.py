@@ -1,9 +1,10 @@
 """Named benchmarks, and how a dataset reference becomes a list of Problems.
 
-A reference is a known name (`minif2f`, `proofnet`, `minif2f-few-shot`) or a path to a
-`.jsonl` or `.lean` file. A known name resolves, in order, to: an explicit path; the folder
-in `data.data_dir`; the folder in `$PROVER_DATA_DIR`; the local cache; a download (pinned
-to one upstream commit and checked against its sha256) into the cache.
+A reference is a known name (`minif2f`, `proofnet`, `minif2f-few-shot`, `putnambench`) or a
+path to a `.jsonl` or `.lean` file. A known name resolves, in order, to: an explicit path; the
+folder in `data.data_dir`; the folder in `$PROVER_DATA_DIR`; the local cache; a download
+(pinned to one upstream commit and checked against its sha256) into the cache. PutnamBench is
+a folder of `.lean` files, not downloaded: users pass its path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from lean_prover.data.jsonl import load_jsonl
 from lean_prover.data.lean_file import load_lean_file
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import find_problem
+from lean_prover.data.putnambench import load_putnambench, locate
 from lean_prover.data.text_files import write_atomically
 
 logger = logging.getLogger(__name__)
@@ -35,10 +37,26 @@ _UPSTREAM = "https://raw.githubusercontent.com/deepseek-ai/DeepSeek-Prover-V1.5/
 class DatasetSpec:
     name: str
     filename: str
+    """The file's name, or the folder's for a folder benchmark."""
     url: str
+    """Where it downloads from (pinned); empty when it is not downloaded."""
     sha256: str
     description: str
+    source: str
+    """Where it comes from, and which version."""
+    licence: str
+    lean: str
+    """The Lean and Mathlib its statements are written for."""
+    folder: bool = False
+    """A folder of `.lean` files (PutnamBench), not one file."""
+    lean_release: str = ""
+    """The Lean release `prover setup --benchmark` builds for it (e.g. `v4.27.0`); empty when
+    the source names none."""
 
+
+_V15_SOURCE = "DeepSeek-Prover-V1.5 repository, datasets/ (commit 2c4ba91)"
+_V15_LICENCE = "MIT (the repository's)"
+_V15_LEAN = "the repository's mathlib4 submodule (Mathlib header in each problem)"
 
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
@@ -49,6 +67,7 @@ DATASETS: dict[str, DatasetSpec] = {
             f"{_UPSTREAM}/minif2f.jsonl",
             "d6654c88476ff14db19d57dea25bd955a240525fb52171e460f89d98f83d7dd5",
             "miniF2F in Lean 4 (Mathlib header): 244 valid + 244 test competition problems",
+            _V15_SOURCE, _V15_LICENCE, _V15_LEAN,
         ),
         DatasetSpec(
             "proofnet",
@@ -56,6 +75,7 @@ DATASETS: dict[str, DatasetSpec] = {
             f"{_UPSTREAM}/proofnet.jsonl",
             "4a4d4fd69f45d6180830f12a73adb8a7e04915f651f3fa44a2877082fe252132",
             "ProofNet in Lean 4: 185 valid + 186 test undergraduate textbook exercises",
+            _V15_SOURCE, _V15_LICENCE, _V15_LEAN,
         ),
         DatasetSpec(
             "minif2f-few-shot",
@@ -63,6 +83,19 @@ DATASETS: dict[str, DatasetSpec] = {
             f"{_UPSTREAM}/minif2f_valid_few_shot.jsonl",
             "f66abb94408b27352403b3a0cd9bf4c0b8a87e8d1827af191f613e44383633b1",
             "67 miniF2F valid problems with proofs, for few-shot prompts",
+            _V15_SOURCE, _V15_LICENCE, _V15_LEAN,
+        ),
+        DatasetSpec(
+            "putnambench",
+            "putnambench",
+            "",
+            "",
+            "PutnamBench: 672 Putnam problems (1962-2025), 346 of them also ask for an answer",
+            "github.com/trishullab/PutnamBench, lean4/ (the version tested here: commit 3c9b926)",
+            "Apache-2.0",
+            "the folder's lean-toolchain (v4.27.0 at 3c9b926) and lake-manifest.json",
+            folder=True,
+            lean_release="v4.27.0",
         ),
     )
 }
@@ -81,7 +114,10 @@ def load_problems(
     split: str | None = None,
 ) -> list[Problem]:
     """All problems of a dataset (optionally one split). Raises DataError."""
-    if reference in DATASETS or path is not None:
+    spec = DATASETS.get(reference)
+    if spec is not None and spec.folder:
+        problems = load_putnambench(path if path is not None else resolve_dataset_file(spec, config), config.answers)
+    elif spec is not None or path is not None:
         file = path if path is not None else resolve_dataset_file(DATASETS[reference], config)
         problems = _load_file(file, source=reference, skip_bad=config.skip_bad)
     elif is_file_reference(reference):
@@ -98,6 +134,22 @@ def load_problems(
         have = ", ".join(sorted(s or "(none)" for s in splits))
         raise DataError(f"{reference} has no split {split!r}; its splits: {have}")
     return [p for p in problems if p.split == split]
+
+
+def benchmark_lean_release(name: str, config: DataConfig, path: Path | None = None) -> str:
+    """The Lean release a known benchmark's statements are written for: its folder's
+    `lean-toolchain` when there is one, else the registry's. Raises DataError when none is known."""
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise DataError(f"unknown benchmark {name!r}; known: {', '.join(DATASETS)}")
+    folder = path if path is not None else find_local_file(spec, config) if spec.folder else None
+    if folder is not None and spec.folder:
+        toolchain = locate(folder).lean_toolchain
+        if toolchain:
+            return toolchain.rpartition(":")[2]
+    if not spec.lean_release:
+        raise DataError(f"{name} names no Lean release ({spec.lean}); pass --lean")
+    return spec.lean_release
 
 
 def _load_file(path: Path, source: str, skip_bad: bool) -> list[Problem]:
@@ -121,7 +173,7 @@ def local_candidates(spec: DatasetSpec, config: DataConfig) -> list[Path]:
 
 
 def find_local_file(spec: DatasetSpec, config: DataConfig) -> Path | None:
-    return next((c for c in local_candidates(spec, config) if c.is_file()), None)
+    return next((c for c in local_candidates(spec, config) if (c.is_dir() if spec.folder else c.is_file())), None)
 
 
 def resolve_dataset_file(spec: DatasetSpec, config: DataConfig) -> Path:
@@ -130,6 +182,12 @@ def resolve_dataset_file(spec: DatasetSpec, config: DataConfig) -> Path:
     if found is not None:
         logger.debug("dataset %s from %s", spec.name, found)
         return found
+    if not spec.url:
+        looked = ", ".join(str(c) for c in local_candidates(spec, config))
+        raise DataError(
+            f"dataset {spec.name} is not downloaded here (looked in {looked}): get it from {spec.source} "
+            "and pass its folder with --path"
+        )
     if not config.download:
         looked = ", ".join(str(c) for c in local_candidates(spec, config))
         raise DataError(

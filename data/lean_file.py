@@ -169,7 +169,7 @@ def _theorem_at(
         return None
     # The proof runs to the last token before the next command.
     last = assign
-    while last + 1 < len(significant) and not _starts_command(significant[last + 1]):
+    while last + 1 < len(significant) and not starts_command(significant[last + 1]):
         last += 1
     body = significant[assign + 1 : last + 1]
     statement_last = body[0] if body and body[0].text == "by" else significant[assign]
@@ -214,7 +214,7 @@ def _find_assign(significant: list[Token], start: int) -> int | None:
             if not bindings:
                 return index
             bindings -= 1
-        elif depth == 0 and (_starts_equation(significant, index) or _starts_command(token)):
+        elif depth == 0 and (_starts_equation(significant, index) or starts_command(token)):
             return None  # pattern-matching equations, or the next command: no `:= sorry` here
     return None
 
@@ -242,7 +242,7 @@ def _starts_equation(significant: list[Token], index: int) -> bool:
     return token.text == "|" and (index == 0 or significant[index - 1].line != token.line)
 
 
-def _starts_command(token: Token) -> bool:
+def starts_command(token: Token) -> bool:
     """Whether a token starts the next command: a command word or symbol in column 0."""
     return token.column == 0 and token.text in (COMMAND_WORDS if token.kind is Kind.IDENT else COMMAND_SYMBOLS)
 

@@ -12,6 +12,8 @@ from pathlib import PurePath
 V15_CARD = "DeepSeek-Prover-V1.5 model card, huggingface.co/deepseek-ai/DeepSeek-Prover-V1.5-RL (arXiv:2408.08152)"
 V2_CARD = "DeepSeek-Prover-V2 model card, huggingface.co/deepseek-ai/DeepSeek-Prover-V2-671B (arXiv:2504.21801)"
 
+GOEDEL_V2 = "Goedel-Prover-V2 paper (Lin et al., 2025), abstract; blog.goedel-prover.com"
+
 
 @dataclass(frozen=True)
 class Anchor:
@@ -34,6 +36,11 @@ ANCHORS: tuple[Anchor, ...] = (
     Anchor("DeepSeek-Prover-V1.5-RL", "proofnet", None, 0.226, "whole-proof sampling, best reported", V15_CARD),
     Anchor("DeepSeek-Prover-V1.5-RL + RMaxTS", "proofnet", None, 0.253, "tree search, best reported", V15_CARD),
     Anchor("DeepSeek-Prover-V2-671B", "minif2f", "test", 0.889, "pass@8192", V2_CARD),
+    # PutnamBench grows each year: these counts are over the versions of their time (658 and 657
+    # problems), not the 672 of 3c9b926, and the answers were those of the provers' own runs.
+    Anchor("DeepSeek-Prover-V2-671B", "putnambench", None, 49 / 658, "49 of 658 problems", V2_CARD),
+    Anchor("Goedel-Prover-V2-32B", "putnambench", None, 86 / 657, "86 of 657 problems, pass@184",
+           GOEDEL_V2),
 )
 
 

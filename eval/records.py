@@ -37,6 +37,8 @@ class AttemptRow:
     tokens: int
     preamble: str = ""
     """Helper declarations the proof needs before the statement (chat answers)."""
+    answer: str | None = None
+    """The answer the candidate gave, for a problem that asks for one."""
 
     @property
     def unit(self) -> Unit:
@@ -63,6 +65,13 @@ class UnitResult:
     """Independent samples with no stop at the first proof (pass@k is unbiased on these)."""
     preamble: str = ""
     """The first proof's helper declarations, which go before the statement."""
+    asks_answer: bool = False
+    """The problem asks for an answer as well as a proof (PutnamBench's `…_solution`)."""
+    answer: str | None = None
+    """The answer the first proof came with."""
+    answer_check: str = ""
+    """That answer against the official one: `matches`, `differs` or `not compared`
+    (`eval.answers`); empty when there is nothing to compare."""
 
     @property
     def unit(self) -> Unit:

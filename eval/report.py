@@ -26,6 +26,10 @@ class RunReport:
     """The published setup the run started from (`prover --preset`), if any."""
     anchor: str = ""
     """The published result that preset compares with."""
+    pins: dict[str, Any] | None = None
+    """The Lean, Mathlib and REPL the run's verdicts were reached with."""
+    answers: str = ""
+    """How problems that ask for an answer were posed (`data.answers`: find or given)."""
 
     @property
     def group(self) -> tuple[str, str, str]:
@@ -60,7 +64,9 @@ def load_reports(run_dirs: list[Path]) -> list[RunReport]:
                     "are not comparable; report them separately"
                 )
         preset = manifest.config.get("preset") or {}
-        reports.append(RunReport(path, summary, str(preset.get("name", "")), str(preset.get("anchor", ""))))
+        answers = str((manifest.config.get("data") or {}).get("answers", "")) if summary.answers else ""
+        reports.append(RunReport(path, summary, str(preset.get("name", "")), str(preset.get("anchor", "")),
+                                 manifest.pins, answers))
     return sorted(reports, key=lambda r: (r.group, str(r.summary.model), r.summary.budget))
 
 
@@ -119,6 +125,12 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
         "Policy time: wall time spent generating; Lean CPU: CPU time of the REPLs and certified-tier compiles; "
         "per solved: over every search that found a proof.",
     ]
+    pins = next((r.pins for r in reports if r.pins), None)
+    if pins:
+        lines.append(f"\nLean: {pins.get('lean_toolchain')}, Mathlib {pins.get('mathlib_rev') or '-'}, "
+                     f"REPL {pins.get('repl_rev') or '-'} (every run here; runs under other pins are reported apart).")
+    for report in (r for r in reports if r.summary.answers):
+        lines.append("\n" + answer_line(report))
     for report in (r for r in reports if r.preset):
         compare = f"; compare it with the published row {report.anchor}" if report.anchor else ""
         lines.append(f"\n{report.path} ran the preset {report.preset}{compare}.")
@@ -135,6 +147,19 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
                 f"| {anchor.setting} | {anchor.source} | {runs} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def answer_line(report: RunReport) -> str:
+    """The two tasks of a benchmark whose problems may ask for an answer, counted apart."""
+    a = report.summary.answers
+    assert a is not None
+    setting = ("the official answers were given" if report.answers == "given"
+               else "the prover gave the answers")
+    return (
+        f"{report.path}: proof only: {a.proof_only_proved} of {a.proof_only_searches} searches proved; "
+        f"answer and proof ({setting}): {a.proved} of {a.searches} proved, of which the answer matches the official "
+        f"one in {a.matches}, differs in {a.differs}, and could not be compared in {a.not_compared}."
+    )
 
 
 def _anchors(reports: list[RunReport]) -> list[Anchor]:

@@ -8,9 +8,28 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from lean_prover.eval.answers import DIFFERS, MATCHES
 from lean_prover.eval.compute import ComputeSession, Totals
 from lean_prover.eval.pass_at_k import budgets_up_to, pass_rate
 from lean_prover.eval.records import UnitResult
+
+
+@dataclass(frozen=True)
+class AnswerTally:
+    """The searches of problems that ask for an answer (PutnamBench counts them apart from the
+    proof-only ones), and how the answers of their proofs compare with the official ones."""
+
+    searches: int
+    """Finished searches of such problems."""
+    proved: int
+    matches: int
+    """Proofs whose answer Lean proved equal to the official answer."""
+    differs: int
+    """Proofs whose answer Lean proved different from it (a proof of a restated question)."""
+    not_compared: int
+    """Proofs whose answer Lean could prove neither equal nor different."""
+    proof_only_searches: int
+    proof_only_proved: int
 
 
 @dataclass(frozen=True)
@@ -45,6 +64,8 @@ class RunSummary:
     compute: Totals
     tokens_per_solved: int | None
     lean_cpu_s_per_solved: float | None
+    answers: AnswerTally | None = None
+    """Set when some problem asks for an answer."""
 
     @property
     def searches(self) -> int:
@@ -59,6 +80,7 @@ class RunSummary:
             "per_repeat": tuple(data["per_repeat"]),
             "curve": tuple((int(budget), float(rate)) for budget, rate in data["curve"]),
             "compute": Totals(**data["compute"]),
+            "answers": AnswerTally(**data["answers"]) if data.get("answers") else None,
         })
 
     def to_json(self) -> dict[str, Any]:
@@ -114,6 +136,24 @@ def summarize(
         compute=totals,
         tokens_per_solved=round(totals.generated_tokens / proved) if proved else None,
         lean_cpu_s_per_solved=round(totals.lean_cpu_s / proved, 3) if proved else None,
+        answers=tally_answers(results),
+    )
+
+
+def tally_answers(results: list[UnitResult]) -> AnswerTally | None:
+    asking = [r for r in results if r.asks_answer]
+    if not asking:
+        return None
+    checks = [r.answer_check for r in asking if r.proved]
+    proof_only = [r for r in results if not r.asks_answer]
+    return AnswerTally(
+        searches=len(asking),
+        proved=len(checks),
+        matches=checks.count(MATCHES),
+        differs=checks.count(DIFFERS),
+        not_compared=len(checks) - checks.count(MATCHES) - checks.count(DIFFERS),
+        proof_only_searches=len(proof_only),
+        proof_only_proved=sum(r.proved for r in proof_only),
     )
 
 

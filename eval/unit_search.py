@@ -9,11 +9,12 @@ from typing import Callable, Protocol
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofRecord
+from lean_prover.eval.answers import compare_with_official
 from lean_prover.eval.records import AttemptRow, Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.file_check import report_verdict
 from lean_prover.lean_env.verdict import Proved, proof_record
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Prover, answered
 from lean_prover.search.base import SearchAttempt, certified
 from lean_prover.search.registry import build_search, draws_independent_samples
 
@@ -61,6 +62,7 @@ def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:
         detail=detail[:500],
         tokens=attempt.tokens,
         preamble=attempt.preamble,
+        answer=attempt.answer,
     )
 
 
@@ -86,7 +88,7 @@ async def search_unit(
         if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
             on_proof(
                 proof_record(
-                    attempt.subgoal or job.problem,
+                    attempt.subgoal or answered(job.problem, attempt.answer),  # the context holds the answer
                     attempt.proof,
                     attempt.verdict,
                     model=spec.policy.model,
@@ -96,10 +98,16 @@ async def search_unit(
                     preamble=attempt.preamble,
                 )
             )
-    return summarize_unit(job, rows, spec, time.monotonic() - started)
+    answer_check = ""
+    first = next((row for row in rows if row.verdict == "proved"), None)
+    if job.problem.answer is not None and first is not None and first.answer is not None and prover.verifier is not None:
+        answer_check = await compare_with_official(job.problem, first.answer, prover.verifier)
+    return summarize_unit(job, rows, spec, time.monotonic() - started, answer_check)
 
 
-def summarize_unit(job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds: float) -> UnitResult:
+def summarize_unit(
+    job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds: float, answer_check: str = ""
+) -> UnitResult:
     proofs = [row for row in rows if row.verdict == "proved"]
     first = proofs[0] if proofs else None
     return UnitResult(
@@ -117,4 +125,7 @@ def summarize_unit(job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds:
         tokens=sum(row.tokens for row in rows),
         wall_time_s=round(seconds, 3),
         exhaustive=draws_independent_samples(spec.search.algorithm) and not spec.search.stop_at_first,
+        asks_answer=job.problem.answer is not None,
+        answer=first.answer if first else None,
+        answer_check=answer_check,
     )

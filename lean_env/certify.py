@@ -142,13 +142,14 @@ class CertifiedChecker:
     async def certify(self, problem: Problem, proof: str, preamble: str = "") -> Verdict:
         """The certified verdict on `proof` of `problem` (with helper declarations `preamble`)."""
         policy = GuardPolicy(allow_native_decide=self.settings.allow_native_decide)
-        violations = check_candidate(problem.formal_statement, proof, preamble, policy)
+        violations = check_candidate(problem.formal_statement, proof, preamble, policy, answer=problem.answer)
         if violations:
             return GuardRejected(tuple(violations))
         name = theorem_name(problem.formal_statement)
         assert name is not None
         candidate = problem.header + problem.context + preamble + problem.formal_statement + proof
-        reference = problem.header + problem.context + problem.formal_statement
+        # The reference is the source's text: an answer the problem asks for is `sorry` there.
+        reference = problem.header + problem.reference_context + problem.formal_statement
         reference += attach_proof(problem.formal_statement, " sorry") + "\n"
         return await self.certify_texts(candidate, reference, name_parts(name)[-1])
 

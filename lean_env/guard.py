@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from lean_prover.data.problem import Answer
 from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.lean_env.checks import theorem_name
 
@@ -151,11 +152,23 @@ DENIED_NAMES = {
 
 
 def check_candidate(
-    statement: str, proof: str, preamble: str, policy: GuardPolicy, restated_statement: str | None = None
+    statement: str,
+    proof: str,
+    preamble: str,
+    policy: GuardPolicy,
+    restated_statement: str | None = None,
+    answer: Answer | None = None,
 ) -> list[Violation]:
-    """Everything a check holds the policy's text to before Lean runs: the helpers, the proof,
-    the restated statement (if the policy wrote one), and a named theorem to check."""
-    violations = [replace(v, part="helpers") for v in check_commands(preamble, policy)]
+    """Everything a check holds the policy's text to before Lean runs: the answer (for a
+    problem that asks for one), the helpers, the proof, the restated statement (if the policy
+    wrote one), and a named theorem to check."""
+    violations = []
+    if answer is not None and answer.term is None:
+        violations.append(Violation("answer-missing", f"the problem asks for {answer.name}, and no answer was given",
+                                    part="answer"))
+    elif answer is not None and answer.term is not None:
+        violations += [replace(v, part="answer") for v in check_answer(answer.term, policy)]
+    violations += [replace(v, part="helpers") for v in check_commands(preamble, policy)]
     violations += [replace(v, part="proof") for v in check_proof(proof, policy)]
     if restated_statement is not None:
         violations += [replace(v, part="statement") for v in check_statement(statement, restated_statement)]
@@ -183,6 +196,34 @@ def check_tactic(tactic: str, policy: GuardPolicy = GuardPolicy()) -> list[Viola
     """Violations in one tactic for the REPL's tactic mode, which parses tactics only (no
     command can start there, so a line may start in column 0)."""
     return _check(tactic, policy, in_body=True, line_starts=False)
+
+
+def check_answer(term: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+    """Violations in an answer's term. It stands in the problem's own context, before the
+    statement, in parentheses (`Problem.with_answer`): its brackets must balance, so that
+    nothing in it closes them and it stays one term, whatever it holds. Besides, the rules for
+    any proof text, and no command word (a clearer message than Lean's parse error)."""
+    if not term.strip():
+        return [Violation("answer-missing", "the answer is empty")]
+    violations = _check(term, policy, in_body=True, line_starts=False)
+    if any(v.rule == "unterminated" for v in violations):
+        return violations
+    depth = 0
+    for token in significant(tokenize(term)):
+        depth += 1 if token.kind is Kind.OPEN else -1 if token.kind is Kind.CLOSE else 0
+        if depth < 0:
+            violations.append(Violation("answer-brackets", f"`{token.text}` closes a bracket the answer did not open",
+                                        token.line))
+            depth = 0
+        if token.kind is Kind.IDENT and token.text in _ANSWER_DENIED_WORDS:
+            violations.append(Violation("command", f"`{token.text}` in an answer: an answer is one term", token.line))
+    if depth > 0:
+        violations.append(Violation("answer-brackets", f"{depth} bracket(s) the answer opens are not closed"))
+    return violations
+
+
+# Command words a proof may hold after its theorem, but an answer (a term before the statement) may not.
+_ANSWER_DENIED_WORDS = (DECLARATION_HEADS | MODIFIERS | SCOPE_COMMANDS | DECLARATION_CONTINUATIONS) - {"in", "set_option"}
 
 
 def check_commands(text: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:

@@ -174,7 +174,7 @@ class Verifier:
     async def _check(
         self, problem: Problem, proof: str, restated_statement: str | None, preamble: str, policy: GuardPolicy
     ) -> Verdict:
-        violations = check_candidate(problem.formal_statement, proof, preamble, policy, restated_statement)
+        violations = check_candidate(problem.formal_statement, proof, preamble, policy, restated_statement, problem.answer)
         if violations:
             return GuardRejected(tuple(violations))
         name = theorem_name(problem.formal_statement)

@@ -37,6 +37,12 @@ def load_few_shot_examples(data: DataConfig, count: int) -> list[SolvedExample]:
     return load_solved_examples(path, source=FEW_SHOT_DATASET)[:count]
 
 
+def answered(problem: Problem, answer: str | None) -> Problem:
+    """The problem as a candidate's answer fills it (unchanged for a problem that asks for no
+    answer, or when the candidate gave none: the check then says the answer is missing)."""
+    return problem if problem.answer is None or answer is None else problem.with_answer(answer)
+
+
 @dataclass(frozen=True)
 class Proposal:
     completion: Completion
@@ -160,7 +166,7 @@ class Prover:
         if self.verifier is None:
             raise RuntimeError("this Prover was built without a verifier")
         return await self.verifier.verify(
-            problem, extraction.proof, extraction.restated_statement, extraction.preamble
+            answered(problem, extraction.answer), extraction.proof, extraction.restated_statement, extraction.preamble
         )
 
     async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lean_prover.data.lean_file import SourceTheorem, parse_theorems
-from lean_prover.data.lean_lexer import Kind, LexError, significant, tokenize
+from lean_prover.data.lean_file import MODIFIERS, SourceTheorem, parse_theorems, starts_command
+from lean_prover.data.lean_lexer import Kind, LexError, Token, plain_name, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
 from lean_prover.lean_env.guard import DECLARATION_HEADS, check_commands
@@ -35,6 +35,9 @@ class Extraction:
     """Why there is no proof."""
     preamble: str = ""
     """Helper declarations (and `open`s) the model wrote before the theorem (chat formats)."""
+    answer: str | None = None
+    """The term the model gave the answer the problem asks for (chat formats), taken out of the
+    helpers: it fills the problem's own declaration (`Problem.with_answer`)."""
 
 
 def extract(problem: Problem, format_name: str, completion: str, proof_prefix: str = "") -> Extraction:
@@ -95,7 +98,46 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
     earlier = [_helpers_block(code, problem.name) for code, _ in parsed[:chosen]]
     preamble = "".join(block for block in earlier if block) + _without_imports(target.problem.header)
     preamble += target.problem.context + target.problem.informal_prefix
-    return Extraction(proof, target.problem.formal_statement, preamble=preamble if preamble.strip() else "")
+    answer_term = None
+    if problem.answer is not None:
+        answer_term, preamble = take_answer(preamble, problem.answer.name)
+    return Extraction(proof, target.problem.formal_statement, preamble=preamble if preamble.strip() else "",
+                      answer=answer_term)
+
+
+def take_answer(code: str, name: str) -> tuple[str | None, str]:
+    """The term that `code` gives the answer `name` (`abbrev name : T := term`, or `def`), and
+    the code without that declaration. The term ends with its last token before the next
+    command in column 0 (comments after it are left out). The model's `T` is not used: the
+    problem's own declaration fixes the type."""
+    tokens = significant(tokenize(code))
+    for index, token in enumerate(tokens[:-1]):
+        if not (token.kind is Kind.IDENT and token.text in ("abbrev", "def") and plain_name(tokens[index + 1].text) == name):
+            continue
+        first = index
+        while first > 0 and tokens[first - 1].text in MODIFIERS and tokens[first - 1].line == token.line:
+            first -= 1
+        assign = _assign_after(tokens, index + 2)
+        if assign is None:
+            return None, code
+        end = next((j for j in range(assign + 1, len(tokens)) if starts_command(tokens[j])), len(tokens))
+        if end == assign + 1:
+            return None, code
+        term = code[tokens[assign].end : tokens[end - 1].end].strip()
+        return term, code[: tokens[first].start] + code[tokens[end - 1].end :].lstrip(" ")
+    return None, code
+
+
+def _assign_after(tokens: list[Token], start: int) -> int | None:
+    depth = 0
+    for index in range(start, len(tokens)):
+        token = tokens[index]
+        depth += 1 if token.kind is Kind.OPEN else -1 if token.kind is Kind.CLOSE else 0
+        if depth == 0 and token.text == ":=":
+            return index
+        if starts_command(token):
+            return None
+    return None
 
 
 def _without_imports(header: str) -> str:

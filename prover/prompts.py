@@ -124,6 +124,8 @@ def theorem_with_sorry(problem: Problem) -> str:
 
 def _chat_prompt(problem: Problem, format_name: str) -> tuple[ChatMessage, ...]:
     request = f"Complete the following Lean 4 code:\n\n```lean4\n{theorem_with_sorry(problem)}\n```"
+    if problem.answer is not None:
+        request += "\n\n" + ANSWER_REQUEST.format(name=problem.answer.name)
     if format_name == "deepseek-v2-cot":
         request += "\n\n" + V2_PLAN
     user = ChatMessage("user", request)
@@ -131,6 +133,13 @@ def _chat_prompt(problem: Problem, format_name: str) -> tuple[ChatMessage, ...]:
         return (ChatMessage("system", CHAT_SYSTEM), user)
     return (user,)
 
+
+ANSWER_REQUEST = (
+    "The theorem uses `{name}`, whose value is left as `sorry`: replace that `sorry` with the answer, "
+    "a closed-form Lean term (not a restatement of the question), and prove the theorem. "
+    "Keep the declaration of `{name}` and the theorem as given."
+)
+"""What a problem that asks for an answer adds to the request (PutnamBench's `…_solution`)."""
 
 SKETCH_REQUEST = (
     "Write a proof sketch: state each intermediate step as `have name : statement := by sorry`, "

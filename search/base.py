@@ -9,7 +9,7 @@ from typing import AsyncIterator, Awaitable, Callable, Protocol, TypeVar
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import Proved, Verdict
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Prover, answered
 from lean_prover.search.budget import Budget
 
 T = TypeVar("T")
@@ -29,6 +29,8 @@ class SearchAttempt:
     decomposition) rather than on the problem: its proof proves that lemma only."""
     preamble: str = ""
     """Helper declarations the proof needs before the statement (chat answers)."""
+    answer: str | None = None
+    """The answer the candidate gave, for a problem that asks for one."""
 
     @property
     def proved(self) -> bool:
@@ -41,7 +43,8 @@ async def certified(attempt: SearchAttempt, problem: Problem, prover: Prover) ->
     problem, or of a subgoal lemma) is judged by the certified tier where lean.certify asks."""
     if not isinstance(attempt.verdict, Proved) or attempt.proof is None:
         return attempt
-    verdict = await prover.certify(attempt.subgoal or problem, attempt.proof, attempt.verdict, attempt.preamble)
+    judged = attempt.subgoal or answered(problem, attempt.answer)
+    verdict = await prover.certify(judged, attempt.proof, attempt.verdict, attempt.preamble)
     return dataclasses.replace(attempt, verdict=verdict)
 
 

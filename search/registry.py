@@ -4,6 +4,10 @@ outside this module asks for an algorithm by name)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Iterable
+
+from lean_prover.data.problem import Problem
+from lean_prover.prover.prompts import get_format
 
 from lean_prover.search.base import SearchAlgorithm
 from lean_prover.search.best_first import BestFirstSearch
@@ -25,6 +29,32 @@ RESUMABLE = frozenset({"rmaxts"})
 INDEPENDENT_SAMPLES = frozenset({"sample"})
 """Searches whose samples are independent draws: with search.stop_at_first off, every sample
 of the budget is drawn, and pass@k over them is unbiased."""
+
+
+FINDS_ANSWERS = frozenset({"sample", "self-correct"})
+"""Searches that draw whole candidates, so that a chat answer's answer term comes with each
+proof. Tree and step searches grow one proof of a fixed statement: they cannot choose an
+answer along the way."""
+
+
+class AnswersUnsupportedError(SearchError, ValueError):
+    pass
+
+
+def require_answer_support(problems: Iterable[Problem], algorithm: str, prompt_format: str) -> None:
+    """Refuse, before any work, problems that ask for an answer where the setup cannot give one."""
+    asking = [p.id for p in problems if p.answer is not None]
+    if not asking:
+        return
+    example = f"{asking[0]}" + (f" and {len(asking) - 1} more" if len(asking) > 1 else "")
+    if algorithm not in FINDS_ANSWERS:
+        raise AnswersUnsupportedError(
+            f"{example} ask for an answer, which --algorithm {algorithm} cannot give; use "
+            f"{' or '.join(sorted(FINDS_ANSWERS))}, or fill in the official answers (data.answers = \"given\")")
+    if get_format(prompt_format).kind != "chat":
+        raise AnswersUnsupportedError(
+            f"{example} ask for an answer, and the completion format {prompt_format} only continues a proof; use a "
+            "chat format (deepseek-v2, deepseek-v2-cot, chat), or fill in the official answers (data.answers = \"given\")")
 
 
 def is_resumable(algorithm: str) -> bool:

@@ -35,5 +35,5 @@ class WholeProofSampling:
         verdict = await prover.check(problem, proposal.extraction)
         return SearchAttempt(
             index, proposal.extraction.proof, verdict, proposal.completion.token_count,
-            preamble=proposal.extraction.preamble,
+            preamble=proposal.extraction.preamble, answer=proposal.extraction.answer,
         )

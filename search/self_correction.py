@@ -60,7 +60,7 @@ class SelfCorrection:
         verdict = await prover.check(problem, proposal.extraction)
         attempt = SearchAttempt(
             index, proposal.extraction.proof, verdict, proposal.completion.token_count,
-            preamble=proposal.extraction.preamble,
+            preamble=proposal.extraction.preamble, answer=proposal.extraction.answer,
         )
         return _Step(attempt, prompt, proposal.completion.text, 0)
 
@@ -74,7 +74,7 @@ class SelfCorrection:
         verdict = await prover.check(problem, proposal.extraction)
         attempt = SearchAttempt(
             index, proposal.extraction.proof, verdict, proposal.completion.token_count,
-            preamble=proposal.extraction.preamble,
+            preamble=proposal.extraction.preamble, answer=proposal.extraction.answer,
         )
         return _Step(attempt, prompt, proposal.completion.text, failed.round + 1)
 

@@ -89,7 +89,7 @@ def test_missing_dataset_without_download_says_what_to_do(tmp_path: Path, monkey
 
 
 def _spec_for(source: Path, sha256: str) -> DatasetSpec:
-    return DatasetSpec("minif2f", "minif2f.jsonl", source.as_uri(), sha256, "test copy")
+    return DatasetSpec("minif2f", "minif2f.jsonl", source.as_uri(), sha256, "test copy", "a test", "none", "none")
 
 
 def test_download_checks_sha256_and_lands_in_the_cache(tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:

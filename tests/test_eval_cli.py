@@ -237,3 +237,49 @@ def test_a_preset_runs_end_to_end_and_the_report_names_its_anchor(smollm2: objec
         in report.stdout
     assert any(line.startswith("| DeepSeek-Prover-V1.5-RL + RMaxTS | minif2f | test |") and line.endswith("| run |")
                for line in report.stdout.splitlines())
+
+
+def putnam_subset(shared_data: Path, folder: Path) -> Path:
+    """Three PutnamBench problems in the repository's layout: two ask for an answer."""
+    source = shared_data / "putnambench"
+    (folder / "lean4" / "src").mkdir(parents=True)
+    (folder / "lean4" / "lean-toolchain").write_text((source / "lean-toolchain").read_text())
+    for name in ("putnam_1962_a1", "putnam_1962_a2", "putnam_1962_a5"):
+        (folder / "lean4" / "src" / f"{name}.lean").write_text((source / "src" / f"{name}.lean").read_text())
+    return folder
+
+
+def test_answer_problems_in_a_setup_that_cannot_answer_are_one_line(shared_data: Path, tmp_path: Path,
+                                                                    env: dict[str, str]) -> None:
+    putnam_subset(shared_data, tmp_path / "putnam")
+    result = run_cli("--set", SCRIPTED, *fake_certifying_workspace(tmp_path / "lean"), "eval", "--dataset",
+                     "putnambench", "--path", "putnam", "--algorithm", "rmaxts", "--out", "run", env=env, cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "putnam_1962_a2 and 1 more ask for an answer, which --algorithm rmaxts cannot give" in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_putnambench_subset_runs_end_to_end_and_the_report_counts_both_tasks(
+    smollm2: object, model_cache: Path, shared_data: Path, tmp_path: Path, env: dict[str, str]
+) -> None:
+    """`prover eval` over three PutnamBench problems with the offline model (chat prompts) and
+    the REPL double: the run records the statement hash, the workspace's other Lean is
+    warned about, and the report counts the proof-only and the answer problems apart and names
+    the Lean it checked with."""
+    putnam_subset(shared_data, tmp_path / "putnam")
+    common = ["--set", SCRIPTED, "--set", f"policy.cache_dir={model_cache}", "--set", "policy.max_new_tokens=8",
+              "--set", "policy.prompt_format=chat", "--set", f"store.path={tmp_path / 'store.sqlite'}",
+              *fake_certifying_workspace(tmp_path / "lean")]
+    ran = run_cli(*common, "eval", "--dataset", "putnambench", "--path", "putnam", "--algorithm", "sample",
+                  "--budget", "1", "--out", "run", env=env, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    assert "putnambench is written for Lean v4.27.0, the workspace has leanprover/lean4:v4.15.0" in ran.stderr
+    manifest = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert manifest["statements"].startswith("sha256:") and len(manifest["problems"]) == 3
+    report = run_cli("report", "run", env=env, cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "run: proof only: " in report.stdout and " of 1 searches proved" in report.stdout
+    assert "answer and proof (the prover gave the answers): " in report.stdout and " of 2 proved" in report.stdout
+    assert "Lean: leanprover/lean4:v4.15.0" in report.stdout
+    assert "| Goedel-Prover-V2-32B | putnambench |" in report.stdout

@@ -37,7 +37,7 @@ def list_datasets(ctx: typer.Context) -> None:
     """Known datasets, where each one is found (nothing is downloaded), and for those on disk
     their problem count and statement hash (what runs record, and compare)."""
     config = _config(ctx)
-    table = Table("dataset", "description", "file", "problems", "statements")
+    table = Table("dataset", "description", "source", "licence", "Lean", "file", "problems", "statements")
     for spec in DATASETS.values():
         found = find_local_file(spec, config.data)
         where = str(found) if found else ("downloads on first use" if config.data.download else "not on disk")
@@ -48,7 +48,9 @@ def list_datasets(ctx: typer.Context) -> None:
                 count, statements = str(len(problems)), short_hash(statements_hash(problems))
             except DataError as error:
                 statements = f"unreadable: {error}"
-        table.add_row(spec.name, spec.description, where, count, statements)
+        if found is None and not spec.url:
+            where = "not on disk: pass --path"
+        table.add_row(spec.name, spec.description, spec.source, spec.licence, spec.lean, where, count, statements)
     console.print(table)
 
 
@@ -69,6 +71,9 @@ def show(
     typer.echo(problem.header + problem.context + problem.informal_prefix + problem.formal_statement, nl=False)
     if problem.goal:
         typer.echo("\n-- goal:\n" + "\n".join(f"-- {line}" for line in problem.goal.splitlines()))
+    if problem.answer is not None:
+        typer.echo(f"\n-- asks for an answer: {problem.answer.name} (official answer, never prompted: "
+                   f"{problem.answer.official or 'none given'})")
 
 
 @app.command()
@@ -78,14 +83,16 @@ def stats(
     path: Optional[Path] = PathOption,
     skip_bad: bool = SkipBadOption,
 ) -> None:
-    """How many problems a dataset has, per split, and the hash of each statement set (what a
-    run over it records)."""
+    """How many problems a dataset has, per split, how many of them ask for an answer too, and
+    the hash of each statement set (what a run over it records)."""
     problems = load_problems(dataset, _config(ctx, skip_bad).data, path=path)
     counts = Counter(p.split or "(none)" for p in problems)
-    table = Table("split", "problems", "statements", title=dataset)
+    answers = Counter(p.split or "(none)" for p in problems if p.answer is not None)
+    table = Table("split", "problems", "ask for an answer", "statements", title=dataset)
     for split in sorted(counts):
-        table.add_row(split, str(counts[split]), statements_hash(p for p in problems if (p.split or "(none)") == split))
-    table.add_row("total", str(len(problems)), statements_hash(problems))
+        in_split = [p for p in problems if (p.split or "(none)") == split]
+        table.add_row(split, str(counts[split]), str(answers[split]), statements_hash(in_split))
+    table.add_row("total", str(len(problems)), str(sum(answers.values())), statements_hash(problems))
     console.print(table)
 
 

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 import typer
 
-from lean_prover.data.datasets import load_problems
+from lean_prover.data.datasets import DATASETS, benchmark_lean_release, load_problems
+from lean_prover.data.errors import DataError
 from lean_prover.data.lean_file import LeanFile
 from lean_prover.data.store import ProofStore
 from lean_prover.eval.errors import EvalError
@@ -38,7 +39,7 @@ from lean_prover.prover.cli.options import (
 )
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import ALGORITHMS
-from lean_prover.search.registry import UnknownAlgorithmError
+from lean_prover.search.registry import UnknownAlgorithmError, require_answer_support
 
 
 def _apply(config: Config, algorithm: str | None, budget: str | None, model: str | None) -> Budget:
@@ -89,18 +90,42 @@ def _benchmark_run(
 ) -> BenchmarkRun:
     """`prover eval`'s and `prover collect`'s run: the problems, how workers are built, the store."""
     problems = load_problems(dataset, config.data, path=path, split=spec.split)
+    require_answer_support(problems, config.search.algorithm, config.policy.prompt_format)
+    pins = _lean_pins(config)
+    _warn_on_other_lean(dataset, config, path, pins)
     return BenchmarkRun(
         spec,
         problems,
         out,
         _local_prover(config),
         config=_as_json(config),
-        pins=_lean_pins(config),
+        pins=pins,
         store_path=config.store.path,
         force=force,
         problems_in_flight=config.eval.problems_in_flight,
         ray=ray,
     )
+
+
+def _dataset_name(dataset: str, path: Path | None) -> str:
+    """What a run records as its dataset: the file it read, or a folder benchmark's own name
+    (its folder may be called anything)."""
+    spec = DATASETS.get(dataset)
+    if path is None or (spec is not None and spec.folder):
+        return dataset
+    return str(path)
+
+
+def _warn_on_other_lean(dataset: str, config: Config, path: Path | None, pins: dict[str, Any]) -> None:
+    """A benchmark written for another Lean than the workspace's may not even parse there."""
+    try:
+        release = benchmark_lean_release(dataset, config.data, path)
+    except DataError:
+        return  # not a known benchmark, or one without a pin
+    toolchain = str(pins.get("lean_toolchain"))
+    if toolchain != "unknown" and not toolchain.endswith(release):
+        typer.echo(f"warning: {dataset} is written for Lean {release}, the workspace has {toolchain}; "
+                   f"`prover setup --benchmark {dataset}` builds one for it", err=True)
 
 
 def _run(run: BenchmarkRun) -> RunSummary:
@@ -129,13 +154,13 @@ def eval_command(
     """Run a benchmark: every problem searched, every attempt recorded; rerun to continue."""
     config: Config = ctx.obj
     search_budget = _apply(config, algorithm, budget, model)
-    spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy,
+    spec = RunSpec(_dataset_name(dataset, path), split, search_budget, config.search, config.policy,
                    repeats=repeats, shard=Shard.parse(shard))
     on_ray = _on_ray(config, ray_address) if ray or ray_address else None
     summary = _run(_benchmark_run(config, spec, dataset, path, out, force, on_ray))
     spread = f" ± {100 * summary.pass_rate_std:.1f}%" if summary.repeats > 1 else ""
     typer.echo(
-        f"{summary.dataset} {summary.split or ''}: {100 * summary.pass_rate:.1f}%{spread} proved "
+        f"{' '.join(filter(None, (summary.dataset, summary.split)))}: {100 * summary.pass_rate:.1f}%{spread} proved "
         f"({summary.proved} of {summary.searches} searches, {summary.samples} samples); {out / 'summary.json'}"
     )
 
@@ -164,7 +189,7 @@ def collect(
     config.ray.verifiers = verifiers if verifiers is not None else (config.ray.verifiers or 2)
     name = Path(dataset).stem if path is None else path.stem
     out = out or Path("runs/collect") / f"{name}-{split or 'all'}-{config.search.algorithm}"
-    spec = RunSpec(str(path) if path else dataset, split, search_budget, config.search, config.policy, repeats=repeats)
+    spec = RunSpec(_dataset_name(dataset, path), split, search_budget, config.search, config.policy, repeats=repeats)
     summary = _run(_benchmark_run(config, spec, dataset, path, out, force, _on_ray(config, ray_address)))
     with ProofStore(config.store.path) as store:
         stored = store.count()

@@ -10,6 +10,7 @@ from typing import Optional
 
 import typer
 
+from lean_prover.data.datasets import benchmark_lean_release
 from lean_prover.lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
@@ -25,12 +26,19 @@ def setup(
     directory: Optional[Path] = typer.Option(
         None, "--dir", help="Where to create the workspace (default: lean.workspace; a sibling for other --lean)."
     ),
-    lean: str = typer.Option(
-        LEAN_VERSION, "--lean", help="The Lean release (e.g. v4.27.0 for PutnamBench): one workspace per toolchain."
+    lean: Optional[str] = typer.Option(
+        None, "--lean", help=f"The Lean release (default {LEAN_VERSION}; v4.27.0 for PutnamBench): one workspace per toolchain."
     ),
+    benchmark: Optional[str] = typer.Option(
+        None, "--benchmark", help="Build for this benchmark's Lean release (e.g. putnambench; see `prover data list`)."
+    ),
+    path: Optional[Path] = typer.Option(None, "--path", help="With --benchmark: its folder (its lean-toolchain decides)."),
 ) -> None:
     """Create or update a Lean workspace with Mathlib, the REPL and the certified checker (needs elan and internet)."""
     config: Config = ctx.obj
+    if benchmark is not None and lean is not None:
+        raise typer.BadParameter("give --lean or --benchmark, not both")
+    lean = benchmark_lean_release(benchmark, config.data, path) if benchmark is not None else lean or LEAN_VERSION
     target = directory or workspace_for(lean, config.lean.workspace)
     pins = setup_workspace(target, version=lean)
     typer.echo(f"Lean workspace ready at {target}: {pins.lean_toolchain}, Mathlib {pins.mathlib_rev}, REPL {pins.repl_rev}")

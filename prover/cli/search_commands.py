@@ -24,7 +24,7 @@ from lean_prover.prover.cli.options import PathOption
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import ALGORITHMS
 from lean_prover.search.draw import to_html, to_svg
-from lean_prover.search.registry import build_search
+from lean_prover.search.registry import build_search, require_answer_support
 from lean_prover.search.tree import SearchTree
 
 tree_app = typer.Typer(help="Saved search trees.", no_args_is_help=True)
@@ -53,6 +53,7 @@ def search(
                    config.search, config.policy)
     job = UnitJob(Unit(problem.id, 0), problem, checkpoint=out / problem.id / TREE_FILE)
     build_search(config.search)  # an unknown algorithm: one line, before Lean or the model starts
+    require_answer_support([problem], config.search.algorithm, config.policy.prompt_format)
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
     require_checker(config.lean.workspace, config.lean.certify)
     prover = Prover.from_config(config.policy, config.lean, config.data)

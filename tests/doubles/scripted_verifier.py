@@ -52,7 +52,8 @@ class ScriptedVerifier:
         elif self.latency:
             await asyncio.sleep(self.latency)
         self.checked.append(proof)
-        violations = check_candidate(problem.formal_statement, proof, preamble, GuardPolicy(), restated_statement)
+        violations = check_candidate(problem.formal_statement, proof, preamble, GuardPolicy(), restated_statement,
+                                     problem.answer)
         if violations:
             return GuardRejected(tuple(violations))
         prefix = problem.context + problem.formal_statement
