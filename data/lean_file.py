@@ -164,7 +164,7 @@ def _theorem_at(
     if keyword_index + 1 >= len(significant) or significant[keyword_index + 1].kind is not Kind.IDENT:
         return None
     name = significant[keyword_index + 1].text
-    assign = _find_assign(significant, keyword_index + 2)
+    assign = find_assign(significant, keyword_index + 2)
     if assign is None:
         return None
     # The proof runs to the last token before the next command.
@@ -197,7 +197,7 @@ def _theorem_at(
     )
 
 
-def _find_assign(significant: list[Token], start: int) -> int | None:
+def find_assign(significant: list[Token], start: int) -> int | None:
     """Index of the `:=` that starts the proof, at bracket depth 0, or None. A `let x := v` (or
     `have`, `letI`, `haveI`) in the type at depth 0 takes the next `:=` for itself."""
     depth = 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lean_prover.data.lean_file import find_assign
 from lean_prover.data.lean_lexer import Kind, plain_name, significant, tokenize
 from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.protocol import CommandResponse
@@ -40,22 +41,16 @@ def theorem_name(statement: str) -> str | None:
 
 
 def _signature(statement: str) -> tuple[int, int, int]:
-    """Offsets of the name token and of the statement's `:=` (depth 0)."""
+    """Offsets of the name token and of the statement's `:=` (depth 0; a `let` in the type
+    keeps its own)."""
     tokens = significant(tokenize(statement))
-    name_token = next(
-        tokens[i + 1] for i, t in enumerate(tokens[:-1]) if t.kind is Kind.IDENT and t.text in ("theorem", "lemma")
+    name_index = next(
+        i + 1 for i, t in enumerate(tokens[:-1]) if t.kind is Kind.IDENT and t.text in ("theorem", "lemma")
     )
-    depth = 0
-    for token in tokens:
-        if token.start <= name_token.start:
-            continue
-        if token.kind is Kind.OPEN:
-            depth += 1
-        elif token.kind is Kind.CLOSE:
-            depth -= 1
-        elif depth == 0 and token.text == ":=":
-            return name_token.start, name_token.end, token.start
-    raise ValueError("the statement has no `:=`")
+    assign = find_assign(tokens, name_index + 1)
+    if assign is None:
+        raise ValueError("the statement has no `:=`")
+    return tokens[name_index].start, tokens[name_index].end, tokens[assign].start
 
 
 def attach_proof(statement: str, after_assign: str) -> str:

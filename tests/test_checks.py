@@ -27,6 +27,9 @@ def test_reference_declaration_renames_and_proves_by_sorry() -> None:
     assert reference_declaration(statement, "prover_reference_ab") == (
         "\ntheorem prover_reference_ab (h : x = (a := 1)) : x = 1 := sorry\n"
     )
+    # A `let` in the type keeps its own `:=` (15 PutnamBench statements).
+    statement = "theorem t\n: ∃! an : ℤ × ℕ, let (a, n) := an; a > 0 :=\n"
+    assert reference_declaration(statement, "r") == "\ntheorem r\n: ∃! an : ℤ × ℕ, let (a, n) := an; a > 0 := sorry\n"
 
 
 def test_query_calls_functions_not_instances() -> None:
