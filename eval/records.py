@@ -72,6 +72,9 @@ class UnitResult:
     answer_check: str = ""
     """That answer against the official one: `matches`, `differs` or `not compared`
     (`eval.answers`); empty when there is nothing to compare."""
+    disproof: str | None = None
+    """A certified proof of the statement's negation (`eval.disproof`): the statement is false,
+    and was not searched."""
 
     @property
     def unit(self) -> Unit:

@@ -131,6 +131,10 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
                      f"REPL {pins.get('repl_rev') or '-'} (every run here; runs under other pins are reported apart).")
     for report in (r for r in reports if r.summary.answers):
         lines.append("\n" + answer_line(report))
+    for report in (r for r in reports if r.summary.disproved):
+        disproved = report.summary.disproved
+        lines.append(f"\n{report.path}: {len(disproved)} statement(s) disproved (their negation proved and certified; "
+                     f"wrong statements, not failures of the prover): {', '.join(disproved)}.")
     for report in (r for r in reports if r.preset):
         compare = f"; compare it with the published row {report.anchor}" if report.anchor else ""
         lines.append(f"\n{report.path} ran the preset {report.preset}{compare}.")

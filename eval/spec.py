@@ -82,6 +82,8 @@ class RunSpec:
     def fingerprint(self) -> dict[str, Any]:
         """The settings that decide the results, flat: `{"search.gamma": 0.99, ...}`."""
         search = {k: v for k, v in dataclasses.asdict(self.search).items() if k not in OPERATIONAL_SEARCH_FIELDS}
+        if not self.search.disprove_samples:  # only when set: runs recorded before it existed still resume
+            del search["disprove_samples"]
         policy = {name: getattr(self.policy, name) for name in RESULT_POLICY_FIELDS}
         if self.policy.repeat_prompt_formats:  # only when set: runs recorded before it existed still resume
             policy["repeat_prompt_formats"] = self.policy.repeat_prompt_formats

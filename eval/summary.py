@@ -66,6 +66,8 @@ class RunSummary:
     lean_cpu_s_per_solved: float | None
     answers: AnswerTally | None = None
     """Set when some problem asks for an answer."""
+    disproved: tuple[str, ...] = ()
+    """Problems whose statement a disproof pass showed false (in any repeat)."""
 
     @property
     def searches(self) -> int:
@@ -81,12 +83,13 @@ class RunSummary:
             "curve": tuple((int(budget), float(rate)) for budget, rate in data["curve"]),
             "compute": Totals(**data["compute"]),
             "answers": AnswerTally(**data["answers"]) if data.get("answers") else None,
+            "disproved": tuple(data.get("disproved", ())),
         })
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(pass_rate_ci95=list(self.pass_rate_ci95), per_repeat=list(self.per_repeat),
-                    curve=[list(point) for point in self.curve])
+                    curve=[list(point) for point in self.curve], disproved=list(self.disproved))
         return data
 
 
@@ -137,6 +140,7 @@ def summarize(
         tokens_per_solved=round(totals.generated_tokens / proved) if proved else None,
         lean_cpu_s_per_solved=round(totals.lean_cpu_s / proved, 3) if proved else None,
         answers=tally_answers(results),
+        disproved=tuple(sorted({r.problem for r in results if r.disproof is not None})),
     )
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofRecord
 from lean_prover.eval.answers import compare_with_official
+from lean_prover.eval.disproof import negation, try_disproof
 from lean_prover.eval.records import AttemptRow, Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.file_check import report_verdict
@@ -80,6 +81,15 @@ async def search_unit(
     repeat_prover = prover.reseeded(seed, spec.policy.prompt_format_for(job.unit.repeat))
     rows = list(job.earlier)
     started = time.monotonic()
+    if search_config.disprove_samples and not rows:
+        disproof = await try_disproof(job.problem, repeat_prover, search_config.disprove_samples, search_config.concurrency)
+        if disproof is not None and disproof.proof is not None and isinstance(disproof.verdict, Proved):
+            negated = negation(job.problem)
+            assert negated is not None
+            on_proof(proof_record(negated, disproof.proof, disproof.verdict, model=spec.policy.model,
+                                  algorithm="disproof", sample_cost=disproof.index,
+                                  wall_time_s=round(time.monotonic() - started, 3), preamble=disproof.preamble))
+            return replace(summarize_unit(job, rows, spec, time.monotonic() - started), disproof=disproof.proof)
     async for attempt in search.run(job.problem, repeat_prover, spec.budget):
         attempt = await certified(attempt, job.problem, repeat_prover)  # proofs leave the system from here
         row = attempt_row(job.unit, len(rows) + 1, attempt)

@@ -33,3 +33,8 @@ class SearchConfig:
     decompose_depth: int = field(default=2, metadata={"help": "decompose: how deep a failed subgoal may be sketched again."})
     sketches: int = field(default=4, metadata={"help": "decompose: sketches tried per theorem or lemma."})
     seed: int = field(default=0, metadata={"help": "Seed of the search's own choices (ties, code variants)."})
+    disprove_samples: int = field(
+        default=0,
+        metadata={"help": "Before each search, samples at proving the statement's negation (0: no disproof pass); "
+                          "a disproved statement is reported as such, not as unproved."},
+    )

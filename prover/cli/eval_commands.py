@@ -161,7 +161,9 @@ def eval_command(
     spread = f" ± {100 * summary.pass_rate_std:.1f}%" if summary.repeats > 1 else ""
     typer.echo(
         f"{' '.join(filter(None, (summary.dataset, summary.split)))}: {100 * summary.pass_rate:.1f}%{spread} proved "
-        f"({summary.proved} of {summary.searches} searches, {summary.samples} samples); {out / 'summary.json'}"
+        f"({summary.proved} of {summary.searches} searches, {summary.samples} samples"
+        + (f"; {len(summary.disproved)} statement(s) disproved" if summary.disproved else "")
+        + f"); {out / 'summary.json'}"
     )
 
 
