@@ -63,11 +63,13 @@ def checker_path(workspace: Path) -> Path:
     return workspace / ".lake" / "build" / "bin" / CHECKER_TARGET
 
 
-def require_checker(workspace: Path, certify: str) -> None:
-    """Fail before any work when proofs are to be certified and the checker is not built."""
-    if certify != "never" and not checker_path(workspace).is_file():
+def require_checker(workspace: Path, certify: str, checker: Path | None = None) -> None:
+    """Fail before any work when proofs are to be certified and the checker (`checker`, or the
+    workspace's build) is not built."""
+    binary = checker or checker_path(workspace)
+    if certify != "never" and not binary.is_file():
         raise WorkspaceError(
-            f"the certified checker is not built ({checker_path(workspace)}): run `prover setup`, "
+            f"the certified checker is not built ({binary}): run `prover setup`, "
             'or set lean.certify = "never" to keep fast-tier verdicts'
         )
 
@@ -82,6 +84,8 @@ class CertifySettings:
     memory_limit_mb: int = 0
     """RLIMIT_AS of each step's process tree; 0 for no cap."""
     allow_native_decide: bool = False
+    checker: Path | None = None
+    """The checker binary; None for the workspace's build (`prover setup`)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ class CertifiedChecker:
 
     @property
     def checker(self) -> Path:
-        return checker_path(self.settings.workspace)
+        return self.settings.checker or checker_path(self.settings.workspace)
 
     async def certify(self, problem: Problem, proof: str, preamble: str = "") -> Verdict:
         """The certified verdict on `proof` of `problem` (with helper declarations `preamble`)."""
@@ -196,7 +200,7 @@ class CertifiedChecker:
 
     def _checker_sha256(self) -> str:
         """The checker binary's digest, taken once and compared before every run."""
-        require_checker(self.settings.workspace, "final")
+        require_checker(self.settings.workspace, "final", self.settings.checker)
         digest = hashlib.sha256(self.checker.read_bytes()).hexdigest()
         if self._checker_digest is None:
             self._checker_digest = digest

@@ -58,6 +58,15 @@ class LeanConfig:
             "that leaves the system: results, the proof store, prove's output), `always` (every check), `never`."
         },
     )
+    checker: str = field(
+        default="",
+        metadata={"help": "The certified checker binary; empty for the workspace's build (`prover setup`)."},
+    )
+    file_projects: bool = field(
+        default=True,
+        metadata={"help": "prove/check a file inside a Lake project with that project's Lean and packages "
+                          "(a REPL and checker are built once per toolchain); off: always the workspace."},
+    )
     certify_command: str = field(
         default="lake env",
         metadata={"help": "The prefix that runs `lean` and the checker with the workspace's paths."},
@@ -69,6 +78,10 @@ class LeanConfig:
     def __post_init__(self) -> None:
         if self.certify not in CERTIFY_MODES:
             raise WorkspaceError(f"lean.certify = {self.certify!r}: must be one of {', '.join(CERTIFY_MODES)}")
+
+    @property
+    def checker_binary(self) -> Path | None:
+        return Path(self.checker) if self.checker else None
 
     def pool_size(self) -> int:
         if self.workers > 0:

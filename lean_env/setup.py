@@ -83,9 +83,9 @@ def setup_workspace(directory: Path, run: Runner = run_step, version: str = LEAN
             "which provides lake and the Lean toolchain, then run `prover setup` again"
         )
     directory.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(directory / "lean-toolchain", f"leanprover/lean4:{version}\n")
-    _write_if_changed(directory / "lakefile.toml", lakefile(version))
-    _write_if_changed(directory / "ProverCertify.lean", CHECKER_SOURCE.read_text(encoding="utf-8"))
+    write_if_changed(directory / "lean-toolchain", f"leanprover/lean4:{version}\n")
+    write_if_changed(directory / "lakefile.toml", lakefile(version))
+    write_if_changed(directory / "ProverCertify.lean", CHECKER_SOURCE.read_text(encoding="utf-8"))
     for description, command in STEPS:
         logger.info("%s: %s", description, " ".join(command))
         code = run(command, directory)
@@ -97,6 +97,6 @@ def setup_workspace(directory: Path, run: Runner = run_step, version: str = LEAN
     return read_pins(directory)
 
 
-def _write_if_changed(path: Path, content: str) -> None:
+def write_if_changed(path: Path, content: str) -> None:
     if not path.is_file() or path.read_text(encoding="utf-8") != content:
         path.write_text(content, encoding="utf-8")

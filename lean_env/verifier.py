@@ -120,6 +120,7 @@ class Verifier:
                 timeout_s=config.certify_timeout_s,
                 memory_limit_mb=config.memory_limit_mb,
                 allow_native_decide=config.allow_native_decide,
+                checker=config.checker_binary,
             )
             certifier = CertifiedChecker(certify_settings, pins)
         policy = GuardPolicy(allow_native_decide=config.allow_native_decide)

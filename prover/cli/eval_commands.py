@@ -24,6 +24,7 @@ from lean_prover.eval.report import write_report
 from lean_prover.eval.spec import RunSpec, Shard, parse_budget
 from lean_prover.eval.summary import RunSummary
 from lean_prover.lean_env.certify import require_checker
+from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
 from lean_prover.prover.agent import Prover
@@ -60,7 +61,7 @@ def _lean_pins(config: Config) -> dict[str, Any]:
     """Fail early, with what to do, when Lean (or the certified checker) is not set up; else
     the workspace's revisions."""
     repl_settings(config.lean)
-    require_checker(config.lean.workspace, config.lean.certify)
+    require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
     workspace = config.lean.workspace
     pins = read_pins(workspace) if (workspace / "lean-toolchain").is_file() else Pins.unknown()
     return dataclasses.asdict(pins)
@@ -245,6 +246,7 @@ def prove(
     spec = RunSpec(str(file), None, search_budget, config.search, config.policy)
     job = ProveJob(LeanFile.read(file), destination, spec, theorem, config.store.path)
     select_theorems(job.file, theorem)  # bad input fails before Lean or the model starts
+    config.lean = config_for_file(config.lean, file)  # the file's own Lake project, if it has one
     _lean_pins(config)
 
     async def run() -> ProveReport:

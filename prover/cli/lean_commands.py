@@ -13,6 +13,7 @@ import typer
 from lean_prover.data.datasets import benchmark_lean_release
 from lean_prover.lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
 from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
 from lean_prover.lean_env.workspace import kernel_warnings
 from lean_prover.lean_env.verifier import Verifier
@@ -70,7 +71,8 @@ def check(
     if static:
         reports = check_statically(plans, policy)
     else:
-        lean = dataclasses.replace(config.lean, certify="always") if certified else config.lean
+        lean = config_for_file(config.lean, file)  # the file's own Lake project, if it has one
+        lean = dataclasses.replace(lean, certify="always") if certified else lean
         verifier = Verifier.from_config(lean)
 
         async def run() -> list[TheoremReport]:

@@ -55,7 +55,7 @@ def search(
     build_search(config.search)  # an unknown algorithm: one line, before Lean or the model starts
     require_answer_support([problem], config.search.algorithm, config.policy.prompt_format)
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
-    require_checker(config.lean.workspace, config.lean.certify)
+    require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
     prover = Prover.from_config(config.policy, config.lean, config.data)
 
     async def run(store: ProofStore) -> UnitResult:

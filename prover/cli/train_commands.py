@@ -48,7 +48,7 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     with _resumable(settings.output_dir):
         if config.ray.verifiers:
             repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
-            require_checker(config.lean.workspace, config.lean.certify)
+            require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
             make_verifier = functools.partial(Verifier.from_config, config.lean)
             result = train_rl_on_ray(settings, config.ray, problems, make_verifier, model, config.store.path)
         else:
