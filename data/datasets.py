@@ -21,9 +21,9 @@ from pathlib import Path
 from lean_prover.data.config import DataConfig
 from lean_prover.data.errors import DataError
 from lean_prover.data.jsonl import load_jsonl
-from lean_prover.data.lean_file import load_lean_file
+from lean_prover.data.lean_file import LeanFile, load_lean_file
 from lean_prover.data.problem import Problem
-from lean_prover.data.problem_ids import find_problem
+from lean_prover.data.problem_ids import assign_ids, find_problem
 from lean_prover.data.putnambench import load_putnambench, locate
 from lean_prover.data.text_files import write_atomically
 
@@ -122,10 +122,13 @@ def load_problems(
         problems = _load_file(file, source=reference, skip_bad=config.skip_bad)
     elif is_file_reference(reference):
         problems = _load_file(Path(reference), source=reference, skip_bad=config.skip_bad)
+    elif Path(reference).is_dir():
+        problems = load_lean_folder(Path(reference))
     else:
         known = ", ".join(DATASETS)
         raise DataError(
-            f"unknown dataset {reference!r}; known datasets: {known}; or give the path of a .jsonl or .lean file"
+            f"unknown dataset {reference!r}; known datasets: {known}; or give the path of a .jsonl or .lean file, "
+            "or of a folder of .lean files"
         )
     if split is None:
         return problems
@@ -150,6 +153,19 @@ def benchmark_lean_release(name: str, config: DataConfig, path: Path | None = No
     if not spec.lean_release:
         raise DataError(f"{name} names no Lean release ({spec.lean}); pass --lean")
     return spec.lean_release
+
+
+def load_lean_folder(folder: Path) -> list[Problem]:
+    """A user's folder of `.lean` files as one dataset: every sorry theorem of every file below
+    it, in path order; a name that repeats gets `#k` ids over the whole folder."""
+    problems = []
+    for path in sorted(folder.rglob("*.lean")):
+        if ".lake" in path.relative_to(folder).parts:
+            continue  # a Lake project's build and packages
+        problems += [theorem.problem for theorem in LeanFile.read(path).theorems if theorem.is_sorry]
+    if not problems:
+        raise DataError(f"{folder}: no .lean file below it has a theorem whose proof is `sorry`")
+    return assign_ids(problems)
 
 
 def _load_file(path: Path, source: str, skip_bad: bool) -> list[Problem]:

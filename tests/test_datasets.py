@@ -153,3 +153,20 @@ def test_any_jsonl_in_the_schema_loads_by_path(tmp_path: Path) -> None:
     path.write_text(GOOD + "\n\n", encoding="utf-8")
     (problem,) = load_problems(str(path), DataConfig(cache_dir=tmp_path))
     assert (problem.name, problem.header, problem.goal, problem.source) == ("a", "", "", str(path))
+
+
+def test_a_folder_of_lean_files_is_one_dataset_with_its_hash(tmp_path: Path) -> None:
+    from lean_prover.data.problem import statements_hash
+
+    (tmp_path / "sub" / ".lake").mkdir(parents=True)
+    (tmp_path / "a.lean").write_text("theorem t : True := by\n  sorry\n\ntheorem done : True := trivial\n")
+    (tmp_path / "sub" / "b.lean").write_text("theorem t : 1 = 1 := by\n  sorry\n")
+    (tmp_path / "sub" / "c.lean").write_text("theorem proved : True := trivial\n")  # nothing to prove: left out
+    (tmp_path / "sub" / ".lake" / "d.lean").write_text("theorem pkg : True := by\n  sorry\n")  # a package's
+    problems = datasets.load_problems(str(tmp_path), DataConfig())
+    assert [p.id for p in problems] == ["t#1", "t#2"] and statements_hash(problems).startswith("sha256:")
+    (tmp_path / "sub" / "b.lean").write_text("theorem t : 1 = 2 := by\n  sorry\n")
+    assert statements_hash(datasets.load_problems(str(tmp_path), DataConfig())) != statements_hash(problems)
+    (tmp_path / "a.lean").write_text("theorem t : True := by\n  sorry\n/- unclosed")
+    with pytest.raises(DataError, match="a.lean:3: cannot read this Lean file"):
+        datasets.load_problems(str(tmp_path), DataConfig())
