@@ -68,9 +68,10 @@ _Step = tuple[int, int, str | None]
 """A traced tactic as (start, end, goals after), offsets in the proof."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class TacticLines:
-    """A checked proof cut at its first error, and each of its lines on which a tactic ends."""
+    """A checked proof cut at its first error, and each of its lines on which a tactic ends.
+    (Not frozen, like `Segment`: one is made for every sample.)"""
 
     kept: str
     lines: list[_Line]
