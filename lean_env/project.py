@@ -19,10 +19,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_prover.lean_env.certify import CHECKER_SOURCE, CHECKER_TARGET, checker_path
+from lean_prover.lean_env.certify import CHECKER_TARGET, checker_path
 from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.errors import WorkspaceError
-from lean_prover.lean_env.setup import REPL_GIT, Runner, run_step, write_if_changed
+from lean_prover.lean_env.setup import Runner, build_workspace, lakefile, run_step
 
 logger = logging.getLogger(__name__)
 
@@ -64,22 +64,6 @@ def find_project(file: Path) -> LakeProject | None:
     return None
 
 
-def tools_lakefile(version: str) -> str:
-    return f"""name = "prover_tools"
-defaultTargets = []
-
-[[require]]
-name = "REPL"
-git = "{REPL_GIT}"
-rev = "{version}"
-
-[[lean_exe]]
-name = "{CHECKER_TARGET}"
-root = "ProverCertify"
-supportInterpreter = true
-"""
-
-
 # What building the tools takes (for progress), and the command, run in the tools workspace.
 TOOL_STEPS: list[tuple[str, list[str]]] = [
     ("fetching the REPL", ["lake", "update"]),
@@ -99,19 +83,9 @@ def toolchain_tools(project: LakeProject, cache: Path, run: Runner = run_step) -
             f"{project.root} is a Lake project for {project.toolchain}, and `lake` is not on PATH to build a REPL for it: "
             "install elan (https://github.com/leanprover/elan), or set lean.file_projects = false"
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    write_if_changed(directory / "lean-toolchain", project.toolchain + "\n")
-    write_if_changed(directory / "lakefile.toml", tools_lakefile(project.version))
-    write_if_changed(directory / "ProverCertify.lean", CHECKER_SOURCE.read_text(encoding="utf-8"))
-    for description, command in TOOL_STEPS:
-        logger.info("%s for %s: %s", description, project.toolchain, " ".join(command))
-        code = run(command, directory)
-        if code != 0:
-            raise WorkspaceError(
-                f"{description} for {project.toolchain} (the toolchain of {project.root}) failed: "
-                f"`{' '.join(command)}` exited with {code} in {directory}; set lean.file_projects = false "
-                "to check in the configured workspace instead"
-            )
+    build_workspace(directory, project.toolchain, lakefile(project.version, "prover_tools", mathlib=False),
+                    TOOL_STEPS, run, f"for {project.toolchain}, the toolchain of {project.root}; set "
+                    "lean.file_projects = false to check in the configured workspace instead")
     return tools
 
 

@@ -29,25 +29,13 @@ REPL_GIT = "https://github.com/leanprover-community/repl"
 _VERSION = re.compile(r"v4\.\d+\.\d+(-rc\d+)?")
 
 
-def lakefile(version: str) -> str:
-    return f"""name = "prover_workspace"
-defaultTargets = []
-
-[[require]]
-name = "mathlib"
-git = "{MATHLIB_GIT}"
-rev = "{version}"
-
-[[require]]
-name = "REPL"
-git = "{REPL_GIT}"
-rev = "{version}"
-
-[[lean_exe]]
-name = "{CHECKER_TARGET}"
-root = "ProverCertify"
-supportInterpreter = true
-"""
+def lakefile(version: str, name: str = "prover_workspace", mathlib: bool = True) -> str:
+    """The lakefile of a workspace for Lean `version`: Mathlib (unless not wanted), the REPL,
+    and the certified checker."""
+    requires = ([("mathlib", MATHLIB_GIT)] if mathlib else []) + [("REPL", REPL_GIT)]
+    blocks = "".join(f'\n[[require]]\nname = "{package}"\ngit = "{git}"\nrev = "{version}"\n' for package, git in requires)
+    return (f'name = "{name}"\ndefaultTargets = []\n{blocks}\n[[lean_exe]]\nname = "{CHECKER_TARGET}"\n'
+            'root = "ProverCertify"\nsupportInterpreter = true\n')
 
 
 # Each step: what it does (for progress), and the command, run inside the workspace.
@@ -82,19 +70,27 @@ def setup_workspace(directory: Path, run: Runner = run_step, version: str = LEAN
             "`lake` is not on PATH: install elan (https://github.com/leanprover/elan), "
             "which provides lake and the Lean toolchain, then run `prover setup` again"
         )
+    build_workspace(directory, f"leanprover/lean4:{version}", lakefile(version), STEPS, run,
+                    "see its output above; offline machines cannot set up Lean")
+    return read_pins(directory)
+
+
+def build_workspace(
+    directory: Path, toolchain: str, lakefile_text: str, steps: list[tuple[str, list[str]]], run: Runner, hint: str
+) -> None:
+    """Write a workspace's toolchain, lakefile and checker source (where changed), and run the
+    build steps in it; a failed step raises WorkspaceError ending with `hint`."""
     directory.mkdir(parents=True, exist_ok=True)
-    write_if_changed(directory / "lean-toolchain", f"leanprover/lean4:{version}\n")
-    write_if_changed(directory / "lakefile.toml", lakefile(version))
+    write_if_changed(directory / "lean-toolchain", toolchain + "\n")
+    write_if_changed(directory / "lakefile.toml", lakefile_text)
     write_if_changed(directory / "ProverCertify.lean", CHECKER_SOURCE.read_text(encoding="utf-8"))
-    for description, command in STEPS:
+    for description, command in steps:
         logger.info("%s: %s", description, " ".join(command))
         code = run(command, directory)
         if code != 0:
             raise WorkspaceError(
-                f"{description} failed (`{' '.join(command)}` exited with {code} in {directory}); "
-                "see its output above; offline machines cannot set up Lean"
+                f"{description} failed (`{' '.join(command)}` exited with {code} in {directory}); {hint}"
             )
-    return read_pins(directory)
 
 
 def write_if_changed(path: Path, content: str) -> None:
