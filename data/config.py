@@ -35,6 +35,14 @@ class DataConfig:
         metadata={"help": "PutnamBench's answer problems: `find` (the policy gives the answer and the proof, "
                           "the benchmark's main setting) or `given` (the official answer is filled in)."},
     )
+    source_repo: Path | None = field(
+        default=None,
+        metadata={"help": "A checkout of the repository a traced benchmark (LeanDojo) comes from, at the traced "
+                          "commit: where its statements are read."},
+    )
+    leandojo_strategy: str = field(
+        default="random", metadata={"help": "LeanDojo Benchmark 4's splits: `random` or `novel_premises`."}
+    )
     skip_bad: bool = field(
         default=False,
         metadata={"help": "Skip (and log) malformed JSONL lines instead of stopping at the first."},

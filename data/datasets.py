@@ -21,6 +21,7 @@ from pathlib import Path
 from lean_prover.data.config import DataConfig
 from lean_prover.data.errors import DataError
 from lean_prover.data.jsonl import load_jsonl
+from lean_prover.data.leandojo import benchmark_problems, read_benchmark
 from lean_prover.data.lean_file import LeanFile, load_lean_file
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import assign_ids, find_problem
@@ -86,6 +87,17 @@ DATASETS: dict[str, DatasetSpec] = {
             _V15_SOURCE, _V15_LICENCE, _V15_LEAN,
         ),
         DatasetSpec(
+            "leandojo",
+            "leandojo_benchmark_4",
+            "",
+            "",
+            "LeanDojo Benchmark 4: Mathlib's theorems with traced tactics (random and novel_premises splits)",
+            "LeanDojo Benchmark 4 on Zenodo (lean-dojo's generate-benchmark-lean4), traced from a mathlib4 commit it names",
+            "see its Zenodo record (not verified here)",
+            "the traced Mathlib commit's own lean-toolchain (statements come from a checkout: data.source_repo)",
+            folder=True,
+        ),
+        DatasetSpec(
             "putnambench",
             "putnambench",
             "",
@@ -116,7 +128,8 @@ def load_problems(
     """All problems of a dataset (optionally one split). Raises DataError."""
     spec = DATASETS.get(reference)
     if spec is not None and spec.folder:
-        problems = load_putnambench(path if path is not None else resolve_dataset_file(spec, config), config.answers)
+        folder = path if path is not None else resolve_dataset_file(spec, config)
+        problems = load_leandojo(folder, config) if spec.name == "leandojo" else load_putnambench(folder, config.answers)
     elif spec is not None or path is not None:
         file = path if path is not None else resolve_dataset_file(DATASETS[reference], config)
         problems = _load_file(file, source=reference, skip_bad=config.skip_bad)
@@ -137,6 +150,23 @@ def load_problems(
         have = ", ".join(sorted(s or "(none)" for s in splits))
         raise DataError(f"{reference} has no split {split!r}; its splits: {have}")
     return [p for p in problems if p.split == split]
+
+
+def load_leandojo(folder: Path, config: DataConfig) -> list[Problem]:
+    """LeanDojo Benchmark 4's theorems as problems, their statements read from the checkout in
+    `data.source_repo` (the JSON holds none)."""
+    theorems = read_benchmark(folder, config.leandojo_strategy)
+    if config.source_repo is None:
+        raise DataError(f"LeanDojo's JSON holds no statements: set data.source_repo to a checkout of {theorems[0].url} "
+                        f"at commit {theorems[0].commit}; `prover data leandojo {folder}` reads its tactics without one")
+    found = benchmark_problems(theorems, config.source_repo)
+    if found.missing:
+        logger.warning("%d of %d LeanDojo theorems have no statement in %s, e.g. %s", len(found.missing), len(theorems),
+                       config.source_repo, found.missing[0])
+    if not found.problems:
+        raise DataError(f"{config.source_repo}: none of the {len(theorems)} LeanDojo theorems found there "
+                        f"(is it {theorems[0].url} at commit {theorems[0].commit}?); e.g. {found.missing[0]}")
+    return found.problems
 
 
 def benchmark_lean_release(name: str, config: DataConfig, path: Path | None = None) -> str:

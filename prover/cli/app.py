@@ -33,6 +33,7 @@ config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True
 app.add_typer(config_app, name="config")
 app.command()(lean_commands.setup)
 app.command()(lean_commands.check)
+app.command()(lean_commands.trace)
 app.command()(policy_commands.prompt)
 app.command()(policy_commands.sample)
 app.command()(search_commands.search)

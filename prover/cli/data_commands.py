@@ -14,8 +14,10 @@ from rich.table import Table
 
 from lean_prover.data.datasets import DATASETS, find_local_file, load_problem, load_problems
 from lean_prover.data.errors import DataError
+from lean_prover.data.leandojo import SPLITS, benchmark_problems, read_benchmark, tactic_pairs
 from lean_prover.data.problem import short_hash, statements_hash
 from lean_prover.data.store import ProofStore
+from lean_prover.data.text_files import write_atomically
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.options import PathOption
 
@@ -94,6 +96,37 @@ def stats(
         table.add_row(split, str(counts[split]), str(answers[split]), statements_hash(in_split))
     table.add_row("total", str(len(problems)), str(sum(answers.values())), statements_hash(problems))
     console.print(table)
+
+
+@app.command()
+def leandojo(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., help="The LeanDojo Benchmark 4 folder (with random/ and novel_premises/)."),
+    strategy: str = typer.Option("random", "--strategy", help="Its splits: random or novel_premises."),
+    repo: Optional[Path] = typer.Option(None, "--repo", help="A checkout of the traced repository, to find statements."),
+    tactics: Optional[Path] = typer.Option(None, "--tactics", help="Write its (state, tactic) pairs here as JSONL."),
+) -> None:
+    """LeanDojo Benchmark 4: theorems and traced tactics per split; with --repo, how many statements
+    the checkout gives (those are the problems `eval --dataset leandojo` runs); --tactics writes
+    the pairs, training data for a policy that proposes one tactic for a state."""
+    theorems = read_benchmark(folder, strategy)
+    repo = repo or _config(ctx).data.source_repo
+    found = benchmark_problems(theorems, repo) if repo is not None else None
+    columns = ["split", "theorems", "traced tactics"] + (["statements found"] if found else [])
+    table = Table(*columns, title=f"{folder} ({strategy})")
+    for split in SPLITS:
+        in_split = [t for t in theorems if t.split == split]
+        row = [split, str(len(in_split)), str(sum(len(t.tactics) for t in in_split))]
+        if found is not None:
+            row.append(str(sum(p.split == split for p in found.problems)))
+        table.add_row(*row)
+    console.print(table)
+    if found is not None and found.missing:
+        typer.echo(f"{len(found.missing)} theorems have no statement in {repo}, e.g. {found.missing[0]}", err=True)
+    if tactics is not None:
+        rows = [json.dumps(row, ensure_ascii=False) + "\n" for row in tactic_pairs(theorems)]
+        write_atomically(tactics, "".join(rows))
+        typer.echo(f"wrote {len(rows)} (state, tactic) pairs to {tactics}", err=True)
 
 
 @app.command("export-proofs")

@@ -14,6 +14,7 @@ from lean_prover.data.datasets import benchmark_lean_release
 from lean_prover.lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.project import config_for_file
+from lean_prover.lean_env.tracing import trace_repository
 from lean_prover.lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
 from lean_prover.lean_env.workspace import kernel_warnings
 from lean_prover.lean_env.verifier import Verifier
@@ -98,3 +99,14 @@ def check(
         typer.echo(f"{sum(r.passed for r in reports)}/{len(reports)} theorems pass")
     if not passed:
         raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def trace(
+    repository: str = typer.Argument(..., help="A Lean repository: a local checkout, or a git URL with --commit."),
+    commit: Optional[str] = typer.Option(None, "--commit", help="The commit to trace (a URL needs one)."),
+    out: Path = typer.Option(..., "--out", help="Where to write the trace, in LeanDojo Benchmark 4's layout."),
+) -> None:
+    """Trace a Lean repository with LeanDojo into problems and (state, tactic) data (needs Lean;
+    read it with `prover data leandojo OUT --repo CHECKOUT`)."""
+    result = trace_repository(repository, commit, out)
+    typer.echo(f"traced {result.theorems} theorems, {result.tactics} tactics into {result.out}")
