@@ -11,6 +11,7 @@ import psutil
 from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
 
 CERTIFY_MODES = ("final", "always", "never")
+TACTIC_ENVS = ("repl", "dojo")
 
 
 def default_workspace() -> Path:
@@ -67,6 +68,11 @@ class LeanConfig:
         metadata={"help": "prove/check a file inside a Lake project with that project's Lean and packages "
                           "(a REPL and checker are built once per toolchain); off: always the workspace."},
     )
+    tactic_env: str = field(
+        default="repl",
+        metadata={"help": "Where step-level search (bfs) runs tactics: `repl` (the REPL's tactic mode) or `dojo` "
+                          "(LeanDojo's Dojo, in the theorem's own file; `eval --dataset leandojo` only)."},
+    )
     certify_command: str = field(
         default="lake env",
         metadata={"help": "The prefix that runs `lean` and the checker with the workspace's paths."},
@@ -78,6 +84,8 @@ class LeanConfig:
     def __post_init__(self) -> None:
         if self.certify not in CERTIFY_MODES:
             raise WorkspaceError(f"lean.certify = {self.certify!r}: must be one of {', '.join(CERTIFY_MODES)}")
+        if self.tactic_env not in TACTIC_ENVS:
+            raise WorkspaceError(f"lean.tactic_env = {self.tactic_env!r}: must be one of {', '.join(TACTIC_ENVS)}")
 
     @property
     def checker_binary(self) -> Path | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from dataclasses import dataclass
 import functools
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ import typer
 
 from lean_prover.data.datasets import DATASETS, benchmark_lean_release, load_problems
 from lean_prover.data.errors import DataError
+from lean_prover.data.leandojo import read_benchmark
 from lean_prover.data.lean_file import LeanFile
 from lean_prover.data.store import ProofStore
 from lean_prover.eval.errors import EvalError
@@ -24,6 +26,8 @@ from lean_prover.eval.report import write_report
 from lean_prover.eval.spec import RunSpec, Shard, parse_budget
 from lean_prover.eval.summary import RunSummary
 from lean_prover.lean_env.certify import require_checker
+from lean_prover.lean_env.dojo import DojoChecker, TracedOrigin
+from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
@@ -72,13 +76,39 @@ def _as_json(config: Config) -> dict[str, Any]:
     return result
 
 
-def _local_prover(config: Config) -> ProverFactory:
+def _local_prover(config: Config, dataset: str = "", path: Path | None = None) -> ProverFactory:
+    if config.lean.tactic_env == "dojo":
+        return DojoProverFactory(config, _dojo_origins(config, dataset, path))
     return functools.partial(Prover.from_config, config.policy, config.lean, config.data)
+
+
+def _dojo_origins(config: Config, dataset: str, path: Path | None) -> dict[str, TracedOrigin]:
+    """Where each LeanDojo theorem lives, for `Dojo` to enter it."""
+    if dataset != "leandojo" or path is None:
+        raise EvalError('lean.tactic_env = "dojo" searches LeanDojo\'s theorems: --dataset leandojo --path FOLDER')
+    return {t.full_name: TracedOrigin(t.url, t.commit, t.file_path, t.full_name)
+            for t in read_benchmark(path, config.data.leandojo_strategy)}
+
+
+@dataclass(frozen=True)
+class DojoProverFactory:
+    """Makes a Prover whose tactic sessions on LeanDojo's theorems run in `Dojo` (picklable)."""
+
+    config: Config
+    origins: dict[str, TracedOrigin]
+
+    def __call__(self) -> Prover:
+        prover = Prover.from_config(self.config.policy, self.config.lean, self.config.data)
+        assert prover.verifier is not None
+        policy = GuardPolicy(allow_native_decide=self.config.lean.allow_native_decide)
+        return prover.checking_with(DojoChecker(prover.verifier, self.origins, policy, int(self.config.lean.timeout_s)))
 
 
 def _on_ray(config: Config, address: str | None) -> OnRay:
     """Search workers on Ray ([ray], `--ray-address` over ray.address); with ray.verifiers,
     the workers hold a policy only and each verifier actor builds its verifier."""
+    if config.lean.tactic_env == "dojo":
+        raise EvalError('lean.tactic_env = "dojo" runs in this process only, not on Ray workers')
     settings = dataclasses.replace(config.ray, address=address) if address else config.ray
     if settings.verifiers:
         propose_only = functools.partial(Prover.from_config, config.policy, None, config.data)
@@ -98,7 +128,7 @@ def _benchmark_run(
         spec,
         problems,
         out,
-        _local_prover(config),
+        _local_prover(config, dataset, path),
         config=_as_json(config),
         pins=pins,
         store_path=config.store.path,
