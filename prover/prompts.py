@@ -59,6 +59,10 @@ class PromptError(ProverError, ValueError):
     """A prompt that cannot be built (unknown format, an option the format does not take)."""
 
 
+TACTIC_INDENT = "  "
+"""Where step-level search (best-first) writes each tactic of a proof."""
+
+
 @dataclass(frozen=True)
 class Resume:
     """Where a proof continues: the text kept so far, and the tactic state there."""

@@ -18,12 +18,12 @@ from lean_prover.data.problem import Problem
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticRunner
 from lean_prover.prover.agent import Proposal, Prover
 from lean_prover.prover.extraction import Extraction
-from lean_prover.prover.prompts import Resume
+from lean_prover.prover.prompts import TACTIC_INDENT, Resume
 from lean_prover.search.base import SearchAttempt
 from lean_prover.search.budget import Budget, Spending
 from lean_prover.search.config import SearchConfig
 
-INDENT = "  "
+INDENT = TACTIC_INDENT
 
 
 class BestFirstSearch:

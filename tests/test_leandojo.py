@@ -166,3 +166,27 @@ def test_a_real_repository_is_traced(tmp_path: Path) -> None:
     (theorem,) = [t for t in read_benchmark(tmp_path / "trace") if t.full_name == "tiny"]
     assert [step.tactic for step in theorem.tactics] == ["simp"]
     assert [p.id for p in benchmark_problems([theorem], project).problems] == ["tiny"]
+
+
+def test_traced_steps_are_trained_as_best_first_search_prompts_them(benchmark: Path, repo: Path) -> None:
+    from dataclasses import replace as changed
+
+    from lean_prover.prover.prompts import Resume, build_prompt
+    from lean_prover.prover.training.config import SFTConfig, TrainingConfigError
+    from lean_prover.prover.training.sft import tactic_split
+
+    theorems = read_benchmark(benchmark)
+    theorems = [changed(t, split="val") if t.full_name == "Demo.two_steps" else t for t in theorems]
+    problems = benchmark_problems(theorems, repo).problems
+    split = tactic_split(problems, theorems, "non-cot", comment=True)
+    (only,) = split.train
+    first = next(p for p in problems if p.id == "Demo.le_refl'")
+    assert only == {"prompt": build_prompt(first, "non-cot", resume=Resume("", "a : α\n⊢ a ≤ a", "  ")),
+                     "completion": "exact le_refl a\n"}
+    second = split.held_out[1]  # the val split is held out; each step's prompt holds the tactics before it
+    assert second["prompt"].endswith("  have h' := h\n  /- tactic state:\n    h h' : a ≤ b\n    ⊢ a ≤ b\n  -/\n")
+    assert second["completion"] == "exact h'\n"
+    without = tactic_split(problems, theorems, "non-cot", comment=False)
+    assert "tactic state" not in without.train[0]["prompt"]
+    with pytest.raises(TrainingConfigError, match="chat format"):
+        SFTConfig(prompt_format="deepseek-v2", tactic_data=benchmark).validate()

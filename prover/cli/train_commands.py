@@ -10,6 +10,7 @@ from typing import Iterator, Optional
 import typer
 
 from lean_prover.data.datasets import load_problems
+from lean_prover.data.leandojo import benchmark_problems, read_benchmark
 from lean_prover.data.store import ProofStore
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.verifier import Verifier, repl_settings
@@ -19,7 +20,7 @@ from lean_prover.prover.model_files import resolve_model
 from lean_prover.prover.training.config import TrainingConfigError
 from lean_prover.prover.training.on_ray import train_rl_on_ray
 from lean_prover.prover.training.rl import train_rl
-from lean_prover.prover.training.sft import train_sft
+from lean_prover.prover.training.sft import SFTSplit, tactic_split, train_on, train_sft
 
 train_app = typer.Typer(help="Train the policy: GRPO from Lean's verdicts (rl), or on stored proofs (sft).",
                         no_args_is_help=True)
@@ -76,15 +77,37 @@ def sft(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> N
     config = _config(ctx, config_file)
     settings = config.sft
     settings.validate()
-    if not config.store.path.is_file():
-        raise TrainingConfigError(f"{config.store.path}: no proof store yet; run `prover collect` first")
-    with ProofStore(config.store.path) as store:
-        records = store.query(model=settings.from_model or None)
     model = resolve_model(settings.model, config.policy.cache_dir).location
-    with _resumable(settings.output_dir):
-        result = train_sft(settings, records, model)
+    if settings.tactic_data is not None:
+        split = _tactic_split(config)
+        with _resumable(settings.output_dir):
+            result = train_on(settings, split, model)
+        unit = "traced tactics"
+    else:
+        if not config.store.path.is_file():
+            raise TrainingConfigError(f"{config.store.path}: no proof store yet; run `prover collect` first")
+        with ProofStore(config.store.path) as store:
+            records = store.query(model=settings.from_model or None)
+        with _resumable(settings.output_dir):
+            result = train_sft(settings, records, model)
+        unit = "proofs"
     loss = f"{result.eval_loss:.4f}" if result.eval_loss is not None else "n/a (nothing held out)"
     typer.echo(
-        f"{result.steps} steps on {result.train_examples} proofs ({result.held_out_examples} held out, eval loss "
+        f"{result.steps} steps on {result.train_examples} {unit} ({result.held_out_examples} held out, eval loss "
         f"{loss}); model: {result.model_dir}"
     )
+
+
+def _tactic_split(config: Config) -> SFTSplit:
+    """LeanDojo's traced steps as training examples (sft.tactic_data, statements from data.source_repo)."""
+    assert config.sft.tactic_data is not None
+    theorems = read_benchmark(config.sft.tactic_data, config.data.leandojo_strategy)
+    if config.data.source_repo is None:
+        raise TrainingConfigError("sft.tactic_data needs the statements: set data.source_repo to a checkout of "
+                                  f"{theorems[0].url} at commit {theorems[0].commit}")
+    found = benchmark_problems(theorems, config.data.source_repo)
+    split = tactic_split(found.problems, theorems, config.sft.prompt_format, config.search.tactic_state_comment)
+    if not split.train:
+        raise TrainingConfigError(f"no traced steps to train on: {len(found.problems)} of {len(theorems)} theorems have "
+                                  f"a statement in {config.data.source_repo}, none of them in the train split")
+    return split

@@ -93,10 +93,18 @@ class SFTConfig:
     save_steps: int = field(default=200, metadata={"help": "Save a checkpoint every this many steps (a rerun resumes)."})
     output_dir: Path = field(default=Path("runs/sft"), metadata={"help": "Checkpoints, and the final model in final/."})
     seed: int = field(default=0, metadata={"help": "Seed of data order."})
+    tactic_data: Path | None = field(
+        default=None,
+        metadata={"help": "A LeanDojo Benchmark 4 folder: train on its traced (state, tactic) steps, prompted as "
+                          "best-first search prompts, instead of the store's proofs (statements: data.source_repo)."},
+    )
 
     def validate(self) -> None:
         if self.prompt_format not in FORMATS:
             raise TrainingConfigError(f"sft.prompt_format {self.prompt_format!r}: choose from {', '.join(FORMATS)}")
+        if self.tactic_data is not None and FORMATS[self.prompt_format].kind != "completion":
+            raise TrainingConfigError(f"sft.tactic_data trains the one-tactic prompts of best-first search, which a "
+                                      f"completion format writes; sft.prompt_format {self.prompt_format!r} is a chat format")
         if not 0.0 <= self.held_out < 1.0:
             raise TrainingConfigError(f"sft.held_out = {self.held_out}: must be in [0, 1)")
         if self.batch_size < 1 or self.micro_batch_size < 1 or self.batch_size % self.micro_batch_size:

@@ -17,7 +17,8 @@ from typing import Any
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofRecord
-from lean_prover.prover.prompts import build_prompt, get_format
+from lean_prover.data.leandojo import TracedTheorem
+from lean_prover.prover.prompts import TACTIC_INDENT, Resume, build_prompt, get_format
 from lean_prover.prover.training.config import SFTConfig, TrainingConfigError
 from lean_prover.prover.training.models import last_checkpoint, load_for_training
 from lean_prover.prover.training.rl import FINAL, as_trl_prompt
@@ -88,6 +89,40 @@ def sft_split(records: list[ProofRecord], config: SFTConfig) -> SFTSplit:
     return SFTSplit(train, held_out, duplicates)
 
 
+def tactic_example(problem: Problem, before: list[str], tactic: str, state: str, prompt_format: str,
+                   comment: bool) -> dict[str, Any]:
+    """One traced step as best-first search asks for it: the statement, the tactics so far, the
+    state as a comment (when search.tactic_state_comment is on), and the tactic as the completion."""
+    prefix = "".join(f"{TACTIC_INDENT}{earlier}\n" for earlier in before)
+    resume = Resume(prefix, state if comment else None, TACTIC_INDENT)
+    return {"prompt": build_prompt(problem, prompt_format, resume=resume), "completion": tactic + "\n"}
+
+
+def tactic_split(problems: list[Problem], theorems: list[TracedTheorem], prompt_format: str, comment: bool) -> SFTSplit:
+    """The traced steps of the theorems with a statement: LeanDojo's `train` split to train on,
+    its `val` split held out (the `test` split is left for evaluation). Tactics that span lines
+    are left out: best-first search proposes one line at a time."""
+    by_id = {problem.id: problem for problem in problems}
+    train: list[dict[str, Any]] = []
+    held_out: list[dict[str, Any]] = []
+    multi_line = 0
+    for theorem in theorems:
+        problem = by_id.get(theorem.full_name)
+        if problem is None or theorem.split == "test":
+            continue
+        target = train if theorem.split == "train" else held_out
+        before: list[str] = []
+        for step in theorem.tactics:
+            if "\n" in step.tactic:
+                multi_line += 1
+                break  # the steps after it would follow a prefix best-first search never writes
+            target.append(tactic_example(problem, before, step.tactic, step.state_before, prompt_format, comment))
+            before.append(step.tactic)
+    if multi_line:
+        logger.info("%d theorems' steps stop at a tactic that spans lines", multi_line)
+    return SFTSplit(train, held_out, 0)
+
+
 def sft_arguments(config: SFTConfig, cuda: bool, evaluate: bool) -> Any:
     from trl import SFTConfig as TRLSFTConfig
 
@@ -119,6 +154,11 @@ def train_sft(config: SFTConfig, records: list[ProofRecord], model_path: str) ->
             f"no proofs to train on ({len(records)} in the store, {len(split.held_out)} held out): run `prover collect` first"
         )
     logger.info("%d training proofs, %d held out, %d duplicates dropped", len(split.train), len(split.held_out), split.duplicates)
+    return train_on(config, split, model_path)
+
+
+def train_on(config: SFTConfig, split: SFTSplit, model_path: str) -> SFTResult:
+    """Fine-tune `model_path` on prompt-completion examples; returns where the model is."""
     import datasets
     from trl import SFTTrainer
 
