@@ -169,20 +169,19 @@ def load_leandojo(folder: Path, config: DataConfig) -> list[Problem]:
     return found.problems
 
 
-def benchmark_lean_release(name: str, config: DataConfig, path: Path | None = None) -> str:
+def benchmark_lean_release(name: str, config: DataConfig, path: Path | None = None) -> str | None:
     """The Lean release a known benchmark's statements are written for: its folder's
-    `lean-toolchain` when there is one, else the registry's. Raises DataError when none is known."""
+    `lean-toolchain` when there is one, else the registry's; None when neither names one.
+    Raises DataError for an unknown name."""
     spec = DATASETS.get(name)
     if spec is None:
         raise DataError(f"unknown benchmark {name!r}; known: {', '.join(DATASETS)}")
     folder = path if path is not None else find_local_file(spec, config) if spec.folder else None
-    if folder is not None and spec.folder:
+    if folder is not None and spec.folder and spec.name == "putnambench":
         toolchain = locate(folder).lean_toolchain
         if toolchain:
             return toolchain.rpartition(":")[2]
-    if not spec.lean_release:
-        raise DataError(f"{name} names no Lean release ({spec.lean}); pass --lean")
-    return spec.lean_release
+    return spec.lean_release or None
 
 
 def load_lean_folder(folder: Path) -> list[Problem]:

@@ -103,3 +103,11 @@ def test_setup_without_lake_or_offline(tmp_path: Path, monkeypatch: pytest.Monke
 def test_setup_cli_without_elan_is_one_line(tmp_path: Path) -> None:
     result = run_cli("setup", "--dir", str(tmp_path / "ws"), env={"PATH": str(Path(sys.executable).parent)})
     assert result.returncode == 2 and "`lake` is not on PATH" in result.stderr
+
+
+def test_setup_for_a_benchmark_takes_its_lean_release(tmp_path: Path) -> None:
+    env = {"PATH": str(Path(sys.executable).parent), "XDG_DATA_HOME": str(tmp_path / "data")}
+    result = run_cli("setup", "--benchmark", "minif2f", env=env)
+    assert result.returncode == 2 and "minif2f names no Lean release: building the default workspace" in result.stderr
+    both = run_cli("setup", "--benchmark", "putnambench", "--lean", "v4.27.0", env=env)
+    assert both.returncode == 2 and "give --lean or --benchmark, not both" in both.stderr

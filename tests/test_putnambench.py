@@ -84,8 +84,9 @@ def test_folder_layouts_and_the_lean_pin(shared_data: Path, tmp_path: Path) -> N
         assert [p.id for p in load_putnambench(folder)] == [PROOF_PROBLEM, ANSWER_PROBLEM]
     assert benchmark_lean_release("putnambench", DataConfig(), repository) == "v4.27.0"
     assert benchmark_lean_release("putnambench", DataConfig(download=False)) == "v4.27.0"  # the registry's
-    with pytest.raises(DataError, match="names no Lean release"):
-        benchmark_lean_release("minif2f", DataConfig())
+    assert benchmark_lean_release("minif2f", DataConfig()) is None
+    with pytest.raises(DataError, match="unknown benchmark"):
+        benchmark_lean_release("minif2g", DataConfig())
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="no PutnamBench .lean files"):
         load_putnambench(tmp_path / "empty")

@@ -152,9 +152,9 @@ def _warn_on_other_lean(dataset: str, config: Config, path: Path | None, pins: d
     try:
         release = benchmark_lean_release(dataset, config.data, path)
     except DataError:
-        return  # not a known benchmark, or one without a pin
+        return  # not a known benchmark
     toolchain = str(pins.get("lean_toolchain"))
-    if toolchain != "unknown" and not toolchain.endswith(release):
+    if release is not None and toolchain != "unknown" and not toolchain.endswith(release):
         typer.echo(f"warning: {dataset} is written for Lean {release}, the workspace has {toolchain}; "
                    f"`prover setup --benchmark {dataset}` builds one for it", err=True)
 

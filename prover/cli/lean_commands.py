@@ -40,7 +40,12 @@ def setup(
     config: Config = ctx.obj
     if benchmark is not None and lean is not None:
         raise typer.BadParameter("give --lean or --benchmark, not both")
-    lean = benchmark_lean_release(benchmark, config.data, path) if benchmark is not None else lean or LEAN_VERSION
+    if benchmark is not None:
+        release = benchmark_lean_release(benchmark, config.data, path)
+        if release is None:
+            typer.echo(f"{benchmark} names no Lean release: building the default workspace ({LEAN_VERSION})", err=True)
+        lean = release or LEAN_VERSION
+    lean = lean or LEAN_VERSION
     target = directory or workspace_for(lean, config.lean.workspace)
     pins = setup_workspace(target, version=lean)
     typer.echo(f"Lean workspace ready at {target}: {pins.lean_toolchain}, Mathlib {pins.mathlib_rev}, REPL {pins.repl_rev}")
