@@ -23,6 +23,9 @@ class Answer:
     """Character offsets in `Problem.context` of the answer's term: `sorry` until filled."""
     term: str | None = None
     """The candidate's answer; None while the `sorry` stands."""
+    given: bool = False
+    """The term is the official answer, filled in by the loader (`data.answers = "given"`): only
+    the proof is asked for."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,14 @@ class Problem:
         official answer, for a problem that asks for one)."""
         text = self.header + self.reference_context + self.formal_statement
         if self.answer is not None:
-            text += f"\n-- answer {self.answer.name}: {self.answer.official}"
+            text += f"\n-- answer {self.answer.name}: {self.answer.official}" + (" (given)" if self.answer.given else "")
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def answer_to_find(self) -> Answer | None:
+        """The answer the policy must give with its proof (None when there is none, or when the
+        official one was given)."""
+        return None if self.answer is None or self.answer.given else self.answer
 
     @property
     def reference_context(self) -> str:

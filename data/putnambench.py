@@ -84,4 +84,5 @@ def with_answer_slot(problem: Problem, answers: str = "find") -> Problem:
     if not official:
         raise DataError(f"{problem.id}: no official answer after {answer.name}, so none can be given")
     given = found.with_answer(official)
-    return replace(given, answer=None)
+    assert given.answer is not None
+    return replace(given, answer=replace(given.answer, given=True))

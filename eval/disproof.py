@@ -9,7 +9,7 @@ sampling proofs of
 built from `theorem NAME BINDERS : TYPE :=`. A proof of it, checked and certified like any
 proof, ends the search: the statement is false, and the run reports it as disproved, never as
 unproved. Problems that ask for an answer are not disproved: their statement is false for
-every wrong answer.
+every wrong answer (with the official answer given, they are).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SUFFIX = "_disproof"
 def negation(problem: Problem) -> Problem | None:
     """The problem of proving that `problem`'s statement is false; None for a problem that asks
     for an answer, or a statement not of the form `theorem NAME BINDERS : TYPE :=`."""
-    if problem.answer is not None:
+    if problem.answer_to_find is not None:
         return None
     statement = problem.formal_statement
     try:

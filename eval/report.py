@@ -157,12 +157,12 @@ def answer_line(report: RunReport) -> str:
     """The two tasks of a benchmark whose problems may ask for an answer, counted apart."""
     a = report.summary.answers
     assert a is not None
-    setting = ("the official answers were given" if report.answers == "given"
-               else "the prover gave the answers")
-    return (
-        f"{report.path}: proof only: {a.proof_only_proved} of {a.proof_only_searches} searches proved; "
-        f"answer and proof ({setting}): {a.proved} of {a.searches} proved, of which the answer matches the official "
-        f"one in {a.matches}, differs in {a.differs}, and could not be compared in {a.not_compared}."
+    proof_only = f"{report.path}: proof only: {a.proof_only_proved} of {a.proof_only_searches} searches proved; "
+    if report.answers == "given":
+        return proof_only + f"answer and proof (the official answers were given): {a.proved} of {a.searches} proved."
+    return proof_only + (
+        f"answer and proof (the prover gave the answers): {a.proved} of {a.searches} proved, of which the answer "
+        f"matches the official one in {a.matches}, differs in {a.differs}, and could not be compared in {a.not_compared}."
     )
 
 

@@ -40,7 +40,7 @@ def load_few_shot_examples(data: DataConfig, count: int) -> list[SolvedExample]:
 def answered(problem: Problem, answer: str | None) -> Problem:
     """The problem as a candidate's answer fills it (unchanged for a problem that asks for no
     answer, or when the candidate gave none: the check then says the answer is missing)."""
-    return problem if problem.answer is None or answer is None else problem.with_answer(answer)
+    return problem if problem.answer_to_find is None or answer is None else problem.with_answer(answer)
 
 
 @dataclass(frozen=True)

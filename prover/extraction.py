@@ -99,8 +99,8 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
     preamble = "".join(block for block in earlier if block) + _without_imports(target.problem.header)
     preamble += target.problem.context + target.problem.informal_prefix
     answer_term = None
-    if problem.answer is not None:
-        answer_term, preamble = take_answer(preamble, problem.answer.name)
+    if problem.answer_to_find is not None:
+        answer_term, preamble = take_answer(preamble, problem.answer_to_find.name)
     return Extraction(proof, target.problem.formal_statement, preamble=preamble if preamble.strip() else "",
                       answer=answer_term)
 

@@ -128,8 +128,8 @@ def theorem_with_sorry(problem: Problem) -> str:
 
 def _chat_prompt(problem: Problem, format_name: str) -> tuple[ChatMessage, ...]:
     request = f"Complete the following Lean 4 code:\n\n```lean4\n{theorem_with_sorry(problem)}\n```"
-    if problem.answer is not None:
-        request += "\n\n" + ANSWER_REQUEST.format(name=problem.answer.name)
+    if problem.answer_to_find is not None:
+        request += "\n\n" + ANSWER_REQUEST.format(name=problem.answer_to_find.name)
     if format_name == "deepseek-v2-cot":
         request += "\n\n" + V2_PLAN
     user = ChatMessage("user", request)

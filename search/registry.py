@@ -43,7 +43,7 @@ class AnswersUnsupportedError(SearchError, ValueError):
 
 def require_answer_support(problems: Iterable[Problem], algorithm: str, prompt_format: str) -> None:
     """Refuse, before any work, problems that ask for an answer where the setup cannot give one."""
-    asking = [p.id for p in problems if p.answer is not None]
+    asking = [p.id for p in problems if p.answer_to_find is not None]
     if not asking:
         return
     example = f"{asking[0]}" + (f" and {len(asking) - 1} more" if len(asking) > 1 else "")

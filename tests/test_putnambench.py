@@ -96,8 +96,15 @@ def test_folder_layouts_and_the_lean_pin(shared_data: Path, tmp_path: Path) -> N
 
 def test_given_answers_are_filled_in_from_the_official_comment(shared_data: Path) -> None:
     given = by_id(load_putnambench(shared_data / "putnambench", "given"), ANSWER_PROBLEM)
-    assert given.answer is None
+    found = by_id(load_putnambench(shared_data / "putnambench"), ANSWER_PROBLEM)
+    assert given.answer is not None and given.answer.given and given.answer_to_find is None
     assert "putnam_1962_a5_solution : ℕ → ℕ := (fun n : ℕ => n * (n + 1) * 2^(n - 2)\n)" in given.context
+    assert given.statement_sha256 != found.statement_sha256  # another task, another statement set
+    require_answer_support([given], "rmaxts", "non-cot")  # only a proof is asked for: any setup will do
+    assert check_candidate(given.formal_statement, "by\n  simp\n", "", GuardPolicy(), answer=given.answer) == []
+    (message,) = build_prompt(given, "deepseek-v2")  # type: ignore[misc]
+    assert "replace that `sorry`" not in message.content and "n * (n + 1)" in message.content
+    assert extract(given, "deepseek-v2", chat_answer("fun n => 0")).answer is None  # the official one stays
     with pytest.raises(DataError, match="data.answers"):
         DataConfig(answers="guess")
 
@@ -237,3 +244,20 @@ def test_data_stats_counts_problems_and_answers(shared_data: Path) -> None:
     assert result.returncode == 0, result.stderr
     total = next(line for line in result.stdout.splitlines() if "total" in line)
     assert "672" in total and "346" in total
+
+
+def test_a_run_with_the_official_answers_given_counts_them_as_such(shared_data: Path, tmp_path: Path) -> None:
+    problems = [by_id(load_putnambench(shared_data / "putnambench", "given"), ANSWER_PROBLEM)]
+
+    def make_prover() -> Prover:
+        return Prover(ScriptedPolicy([chat_answer("fun n => 0")]), PolicyConfig(model="scripted", prompt_format="chat"),
+                      Verifier(ReplPool(scripted_settings(), 1), Pins.unknown()))
+
+    spec = RunSpec("putnambench", None, Budget(1), SearchConfig(algorithm="sample", concurrency=1),
+                   PolicyConfig(model="scripted", prompt_format="chat"))
+    summary = run_benchmark(BenchmarkRun(spec, problems, tmp_path / "run", make_prover, show_progress=False,
+                                         config={"data": {"answers": "given"}}))
+    assert summary.answers is not None and (summary.answers.searches, summary.answers.proved) == (1, 1)
+    (result,) = map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())
+    assert result["answer"] is None and result["answer_check"] == ""  # the official answer: nothing to compare
+    assert "answer and proof (the official answers were given): 1 of 1 proved." in table(load_reports([tmp_path / "run"]))

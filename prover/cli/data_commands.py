@@ -73,9 +73,9 @@ def show(
     typer.echo(problem.header + problem.context + problem.informal_prefix + problem.formal_statement, nl=False)
     if problem.goal:
         typer.echo("\n-- goal:\n" + "\n".join(f"-- {line}" for line in problem.goal.splitlines()))
-    if problem.answer is not None:
-        typer.echo(f"\n-- asks for an answer: {problem.answer.name} (official answer, never prompted: "
-                   f"{problem.answer.official or 'none given'})")
+    if problem.answer_to_find is not None:
+        typer.echo(f"\n-- asks for an answer: {problem.answer_to_find.name} (official answer, never prompted: "
+                   f"{problem.answer_to_find.official or 'none given'})")
 
 
 @app.command()
