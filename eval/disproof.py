@@ -9,7 +9,8 @@ sampling proofs of
 built from `theorem NAME BINDERS : TYPE :=`. A proof of it, checked and certified like any
 proof, ends the search: the statement is false, and the run reports it as disproved, never as
 unproved. Problems that ask for an answer are not disproved: their statement is false for
-every wrong answer (with the official answer given, they are).
+every wrong answer (with the official answer given, they are). Statements in a context with
+`variable`s are not disproved either (their negation cannot be written from the text).
 """
 
 from __future__ import annotations
@@ -36,7 +37,12 @@ def negation(problem: Problem) -> Problem | None:
     statement = problem.formal_statement
     try:
         tokens = significant(tokenize(statement))
+        context = significant(tokenize(problem.context))
     except LexError:
+        return None
+    if any(t.kind is Kind.IDENT and t.text == "variable" for t in context):
+        # Section variables the statement uses are bound outside its text: `¬ ∀ binders, type`
+        # would not quantify them, and over an empty type both it and the statement hold.
         return None
     name_index = next((i + 1 for i, t in enumerate(tokens[:-1])
                        if t.kind is Kind.IDENT and t.text in ("theorem", "lemma")), None)

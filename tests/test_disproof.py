@@ -46,6 +46,8 @@ def test_no_negation_for_answers_or_unreadable_statements() -> None:
     asking = Problem("t", "", "", "", "theorem t : s = 1 := by\n", "", "x", context="abbrev s : ℕ := sorry\n",
                      answer=Answer("s", "1", (17, 22)))
     assert negation(asking) is None
+    in_section = Problem("t", "", "", "", "theorem t : x = x := by\n", "", "x", context="variable (x : Empty)\n")
+    assert negation(in_section) is None
 
 
 class ByPrompt:
