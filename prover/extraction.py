@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from lean_prover.data.lean_file import MODIFIERS, SourceTheorem, parse_theorems, starts_command
-from lean_prover.data.lean_lexer import Kind, LexError, Token, plain_name, significant, tokenize
+from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
 from lean_prover.lean_env.guard import DECLARATION_HEADS, check_commands
@@ -101,6 +101,7 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
     answer_term = None
     if problem.answer_to_find is not None:
         answer_term, preamble = take_answer(preamble, problem.answer_to_find.name)
+    preamble = without_redeclarations(preamble, problem.reference_context)
     return Extraction(proof, target.problem.formal_statement, preamble=preamble if preamble.strip() else "",
                       answer=answer_term)
 
@@ -126,6 +127,34 @@ def take_answer(code: str, name: str) -> tuple[str | None, str]:
         term = code[tokens[assign].end : tokens[end - 1].end].strip()
         return term, code[: tokens[first].start] + code[tokens[end - 1].end :].lstrip(" ")
     return None, code
+
+
+_DECLARING = frozenset({"def", "abbrev", "theorem", "lemma", "instance", "structure", "class", "inductive", "opaque"})
+
+
+def without_redeclarations(code: str, context: str) -> str:
+    """`code` (a chat answer's helpers) less each command that declares a name the problem's
+    own context declares: a model restates the file it was shown, and Lean rejects a second
+    declaration of a name. Names compare by their last component. The context's own
+    declaration is the one checked, so dropping the copy can only make a proof fail."""
+    taken = {name_parts(name)[-1] for name in _declared_names(significant(tokenize(context)))}
+    if not taken:
+        return code
+    tokens = significant(tokenize(code))
+    starts = [i for i, token in enumerate(tokens) if starts_command(token)]
+    kept, last = [], 0
+    for number, first in enumerate(starts):
+        after = starts[number + 1] if number + 1 < len(starts) else len(tokens)
+        names = _declared_names(tokens[first:after])
+        if names and name_parts(names[0])[-1] in taken:
+            kept.append(code[last : tokens[first].start])
+            last = tokens[after - 1].end  # comments after it (a doc comment of the next command) stay
+    return "".join(kept) + code[last:]
+
+
+def _declared_names(tokens: list[Token]) -> list[str]:
+    return [plain_name(tokens[i + 1].text) for i, token in enumerate(tokens[:-1])
+            if token.kind is Kind.IDENT and token.text in _DECLARING and tokens[i + 1].kind is Kind.IDENT]
 
 
 def _assign_after(tokens: list[Token], start: int) -> int | None:

@@ -261,3 +261,18 @@ def test_a_run_with_the_official_answers_given_counts_them_as_such(shared_data: 
     (result,) = map(json.loads, (tmp_path / "run" / "results.jsonl").read_text().splitlines())
     assert result["answer"] is None and result["answer_check"] == ""  # the official answer: nothing to compare
     assert "answer and proof (the official answers were given): 1 of 1 proved." in table(load_reports([tmp_path / "run"]))
+
+
+def test_a_chat_answer_that_restates_the_files_definitions_keeps_only_its_own_helpers(putnam: list[Problem]) -> None:
+    """putnam_1997_b1's file defines `dist_to_int`; a model that copies it back into its answer
+    would declare it twice. The copy is dropped (the file's own definition is the one checked);
+    the model's other helpers, and their doc comments, stay."""
+    problem = by_id(putnam, "putnam_1997_b1")
+    assert "noncomputable def dist_to_int" in problem.context
+    statement = problem.formal_statement.rstrip()
+    answer = ("```lean4\nimport Mathlib\n\nopen Real\n\nabbrev putnam_1997_b1_solution : ℕ → ℝ := fun n => n\n"
+              "noncomputable def dist_to_int : ℝ → ℝ := fun r => |r - round r|\n\n/-- mine -/\n"
+              f"lemma my_helper : True := trivial\n\n{statement}\nby\n  simp\n```")
+    extraction = extract(problem, "deepseek-v2", answer)
+    assert extraction.answer == "fun n => n" and "dist_to_int" not in extraction.preamble
+    assert "/-- mine -/\nlemma my_helper : True := trivial" in extraction.preamble and "open Real" in extraction.preamble
