@@ -152,3 +152,13 @@ def test_a_real_dojo_runs_a_tactic(tmp_path) -> None:  # type: ignore[no-untyped
             await session.close()
 
     assert isinstance(asyncio.run(run()), ProofFinished)
+
+
+def test_dojo_outside_a_leandojo_eval_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import run_cli
+
+    (tmp_path / "t.lean").write_text("theorem t : True := by\n  sorry\n")
+    for args in (["prove", "t.lean"], ["search", "t.lean:t"], ["eval", "--dataset", "t.lean", "--out", "r"]):
+        result = run_cli("--set", "lean.tactic_env=dojo", *args, cwd=tmp_path)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert "dojo" in result.stderr, result.stderr

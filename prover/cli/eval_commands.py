@@ -122,13 +122,14 @@ def _benchmark_run(
     """`prover eval`'s and `prover collect`'s run: the problems, how workers are built, the store."""
     problems = load_problems(dataset, config.data, path=path, split=spec.split)
     require_answer_support(problems, config.search.algorithm, config.policy.prompt_format)
+    make_prover = _local_prover(config, dataset, path)
     pins = _lean_pins(config)
     _warn_on_other_lean(dataset, config, path, pins)
     return BenchmarkRun(
         spec,
         problems,
         out,
-        _local_prover(config, dataset, path),
+        make_prover,
         config=_as_json(config),
         pins=pins,
         store_path=config.store.path,
@@ -276,6 +277,8 @@ def prove(
     spec = RunSpec(str(file), None, search_budget, config.search, config.policy)
     job = ProveJob(LeanFile.read(file), destination, spec, theorem, config.store.path)
     select_theorems(job.file, theorem)  # bad input fails before Lean or the model starts
+    if config.lean.tactic_env != "repl":
+        raise EvalError('lean.tactic_env = "dojo" runs LeanDojo\'s theorems in `eval --dataset leandojo` only')
     config.lean = config_for_file(config.lean, file)  # the file's own Lake project, if it has one
     _lean_pins(config)
 

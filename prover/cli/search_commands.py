@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lean_prover.data.datasets import load_problem
 from lean_prover.data.errors import DataError
 from lean_prover.data.store import ProofRecord, ProofStore
+from lean_prover.eval.errors import EvalError
 from lean_prover.eval.records import Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob, search_unit
@@ -53,6 +54,8 @@ def search(
                    config.search, config.policy)
     job = UnitJob(Unit(problem.id, 0), problem, checkpoint=out / problem.id / TREE_FILE)
     build_search(config.search)  # an unknown algorithm: one line, before Lean or the model starts
+    if config.lean.tactic_env != "repl":
+        raise EvalError('lean.tactic_env = "dojo" runs LeanDojo\'s theorems in `eval --dataset leandojo` only')
     require_answer_support([problem], config.search.algorithm, config.policy.prompt_format)
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
     require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
