@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lean_prover.data.lean_file import MODIFIERS, SourceTheorem, parse_theorems, starts_command
+from lean_prover.data.lean_file import MODIFIERS, SourceTheorem, find_assign, parse_theorems, starts_command
 from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
@@ -118,7 +118,7 @@ def take_answer(code: str, name: str) -> tuple[str | None, str]:
         first = index
         while first > 0 and tokens[first - 1].text in MODIFIERS and tokens[first - 1].line == token.line:
             first -= 1
-        assign = _assign_after(tokens, index + 2)
+        assign = find_assign(tokens, index + 2)
         if assign is None:
             return None, code
         end = next((j for j in range(assign + 1, len(tokens)) if starts_command(tokens[j])), len(tokens))
@@ -155,18 +155,6 @@ def without_redeclarations(code: str, context: str) -> str:
 def _declared_names(tokens: list[Token]) -> list[str]:
     return [plain_name(tokens[i + 1].text) for i, token in enumerate(tokens[:-1])
             if token.kind is Kind.IDENT and token.text in _DECLARING and tokens[i + 1].kind is Kind.IDENT]
-
-
-def _assign_after(tokens: list[Token], start: int) -> int | None:
-    depth = 0
-    for index in range(start, len(tokens)):
-        token = tokens[index]
-        depth += 1 if token.kind is Kind.OPEN else -1 if token.kind is Kind.CLOSE else 0
-        if depth == 0 and token.text == ":=":
-            return index
-        if starts_command(token):
-            return None
-    return None
 
 
 def _without_imports(header: str) -> str:
