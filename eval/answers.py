@@ -17,7 +17,6 @@ from lean_prover.lean_env.verdict import Proved
 MATCHES = "matches"
 DIFFERS = "differs"
 NOT_COMPARED = "not compared"
-OUTCOMES = (MATCHES, DIFFERS, NOT_COMPARED)
 
 _EQUAL = "first | rfl | decide | norm_num | (funext x; simp) | (ext x; simp)"
 _DIFFERENT = "first | decide | norm_num"
