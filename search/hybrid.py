@@ -212,7 +212,7 @@ class HybridSearch:
         problem, prover = state.problem, state.prover
         verdict = await prover.check(problem, extraction)
         attempt = SearchAttempt(0, extraction.proof, verdict, tokens, preamble=extraction.preamble)
-        segments = await tree_segments(problem, prover, extraction, verdict)
+        segments = (await tree_segments(problem, prover, extraction, verdict)).segments
         failure = None
         if isinstance(verdict, LeanErrors) and extraction.proof is not None:
             # A completion format's revision shows the whole failed proof; a chat format's
@@ -233,7 +233,7 @@ class HybridSearch:
         # The sketch's tactics up to its first `sorry` (or error) grow the tree like any sample's.
         outcome = _Outcome(node, "decompose",
                            [SearchAttempt(0, sketch.proof, verdict, proposal.completion.token_count, preamble=sketch.preamble)],
-                           [await tree_segments(problem, prover, sketch, verdict)])
+                           [(await tree_segments(problem, prover, sketch, verdict)).segments])
         if not isinstance(verdict, Incomplete) or sketch.proof is None:
             return outcome  # a sketch without sorries that Lean accepts is a proof
         try:
@@ -250,7 +250,7 @@ class HybridSearch:
         whole = Extraction(substitute(sketch.proof, proofs), sketch.restated_statement, preamble=sketch.preamble)
         verdict = await prover.check(problem, whole)
         outcome.assembled = SearchAttempt(0, whole.proof, verdict, 0, preamble=whole.preamble)
-        outcome.segments.append(await tree_segments(problem, prover, whole, verdict))
+        outcome.segments.append((await tree_segments(problem, prover, whole, verdict)).segments)
         return outcome
 
     async def _prove_lemma(self, state: _Problem, lemma: Problem, outcome: _Outcome) -> tuple[str | None, int]:

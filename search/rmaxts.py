@@ -12,7 +12,8 @@ One sample is one job:
    first rejected line: `tree_segments`) and cut it into tactic segments
    (`search.segments`; a state the tactic trace leaves open is learnt by replaying the proof
    up to there in tactic mode); each segment that leads to a tactic state not yet in the tree
-   adds a node.
+   adds a node. The resumed prefix is cut again only when the trace shows it may read
+   differently now; otherwise the merge goes on from the expanded node.
 4. Backpropagation: the intrinsic reward (RMax) is 1 if the sample added at least one node,
    else 0; it updates the expanded node and every ancestor's subtree statistics.
 The tree, the budget spent and any proof found are saved every `checkpoint_every` samples;
@@ -41,7 +42,7 @@ from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.errors import SearchError
-from lean_prover.search.segments import Segment, tactic_lines
+from lean_prover.search.segments import Resumed, Segment, tactic_lines
 from lean_prover.search.tree import ROOT, SearchTree
 
 logger = logging.getLogger(__name__)
@@ -54,8 +55,19 @@ class _Expansion:
     proof: str | None
     verdict: Verdict
     tokens: int
-    segments: list[Segment]
+    growth: Growth
     """What the sample adds to the tree."""
+    resumed_from: tuple[int, str] | None
+    """(node, code) that the growth continues, when it does (`SearchTree.add_segments`)."""
+
+
+@dataclass
+class Growth:
+    """The segments a checked sample adds to the tree, and whether they continue the prefix it
+    resumed from (`tree_segments`) rather than start at the root."""
+
+    segments: list[Segment]
+    after_prefix: bool = False
 
 
 @dataclass
@@ -109,7 +121,7 @@ class RMaxTS:
         try:
             async for expansion in keep_in_flight(next_job, self.config.concurrency):
                 slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
-                grew = state.tree.add_segments(expansion.segments, fits)
+                grew = state.tree.add_segments(expansion.growth.segments, fits, after=expansion.resumed_from)
                 state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
                 if isinstance(expansion.verdict, Proved):
                     state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
@@ -125,8 +137,10 @@ class RMaxTS:
         resume = resume_at(tree, node, self.config.tactic_state_comment)
         (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
         verdict = await prover.check(problem, proposal.extraction)
-        segments = await tree_segments(problem, prover, proposal.extraction, verdict)
-        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, segments)
+        resumed = Resumed(resume.proof_prefix, tree.goal(node))
+        growth = await tree_segments(problem, prover, proposal.extraction, verdict, resumed)
+        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, growth,
+                          (node, resumed.code) if growth.after_prefix else None)
 
 
 class CheckpointError(SearchError, ValueError):
@@ -164,8 +178,12 @@ def prefix_cap(prover: Prover, tactic_state_comment: bool) -> Callable[[str, Seg
     return fits
 
 
-async def tree_segments(problem: Problem, prover: Prover, extraction: Extraction, verdict: Verdict) -> list[Segment]:
-    """The segments a checked sample adds to the tree: its tactics up to Lean's first error.
+async def tree_segments(
+    problem: Problem, prover: Prover, extraction: Extraction, verdict: Verdict, resumed: Resumed | None = None
+) -> Growth:
+    """The segments a checked sample adds to the tree: its tactics up to Lean's first error
+    (only those after the `resumed` prefix, when `tactic_lines` finds that the tree's
+    segments of the prefix still hold).
 
     V1.5 has no guard: Lean checks every sample and the first error cuts it. Here the text the
     guard rejects never reaches Lean, so a rejected sample is cut before its first rejected
@@ -174,16 +192,17 @@ async def tree_segments(problem: Problem, prover: Prover, extraction: Extraction
     """
     proof = extraction.proof
     if proof is None:
-        return []
+        return Growth([])
     if isinstance(verdict, GuardRejected) and verdict.run is None:
         proof = lines_before_violations(proof, verdict.violations)
         if not proof.strip():
-            return []
+            return Growth([])
         verdict = await prover.check(problem, dataclasses.replace(extraction, proof=proof))
-    lines = tactic_lines(problem, proof, verdict)
+    lines = tactic_lines(problem, proof, verdict, resumed)
     if lines is None:
-        return []
-    return lines.segments(await replay_states(problem, prover, proof, lines.unresolved_line_ends()))
+        return Growth([])
+    segments = lines.segments(await replay_states(problem, prover, proof, lines.unresolved_line_ends()))
+    return Growth(segments, after_prefix=lines.start > 0)
 
 
 async def root_goal(problem: Problem, prover: Prover) -> str:

@@ -19,9 +19,6 @@ that line in tactic mode (`TacticLines.unresolved_line_ends`, then
 
 from __future__ import annotations
 
-import bisect
-import itertools
-import re
 from dataclasses import dataclass
 
 from lean_prover.data.problem import Problem
@@ -30,7 +27,6 @@ from lean_prover.lean_env.verifier import LineIndex
 from lean_prover.prover.prompts import state_comment
 
 NO_GOALS = "no goals"
-_LEADING_SPACES = re.compile(" *")
 
 
 @dataclass(slots=True)
@@ -58,14 +54,12 @@ class _Line:
     """Offset in the proof of the end of the line."""
     first_start: int
     """The earliest start of a tactic ending on the line (for the indentation)."""
+    indent: str
+    """The leading spaces of the line where `first_start` lies."""
     boundary: bool
     """A tactic ends after the line's last code character: the line ends a segment."""
     goal: str | None
     """The state after the outermost such tactic; None when the trace does not say."""
-
-
-_Step = tuple[int, int, str | None]
-"""A traced tactic as (start, end, goals after), offsets in the proof."""
 
 
 @dataclass(slots=True)
@@ -78,6 +72,9 @@ class TacticLines:
     """In order."""
     finished: bool
     """Lean proved it: the last segment is `no goals`."""
+    start: int = 0
+    """Where the lines begin: after the resumed prefix when the tree holds its segments (see
+    `tactic_lines`), else 0."""
 
     def unresolved_line_ends(self) -> list[int]:
         """Line ends where a tactic ends but the trace gives no state after it (the last tactic
@@ -86,26 +83,37 @@ class TacticLines:
         return [line.end for line in self.lines if line.boundary and line.goal is None]
 
     def segments(self, replayed: dict[int, str] | None = None) -> list[Segment]:
-        """The segments; `replayed` gives states the trace did not, by their line end. A line
-        whose state is still unknown joins the next segment."""
+        """The segments (from `start`); `replayed` gives states the trace did not, by their line
+        end. A line whose state is still unknown joins the next segment. (A boundary line holds
+        code, so no segment is blank.)"""
         kept = self.kept
         segments: list[Segment] = []
-        last = 0  # where the next segment starts
-        earliest: int | None = None  # the earliest start of a tactic ending in it so far
+        last = self.start  # where the next segment starts
+        earliest: _Line | None = None  # the line with the earliest tactic start in it so far
         for line in self.lines:
-            earliest = line.first_start if earliest is None or line.first_start < earliest else earliest
+            if earliest is None or line.first_start < earliest.first_start:
+                earliest = line
             if not line.boundary:
                 continue
             goal = line.goal if line.goal is not None or replayed is None else replayed.get(line.end)
             if goal is None:
                 continue
-            segments.append(Segment(kept[last : line.end] + "\n", goal or NO_GOALS, _indent_at(kept, earliest)))
+            segments.append(Segment(kept[last : line.end] + "\n", goal or NO_GOALS, earliest.indent))
             last, earliest = line.end + 1, None
         if self.finished:
             rest = kept[last:].rstrip(" \n")
             if rest.strip():
                 segments.append(Segment(rest + "\n", NO_GOALS, segments[0].indent if segments else "  "))
-        return [s for s in segments if s.code.strip()]
+        return segments
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """The proof prefix a sample resumed from (an RMaxTS node's code, which the tree has already
+    cut into segments) and the state the tree holds after it."""
+
+    code: str
+    goal: str
 
 
 def segments_of(
@@ -116,53 +124,114 @@ def segments_of(
     return [] if lines is None else lines.segments(replayed)
 
 
-def tactic_lines(problem: Problem, proof: str, verdict: Verdict) -> TacticLines | None:
+def tactic_lines(problem: Problem, proof: str, verdict: Verdict, resumed: Resumed | None = None) -> TacticLines | None:
     """The proof cut at its first error, with the lines on which a tactic ends (None if Lean
-    gave no trace, e.g. on a timeout)."""
+    gave no trace, e.g. on a timeout).
+
+    Each tactic goes to the line it ends on. Of those ending after the line's last code
+    character, the outermost (earliest start) gives the line's state, e.g. a whole
+    `have ... := by` block; of all of them, the earliest start counts for indentation.
+
+    With `resumed`, the lines start after the resumed prefix when cutting the whole proof
+    would give the prefix the segments it had when the tree took it in: Lean checks the same
+    text the same way, so this holds unless the text after it changes how the prefix reads.
+    That is ruled out by checking that no error falls inside the prefix, no tactic runs across
+    its end, and its last line ends a segment in the state the tree holds. (A search cuts
+    ~10^4 samples that all begin with a node's code: the part the tree knows is not cut again.)
+    """
     if not isinstance(verdict, (Proved, LeanErrors, Incomplete)):
         return None
     run = verdict.run
     prefix = problem.context + problem.formal_statement
     index = LineIndex(prefix + proof)
     kept = proof[: truncation_point(run, index, len(prefix), len(proof))]
-    offset, base = index.offset, len(prefix)
-    steps = [(offset(s.pos) - base, offset(s.end_pos) - base, s.goals_after) for s in run.tactics]
-    steps = _with_final_state(steps, run, index, len(prefix))
+    finished = isinstance(verdict, Proved)
+    first_line = prefix.count("\n")  # where the proof starts, in lines of the whole text
+    if resumed is not None and resumed.code and not finished and kept.startswith(resumed.code):
+        known = resumed.code.count("\n")  # the prefix's lines (it ends with a line break)
+        if _read_apart(run, first_line + known):
+            lines = _lines(run, index, len(prefix), kept, first_line, known - 1)
+            if lines and lines[0].end == len(resumed.code) - 1 and lines[0].boundary and lines[0].goal is not None \
+                    and (lines[0].goal or NO_GOALS) == resumed.goal:
+                return TacticLines(kept, lines[1:], finished, start=len(resumed.code))
+    return TacticLines(kept, _lines(run, index, len(prefix), kept, first_line, 0), finished)
+
+
+def _read_apart(run: LeanRun, last_line: int) -> bool:
+    """Whether the tactics up to Lean's line `last_line` and those after it are apart: none
+    starts on one side and ends on the other, and at least one lies after it."""
+    after = False
+    for step in run.tactics:
+        starts_after = step.pos.line > last_line
+        if starts_after != (step.end_pos.line > last_line):
+            return False
+        after = after or starts_after
+    return after
+
+
+def _lines(run: LeanRun, index: LineIndex, base: int, kept: str, first_line: int, from_line: int) -> list[_Line]:
+    """The lines of `kept` from line `from_line` on which a tactic ends (see `tactic_lines`);
+    `base` is the proof's offset and `first_line` its line in the text `index` indexes."""
     kept_lines = kept.split("\n")
-    line_ends = list(itertools.accumulate(len(line) + 1 for line in kept_lines))  # each one past its "\n"
-    # Each tactic goes to the line it ends on. Of those ending after the line's last code
-    # character, the outermost (earliest start) gives the line's state, e.g. a whole
-    # `have ... := by` block; of all of them, the earliest start counts for indentation.
-    outermost: dict[int, tuple[int, str | None]] = {}
-    first_starts: dict[int, int] = {}
-    last_code: dict[int, int] = {}  # by line number, as met
-    for start, end, goal in steps:
-        if end < 0:
-            continue  # before the proof
-        number = bisect.bisect_left(line_ends, end + 1)
-        if number == len(line_ends):
-            continue  # after the kept text
-        line_end = line_ends[number] - 1
-        first_start = first_starts.get(line_end)
-        if first_start is None or start < first_start:
-            first_starts[line_end] = start
-        code_end = last_code.get(number)
-        if code_end is None:
-            line = kept_lines[number]
-            code_end = last_code[number] = line_end - len(line) + _last_code_column(line)
-        if end >= code_end and (line_end not in outermost or start < outermost[line_end][0]):
-            outermost[line_end] = (start, goal)
+    last_kept, kept_length = len(kept_lines) - 1, len(kept)
+    starts, lengths, last_index = index.starts, index.lengths, len(index.lengths) - 1
+    # By kept line: its end, the earliest tactic start and that start's line, the outermost
+    # tactic ending after its code as (start, end, goal), and where its code ends.
+    line_ends: dict[int, int] = {}
+    first_starts: dict[int, tuple[int, int]] = {}
+    outermost: dict[int, tuple[int, int, str | None]] = {}
+    code_ends: dict[int, int] = {}
+    last_end, last_start = -1 - base, 0  # the tactic ending last, outermost among equals
+    for step in run.tactics:
+        # `LineIndex.offset` of both ends, inlined (a search converts ~10^5 positions).
+        pos = step.end_pos
+        line = pos.line - 1
+        line = 0 if line < 0 else last_index if line > last_index else line
+        number = line - first_line  # the kept line it ends on
+        if number < from_line:
+            continue  # it ends before every tactic that counts, so it cannot be the last either
+        length = lengths[line]
+        end = starts[line] + (pos.column if pos.column < length else length) - base
+        pos = step.pos
+        start_line = pos.line - 1
+        start_line = 0 if start_line < 0 else last_index if start_line > last_index else start_line
+        length = lengths[start_line]
+        start = starts[start_line] + (pos.column if pos.column < length else length) - base
+        if end > last_end or (end == last_end and start < last_start):
+            last_end, last_start = end, start
+        if end < 0 or number > last_kept or (number == last_kept and end > kept_length):
+            continue  # before the proof, or after the kept text
+        line_end = line_ends.get(number)
+        if line_end is None:
+            line_start = 0 if number == 0 else starts[line] - base
+            line_end = line_ends[number] = line_start + len(kept_lines[number])
+            code_ends[number] = line_start + _last_code_column(kept_lines[number])
+        first = first_starts.get(number)
+        if first is None or start < first[0]:
+            first_starts[number] = (start, start_line - first_line if start >= 0 else 0)
+        if end >= code_ends[number] and (number not in outermost or start < outermost[number][0]):
+            outermost[number] = (start, end, step.goals_after)
+    final = _final_state(run, index, base)
+    if final is not None:
+        for number, (start, end, goal) in outermost.items():
+            if start == last_start and end == last_end and goal is None:
+                outermost[number] = (start, end, final)
     lines = []
-    for end in sorted(first_starts):
-        state = outermost.get(end)
-        lines.append(_Line(end, first_starts[end], state is not None, None if state is None else state[1]))
-    return TacticLines(kept, lines, isinstance(verdict, Proved))
+    for number in sorted(first_starts):
+        first_start, start_number = first_starts[number]
+        indent_line = kept_lines[start_number if start_number < last_kept else last_kept]
+        state = outermost.get(number)
+        lines.append(_Line(
+            line_ends[number], first_start, indent_line[: len(indent_line) - len(indent_line.lstrip(" "))],
+            state is not None, None if state is None else state[2],
+        ))
+    return lines
 
 
-def _with_final_state(steps: list[_Step], run: LeanRun, lines: LineIndex, proof_start: int) -> list[_Step]:
+def _final_state(run: LeanRun, lines: LineIndex, proof_start: int) -> str | None:
     """The trace gives no state after the last tactic of an unfinished proof; Lean's
     `unsolved goals` error at the proof's own `by` (before the proof text) holds it."""
-    final = next(
+    return next(
         (
             m.data.lstrip().removeprefix("unsolved goals").strip("\n")
             for m in run.messages
@@ -172,14 +241,6 @@ def _with_final_state(steps: list[_Step], run: LeanRun, lines: LineIndex, proof_
         ),
         None,
     )
-    if final is None or not steps:
-        return steps
-    last_end = max(end for _, end, _ in steps)
-    outermost_last = min((start for start, end, _ in steps if end == last_end))
-    return [
-        (start, end, final if (start, end) == (outermost_last, last_end) and goal is None else goal)
-        for start, end, goal in steps
-    ]
 
 
 def truncation_point(run: LeanRun, lines: LineIndex, proof_start: int, proof_length: int) -> int:
@@ -192,13 +253,6 @@ def truncation_point(run: LeanRun, lines: LineIndex, proof_start: int, proof_len
         if pos.line > 0 and offset >= 0:
             cut = min(cut, offset)
     return cut
-
-
-def _indent_at(text: str, offset: int) -> str:
-    """The leading spaces of the line that contains `offset`."""
-    match = _LEADING_SPACES.match(text, text.rfind("\n", 0, max(offset, 0)) + 1)
-    assert match is not None  # " *" matches anywhere
-    return match.group()
 
 
 def _last_code_column(line: str) -> int:

@@ -137,9 +137,15 @@ class SearchTree:
         return self._children[node]
 
     def add_segments(
-        self, segments: list[Segment], fits: Callable[[str, Segment], bool] | None = None, made_by: str | None = None
+        self,
+        segments: list[Segment],
+        fits: Callable[[str, Segment], bool] | None = None,
+        made_by: str | None = None,
+        after: tuple[int, str] | None = None,
     ) -> bool:
-        """Merge a sample's segments from the root; True when a new node was added (RMax reward).
+        """Merge a sample's segments from the root (or, with `after` = (node, code), from that
+        node with that code variant of it: segments of the rest of a sample that resumed there);
+        True when a new node was added (RMax reward).
 
         A segment moves to a child only when it changes the tactic state; a segment that
         leaves the state as it was (e.g. a `have` that Lean displays identically) just extends
@@ -150,9 +156,8 @@ class SearchTree:
         keep it.
         """
         before = len(self._parent)
-        node = ROOT
-        previous_goal = self.root_goal
-        code = ""
+        node, code = after if after is not None else (ROOT, "")
+        previous_goal = self._goal[node]
         for segment in segments:
             code += segment.code
             if segment.goal == previous_goal:
@@ -185,6 +190,9 @@ class SearchTree:
         variants, picked at random like V1.5 does."""
         variant = self._rng.choice(self._codes[node])
         return variant["code"], self._goal[node], variant["indent"]
+
+    def goal(self, node: int) -> str:
+        return self._goal[node]
 
     def solved_nodes(self) -> list[int]:
         return [node for node, goal in enumerate(self._goal) if goal == NO_GOALS]

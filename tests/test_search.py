@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import random
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
@@ -16,6 +19,7 @@ from lean_prover.search.base import SearchAttempt
 from lean_prover.search.best_first import BestFirstSearch
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
+from lean_prover.search import rmaxts, segments
 from lean_prover.search.rmaxts import RMaxTS
 from lean_prover.search.sampling import WholeProofSampling
 from lean_prover.search.self_correction import SelfCorrection
@@ -264,3 +268,35 @@ def test_rmaxts_worked_trace_matches_the_rules_by_hand() -> None:
     first, second, third = [str(r.prompt) for r in the_prover.policy.requests]  # type: ignore[attr-defined]
     assert first.endswith(PROBLEM.formal_statement) and third == first  # the root: no prefix, no comment
     assert second.endswith(PROBLEM.formal_statement + "  a\n  /- tactic state:\n    " + f"{START}|a" + "\n  -/\n")
+
+
+def test_rmaxts_grows_the_same_tree_when_resumed_prefixes_are_not_cut_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cutting only what follows a resumed node's code (when the trace shows the code reads as
+    before) is a shortcut: over random samples, with errors, unchanged and repeated states,
+    finished proofs and states the trace leaves open, the tree is the one cutting every
+    sample whole gives."""
+    rng = random.Random(3)
+    words = ["a", "b", "c", "same", "t=x", "hidden", "bad", "done"]
+    outputs: list[Output] = [
+        "".join(f"  {rng.choice(words)}\n" for _ in range(rng.randint(1, 4))) + "```" for _ in range(97)
+    ]
+    cuts: list[bool] = []
+
+    def counting(*args: Any) -> Any:
+        lines = segments.tactic_lines(*args)
+        cuts.append(lines is not None and lines.start > 0)
+        return lines
+
+    def whole(problem: Problem, proof: str, verdict: Any, resumed: Any = None) -> Any:
+        return segments.tactic_lines(problem, proof, verdict)
+
+    trees = []
+    for tactic_lines in (counting, whole):
+        monkeypatch.setattr(rmaxts, "tactic_lines", tactic_lines)
+        search = RMaxTS(SearchConfig(concurrency=1, stop_at_first=False, seed=5))
+        run(search, prover(outputs), Budget(samples=300))
+        assert search.state is not None
+        trees.append(search.state.tree.to_dict())
+    assert trees[0] == trees[1]
+    assert len(trees[0]["graph"]["nodes"]) > 50
+    assert 50 < sum(cuts) < len(cuts)  # both ways were taken

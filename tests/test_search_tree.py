@@ -10,7 +10,7 @@ import random
 import pytest
 
 from lean_prover.data.problem import Problem
-from lean_prover.search.segments import NO_GOALS, segments_of, tactic_lines
+from lean_prover.search.segments import NO_GOALS, Resumed, segments_of, tactic_lines
 from lean_prover.search.tree import ROOT, SearchTree
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 
@@ -257,3 +257,54 @@ def test_a_segment_is_indented_like_its_earliest_starting_tactic() -> None:
     run = LeanRun(tactics=(_step("rcases h with h | h", text, "⊢ A\n\n⊢ B"), _step("simp", text, "")))
     (segment,) = segments_of(PROBLEM, proof, Proved(run, ()))
     assert (segment.code, segment.goal, segment.indent) == (proof, NO_GOALS, "  ")
+
+
+def _cut(proof: str, resumed: Resumed) -> tuple[int, list[tuple[str, str]]]:
+    verdict = asyncio.run(ScriptedVerifier().verify(PROBLEM, proof))
+    lines = tactic_lines(PROBLEM, proof, verdict, resumed)
+    assert lines is not None
+    return lines.start, [(s.code, s.goal) for s in lines.segments()]
+
+
+def test_a_resumed_sample_is_cut_after_its_prefix_when_the_prefix_reads_as_before() -> None:
+    """The tree already holds the segments of a node's code: a sample resumed from it is cut
+    only after that code, into the segments that cutting the whole proof gives after it."""
+    proof = "  a\n  b\n  c\n  same\n  d\n  bad\n"
+    start, segments = _cut(proof, Resumed("  a\n  b\n", f"{START}|a|b"))
+    assert start == len("  a\n  b\n")
+    assert segments == [(s.code, s.goal) for s in checked(proof)][2:] == [
+        ("  c\n", f"{START}|a|b|c"), ("  same\n", f"{START}|a|b|c"), ("  d\n", f"{START}|a|b|c|d")]
+
+
+@pytest.mark.parametrize("proof, resumed", [
+    ("  a\n  bad\n  c\n", Resumed("  a\n  bad\n", f"{START}|a")),  # an error inside the prefix
+    ("  a\n  b\n  c\n  bad\n", Resumed("  a\n  b\n", "⊢ elsewhere")),  # another state after it now
+    ("  a\n  b\n", Resumed("  a\n  b\n", f"{START}|a|b")),  # no tactic after it
+    ("  a\n  b\n  done\n", Resumed("  a\n  b\n", f"{START}|a|b")),  # proved: the last segment needs the first
+    ("  a\n  hidden\n  c\n", Resumed("  a\n  hidden\n", f"{START}|a|hidden")),  # no state in the trace
+    ("  a\n  hidden\n  c\n", Resumed("  a\n  hidden\n", NO_GOALS)),  # ... which is not "no goals" either
+    ("  a\n  c\n  bad\n", Resumed("  a\n  b\n", f"{START}|a|b")),  # not a continuation of it
+])
+def test_a_resumed_sample_is_cut_whole_when_its_prefix_may_read_otherwise(proof: str, resumed: Resumed) -> None:
+    start, segments = _cut(proof, resumed)
+    assert start == 0
+    assert segments == [(s.code, s.goal) for s in checked(proof)]
+
+
+def test_a_tactic_across_the_end_of_the_prefix_makes_the_whole_proof_cut() -> None:
+    """Here the sample goes on inside the `have` block the prefix ended in: the `have` now ends
+    after the prefix (it read the same before only up to its end), so nothing is taken as known."""
+    from lean_prover.lean_env.verdict import LeanErrors, LeanRun
+    from lean_prover.lean_env.protocol import Message, Pos
+
+    prefix = "  have h : P := by\n    simp\n"
+    proof = prefix + "    ring\n  bad\n"
+    text = PROBLEM.formal_statement + proof
+    bad = Message(severity="error", pos=Pos(line=5, column=2), endPos=None, data="unknown tactic")
+    run = LeanRun(messages=(bad,), tactics=(
+        _step("have h : P := by\n    simp\n    ring", text, "h : P\n⊢ True"), _step("simp", text, "⊢ P'"),
+        _step("ring", text, None)))
+    lines = tactic_lines(PROBLEM, proof, LeanErrors(run, bad, len(proof) - len("bad\n")), Resumed(prefix, "⊢ P'"))
+    assert lines is not None and lines.start == 0
+    assert [(s.code, s.goal) for s in lines.segments()] == [
+        ("  have h : P := by\n    simp\n", "⊢ P'"), ("    ring\n", "h : P\n⊢ True")]
