@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lean_prover.data.problem import Problem
+from lean_prover.lean_env.protocol import Pos
 from lean_prover.lean_env.verdict import Incomplete, LeanErrors, LeanRun, Proved, Verdict
 from lean_prover.lean_env.verifier import LineIndex
 from lean_prover.prover.prompts import state_comment
@@ -231,28 +232,30 @@ def _lines(run: LeanRun, index: LineIndex, base: int, kept: str, first_line: int
 def _final_state(run: LeanRun, lines: LineIndex, proof_start: int) -> str | None:
     """The trace gives no state after the last tactic of an unfinished proof; Lean's
     `unsolved goals` error at the proof's own `by` (before the proof text) holds it."""
-    return next(
-        (
-            m.data.lstrip().removeprefix("unsolved goals").strip("\n")
-            for m in run.messages
-            if m.severity == "error"
-            and m.data.lstrip().startswith("unsolved goals")
-            and lines.offset(m.pos) < proof_start
-        ),
-        None,
-    )
+    for message in run.messages:
+        if message.severity == "error":
+            text = message.data.lstrip()
+            if text.startswith("unsolved goals") and lines.offset(message.pos) < proof_start:
+                return text.removeprefix("unsolved goals").strip("\n")
+    return None
 
 
 def truncation_point(run: LeanRun, lines: LineIndex, proof_start: int, proof_length: int) -> int:
     """Offset in the proof of its first real error or sorry (the proof's length if none)."""
     cut = proof_length
-    positions = [m.pos for m in run.messages if m.severity == "error" and not m.data.lstrip().startswith("unsolved goals")]
-    positions += [s.pos for s in run.sorries if s.pos is not None]
-    for pos in positions:
-        offset = lines.offset(pos) - proof_start
-        if pos.line > 0 and offset >= 0:
-            cut = min(cut, offset)
+    for message in run.messages:
+        if message.severity == "error" and not message.data.lstrip().startswith("unsolved goals"):
+            cut = _earlier(cut, message.pos, lines, proof_start)
+    for sorry in run.sorries:
+        if sorry.pos is not None:
+            cut = _earlier(cut, sorry.pos, lines, proof_start)
     return cut
+
+
+def _earlier(cut: int, pos: Pos, lines: LineIndex, proof_start: int) -> int:
+    """`cut`, or the proof offset of `pos` if that lies in the proof before it."""
+    offset = lines.offset(pos) - proof_start
+    return offset if pos.line > 0 and 0 <= offset < cut else cut
 
 
 def _last_code_column(line: str) -> int:

@@ -72,11 +72,12 @@ class SearchTree:
         self._children: list[list[int]] = []
         self._goal: list[str] = []
         self._depth: list[int] = []
-        self._codes: list[list[dict[str, str]]] = []
+        self._codes: list[list[tuple[str, str]]] = []
+        """Each node's code variants as (code, indent), in the order they were found."""
         self._code_keys: list[set[tuple[str, str]]] = []
-        """Each node's code variants as (code, indent), to tell a new variant in one look-up."""
-        self._extra: list[dict[str, Any]] = []
-        """Further attributes a search records on a node (hybrid: `made_by`, `expansions`)."""
+        """The same, to tell a new variant in one look-up."""
+        self._extra: dict[int, dict[str, Any]] = {}
+        """Further attributes a search records on some nodes (hybrid: `made_by`, `expansions`)."""
         self._stats: dict[str, list[float]] = {name: [] for name in STATISTICS}
         self._running: list[int] = []
         self._virtual: dict[int, tuple[float, float]] = {}
@@ -96,7 +97,6 @@ class SearchTree:
         self._depth.append(depth)
         self._codes.append([])
         self._code_keys.append(set())
-        self._extra.append({})
         for values in self._stats.values():
             values.append(0.0)
         self._running.append(0)
@@ -106,9 +106,9 @@ class SearchTree:
             self._child_by_goal[(parent, goal)] = node
 
     def node_attributes(self, node: int) -> dict[str, Any]:
-        """The node's goal, depth and code variants (the same list the tree grows), and what a
-        search recorded on it."""
-        return {"goal": self._goal[node], "depth": self._depth[node], "codes": self._codes[node], **self._extra[node]}
+        """The node's goal, depth and code variants, and what a search recorded on it."""
+        codes = [{"code": code, "indent": indent} for code, indent in self._codes[node]]
+        return {"goal": self._goal[node], "depth": self._depth[node], "codes": codes, **self._extra.get(node, {})}
 
     @property
     def graph(self) -> nx.DiGraph:
@@ -170,26 +170,27 @@ class SearchTree:
                 child = len(self._parent)
                 self._add_node(child, parent=node, goal=segment.goal, depth=self._depth[node] + 1)
                 if made_by is not None:
-                    self._extra[child]["made_by"] = made_by
+                    self._extra[child] = {"made_by": made_by}
             if not known:
                 self._add_code(child, code, segment.indent)
             node, previous_goal = child, segment.goal
         return len(self._parent) > before
 
     def _add_code(self, node: int, code: str, indent: str) -> None:
-        self._codes[node].append({"code": code, "indent": indent})
-        self._code_keys[node].add((code, indent))
+        variant = (code, indent)
+        self._codes[node].append(variant)
+        self._code_keys[node].add(variant)
 
     def count_expansion(self, node: int, kind: str) -> None:
         """Count an expansion of `node` by its kind (hybrid search), for the saved tree."""
-        counts = self._extra[node].setdefault("expansions", {})
+        counts = self._extra.setdefault(node, {}).setdefault("expansions", {})
         counts[kind] = counts.get(kind, 0) + 1
 
     def resume_point(self, node: int) -> tuple[str, str, str]:
         """A way to reach `node`: (proof prefix, tactic state, indentation); one of its code
         variants, picked at random like V1.5 does."""
-        variant = self._rng.choice(self._codes[node])
-        return variant["code"], self._goal[node], variant["indent"]
+        code, indent = self._rng.choice(self._codes[node])
+        return code, self._goal[node], indent
 
     def goal(self, node: int) -> str:
         return self._goal[node]
@@ -218,11 +219,12 @@ class SearchTree:
         score = value + sqrt(2 ln(total visits) / visits) (the Hoeffding bonus), where the
         total counts the node's own visits and its children's subtree visits.
         """
-        value, visits = self.value(node)
+        stats = self._stats
+        value, visits = discounted(stats["rewards"][node], stats["visits"][node], self._running[node], self.gamma)
         children = self._children[node]
         # Selection's hot loop (some 10^5 children a search): `discounted` inlined, with g^k and
         # its sum looked up.
-        rewards, visit_sums, running = self._stats["subtree_rewards"], self._stats["subtree_visits"], self._subtree_running
+        rewards, visit_sums, running = stats["subtree_rewards"], stats["subtree_visits"], self._subtree_running
         values, counts = [], []
         for child in children:
             child_rewards, child_visits, jobs = rewards[child], visit_sums[child], running[child]
@@ -234,8 +236,9 @@ class SearchTree:
                 child_rewards, child_visits = child_rewards * decay, child_visits * decay + virtual
             values.append(child_rewards / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS))
             counts.append(child_visits)
-        total = log_total(visits + sum(counts))
-        return value + hoeffding_bonus(total, visits), total, children, values, counts
+        total = 2.0 * math.log(max(visits + sum(counts), 2.0))  # log_total, inlined
+        bonus = math.sqrt(total / (visits if visits > _MIN_VISITS else _MIN_VISITS))  # hoeffding_bonus, inlined
+        return value + bonus, total, children, values, counts
 
     def choices(self, node: int) -> list[Choice]:
         own, total, children, values, counts = self._ucb_terms(node)
@@ -310,8 +313,8 @@ class SearchTree:
             tree._code_keys[node].clear()
             for variant in attributes["codes"]:
                 tree._add_code(node, variant["code"], variant["indent"])
-            tree._extra[node].update(
-                {key: value for key, value in attributes.items() if key not in ("goal", "depth", "codes", *STATISTICS)}
-            )
+            extra = {key: value for key, value in attributes.items() if key not in ("goal", "depth", "codes", *STATISTICS)}
+            if extra:
+                tree._extra[node] = extra
         tree._rng.setstate((data["rng_version"], tuple(data["rng"]), data["rng_gauss"]))
         return tree
