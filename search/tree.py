@@ -8,6 +8,10 @@ Each node keeps two pairs of discounted sums (DeepSeek-Prover-V1.5, `TreeNode` i
 Every update multiplies the old sums by gamma before adding, so recent samples weigh more
 (discounted UCB: the RMax reward of a region fades once it stops producing new nodes).
 Jobs still running count as virtual visits with reward 0, so concurrent selections spread out.
+
+Selection reads every child of each node it passes, once a sample, while a sample changes the
+statistics of one path only: each node keeps what selection read of its children and marks a
+child's entry stale when a job starts or finishes below it, to be read again when needed.
 """
 
 from __future__ import annotations
@@ -83,6 +87,13 @@ class SearchTree:
         self._virtual: dict[int, tuple[float, float]] = {}
         """`virtual_visits` by number of running jobs, for selection's hot loop."""
         self._subtree_running: list[int] = []
+        self._sibling: list[int] = []
+        """Each node's position among its parent's children."""
+        self._child_values: list[list[float]] = []
+        self._child_visits: list[list[float]] = []
+        """Per node, by position among its children: each child's `subtree_value` when last read."""
+        self._stale: list[set[int]] = []
+        """Per node, the positions of the children whose statistics changed since."""
         self._rng = random.Random(seed)
         self._add_node(ROOT, parent=None, goal=root_goal, depth=0)
         self._add_code(ROOT, "", "  ")
@@ -101,8 +112,16 @@ class SearchTree:
             values.append(0.0)
         self._running.append(0)
         self._subtree_running.append(0)
-        if parent is not None:
+        self._child_values.append([])
+        self._child_visits.append([])
+        self._stale.append(set())
+        if parent is None:
+            self._sibling.append(0)
+        else:
+            self._sibling.append(len(self._children[parent]))
             self._children[parent].append(node)
+            self._child_values[parent].append(0.0)  # the `subtree_value` of a node without statistics
+            self._child_visits[parent].append(0.0)
             self._child_by_goal[(parent, goal)] = node
 
     def node_attributes(self, node: int) -> dict[str, Any]:
@@ -126,6 +145,7 @@ class SearchTree:
     def set_statistics(self, node: int, **values: float) -> None:
         for name, value in values.items():
             self._stats[name][node] = value
+        self._mark_stale(node)
 
     def __len__(self) -> int:
         return len(self._parent)
@@ -222,20 +242,22 @@ class SearchTree:
         stats = self._stats
         value, visits = discounted(stats["rewards"][node], stats["visits"][node], self._running[node], self.gamma)
         children = self._children[node]
-        # Selection's hot loop (some 10^5 children a search): `discounted` inlined, with g^k and
-        # its sum looked up.
-        rewards, visit_sums, running = stats["subtree_rewards"], stats["subtree_visits"], self._subtree_running
-        values, counts = [], []
-        for child in children:
-            child_rewards, child_visits, jobs = rewards[child], visit_sums[child], running[child]
-            if jobs:
-                scaling = self._virtual.get(jobs)
-                if scaling is None:
-                    scaling = self._virtual[jobs] = virtual_visits(jobs, self.gamma)
-                decay, virtual = scaling
-                child_rewards, child_visits = child_rewards * decay, child_visits * decay + virtual
-            values.append(child_rewards / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS))
-            counts.append(child_visits)
+        values, counts, stale = self._child_values[node], self._child_visits[node], self._stale[node]
+        if stale:
+            # `discounted` inlined, with g^k and its sum looked up.
+            rewards, visit_sums, running = stats["subtree_rewards"], stats["subtree_visits"], self._subtree_running
+            for index in stale:
+                child = children[index]
+                child_rewards, child_visits, jobs = rewards[child], visit_sums[child], running[child]
+                if jobs:
+                    scaling = self._virtual.get(jobs)
+                    if scaling is None:
+                        scaling = self._virtual[jobs] = virtual_visits(jobs, self.gamma)
+                    decay, virtual = scaling
+                    child_rewards, child_visits = child_rewards * decay, child_visits * decay + virtual
+                values[index] = child_rewards / (child_visits if child_visits > _MIN_VISITS else _MIN_VISITS)
+                counts[index] = child_visits
+            stale.clear()
         total = 2.0 * math.log(max(visits + sum(counts), 2.0))  # log_total, inlined
         bonus = math.sqrt(total / (visits if visits > _MIN_VISITS else _MIN_VISITS))  # hoeffding_bonus, inlined
         return value + bonus, total, children, values, counts
@@ -272,22 +294,34 @@ class SearchTree:
 
     def complete(self, node: int, reward: float) -> None:
         """Record a finished job: reward 1 if its sample grew the tree, else 0."""
-        self._count_job(node, -1)
         g, stats = self.gamma, self._stats
         stats["rewards"][node] = stats["rewards"][node] * g + reward
         stats["visits"][node] = stats["visits"][node] * g + 1.0
+        rewards, visits = stats["subtree_rewards"], stats["subtree_visits"]
         walk: int | None = node
         while walk is not None:
-            stats["subtree_rewards"][walk] = stats["subtree_rewards"][walk] * g + reward
-            stats["subtree_visits"][walk] = stats["subtree_visits"][walk] * g + 1.0
+            rewards[walk] = rewards[walk] * g + reward
+            visits[walk] = visits[walk] * g + 1.0
             walk = self._parent[walk]
+        self._count_job(node, -1)
 
     def _count_job(self, node: int, change: int) -> None:
+        """Count a job starting (+1) or finishing (-1) at `node`; the entries its ancestors
+        keep of the nodes on its path go stale."""
         self._running[node] += change
+        parents, siblings, stale = self._parent, self._sibling, self._stale
         walk: int | None = node
         while walk is not None:
             self._subtree_running[walk] += change
-            walk = self._parent[walk]
+            parent = parents[walk]
+            if parent is not None:
+                stale[parent].add(siblings[walk])
+            walk = parent
+
+    def _mark_stale(self, node: int) -> None:
+        parent = self._parent[node]
+        if parent is not None:
+            self._stale[parent].add(self._sibling[node])
 
     # ------------------------------------------------------------ persistence
 

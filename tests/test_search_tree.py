@@ -105,6 +105,31 @@ def test_selection_with_running_jobs_scores_by_the_discounted_values() -> None:
         assert tree._best_choice(ROOT) == (None if best == 0 else tree.children(ROOT)[best - 1]), trial
 
 
+def test_selection_reads_the_statistics_as_they_are_after_any_jobs() -> None:
+    """Each node keeps what selection read of its children; whatever jobs start and finish,
+    and wherever the tree grows, the scores are those computed afresh from the statistics."""
+    rng = random.Random(11)
+    tree = SearchTree(START, gamma=0.9)
+    running: list[int] = []
+    for _ in range(400):
+        if running and rng.random() < 0.45:
+            node = running.pop(rng.randrange(len(running)))
+            proof = "".join(f"  {rng.choice('abcd')}\n" for _ in range(rng.randint(1, 3)))
+            tree.complete(node, reward=1.0 if tree.add_segments(checked(proof)) else 0.0)
+        else:
+            running.append(tree.select())
+        for node in range(len(tree)):
+            if not tree.children(node):
+                continue
+            own_value, own_visits = tree.value(node)
+            children = [tree.subtree_value(child) for child in tree.children(node)]
+            total = 2 * math.log(max(own_visits + sum(visits for _, visits in children), 2.0))
+            expected = [own_value + math.sqrt(total / max(own_visits, 1e-2))]
+            expected += [value + math.sqrt(total / max(visits, 1e-2)) for value, visits in children]
+            assert [choice.score for choice in tree.choices(node)] == pytest.approx(expected, rel=1e-12)
+    assert len(tree) > 20 and running
+
+
 def test_backpropagation_discounts_and_reaches_the_root() -> None:
     tree = SearchTree(START, gamma=0.5)
     tree.add_segments(checked("  a\n"))
