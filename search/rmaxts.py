@@ -57,17 +57,16 @@ class _Expansion:
     tokens: int
     growth: Growth
     """What the sample adds to the tree."""
-    resumed_from: tuple[int, str] | None
-    """(node, code) that the growth continues, when it does (`SearchTree.add_segments`)."""
 
 
 @dataclass
 class Growth:
-    """The segments a checked sample adds to the tree, and whether they continue the prefix it
-    resumed from (`tree_segments`) rather than start at the root."""
+    """The segments a checked sample adds to the tree (`tree_segments`)."""
 
     segments: list[Segment]
-    after_prefix: bool = False
+    continues: str | None = None
+    """The code of the node the sample resumed from, when the segments continue it rather than
+    start at the root."""
 
 
 @dataclass
@@ -121,7 +120,9 @@ class RMaxTS:
         try:
             async for expansion in keep_in_flight(next_job, self.config.concurrency):
                 slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
-                grew = state.tree.add_segments(expansion.growth.segments, fits, after=expansion.resumed_from)
+                growth = expansion.growth
+                after = None if growth.continues is None else (expansion.node, growth.continues)
+                grew = state.tree.add_segments(growth.segments, fits, after=after)
                 state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
                 if isinstance(expansion.verdict, Proved):
                     state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
@@ -139,8 +140,7 @@ class RMaxTS:
         verdict = await prover.check(problem, proposal.extraction)
         resumed = Resumed(resume.proof_prefix, tree.goal(node))
         growth = await tree_segments(problem, prover, proposal.extraction, verdict, resumed)
-        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, growth,
-                          (node, resumed.code) if growth.after_prefix else None)
+        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, growth)
 
 
 class CheckpointError(SearchError, ValueError):
@@ -202,7 +202,7 @@ async def tree_segments(
     if lines is None:
         return Growth([])
     segments = lines.segments(await replay_states(problem, prover, proof, lines.unresolved_line_ends()))
-    return Growth(segments, after_prefix=lines.start > 0)
+    return Growth(segments, continues=resumed.code if resumed is not None and lines.start > 0 else None)
 
 
 async def root_goal(problem: Problem, prover: Prover) -> str:
