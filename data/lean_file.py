@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
-from lean_prover.data.lean_lexer import Kind, LexError, Token, tokenize
+from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import assign_ids
 from lean_prover.data.text_files import read_text
@@ -269,3 +269,31 @@ def _end_of_line_if_blank(text: str, offset: int) -> int:
 def with_unique_ids(theorems: list[SourceTheorem]) -> list[SourceTheorem]:
     problems = assign_ids([t.problem for t in theorems])
     return [replace(t, problem=p) for t, p in zip(theorems, problems)]
+
+
+_DECLARING = frozenset({"def", "abbrev", "theorem", "lemma", "instance", "structure", "class", "inductive", "opaque"})
+
+
+def without_redeclarations(code: str, context: str) -> str:
+    """`code` (a chat answer's helpers, a checked file's text before its theorem) less each
+    command that declares a name the problem's own context declares: a model restates the file
+    it was shown, and Lean rejects a second declaration of a name. Names compare by their last component. The context's own
+    declaration is the one checked, so dropping the copy can only make a proof fail."""
+    taken = {name_parts(name)[-1] for name in _declared_names(significant(tokenize(context)))}
+    if not taken:
+        return code
+    tokens = significant(tokenize(code))
+    starts = [i for i, token in enumerate(tokens) if starts_command(token)]
+    kept, last = [], 0
+    for number, first in enumerate(starts):
+        after = starts[number + 1] if number + 1 < len(starts) else len(tokens)
+        names = _declared_names(tokens[first:after])
+        if names and name_parts(names[0])[-1] in taken:
+            kept.append(code[last : tokens[first].start])
+            last = tokens[after - 1].end  # comments after it (a doc comment of the next command) stay
+    return "".join(kept) + code[last:]
+
+
+def _declared_names(tokens: list[Token]) -> list[str]:
+    return [plain_name(tokens[i + 1].text) for i, token in enumerate(tokens[:-1])
+            if token.kind is Kind.IDENT and token.text in _DECLARING and tokens[i + 1].kind is Kind.IDENT]

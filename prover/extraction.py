@@ -13,11 +13,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lean_prover.data.lean_file import MODIFIERS, SourceTheorem, find_assign, parse_theorems, starts_command
-from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
+from lean_prover.data.lean_file import (
+    MODIFIERS,
+    SourceTheorem,
+    find_assign,
+    parse_theorems,
+    starts_command,
+    without_redeclarations,
+)
+from lean_prover.data.lean_lexer import Kind, LexError, plain_name, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
-from lean_prover.lean_env.guard import DECLARATION_HEADS, check_commands
+from lean_prover.lean_env.guard import DECLARATION_HEADS, GuardPolicy, check_commands
 from lean_prover.prover.prompts import get_format
 
 FENCE = "```"
@@ -129,37 +136,12 @@ def take_answer(code: str, name: str) -> tuple[str | None, str]:
     return None, code
 
 
-_DECLARING = frozenset({"def", "abbrev", "theorem", "lemma", "instance", "structure", "class", "inductive", "opaque"})
-
-
-def without_redeclarations(code: str, context: str) -> str:
-    """`code` (a chat answer's helpers) less each command that declares a name the problem's
-    own context declares: a model restates the file it was shown, and Lean rejects a second
-    declaration of a name. Names compare by their last component. The context's own
-    declaration is the one checked, so dropping the copy can only make a proof fail."""
-    taken = {name_parts(name)[-1] for name in _declared_names(significant(tokenize(context)))}
-    if not taken:
-        return code
-    tokens = significant(tokenize(code))
-    starts = [i for i, token in enumerate(tokens) if starts_command(token)]
-    kept, last = [], 0
-    for number, first in enumerate(starts):
-        after = starts[number + 1] if number + 1 < len(starts) else len(tokens)
-        names = _declared_names(tokens[first:after])
-        if names and name_parts(names[0])[-1] in taken:
-            kept.append(code[last : tokens[first].start])
-            last = tokens[after - 1].end  # comments after it (a doc comment of the next command) stay
-    return "".join(kept) + code[last:]
-
-
-def _declared_names(tokens: list[Token]) -> list[str]:
-    return [plain_name(tokens[i + 1].text) for i, token in enumerate(tokens[:-1])
-            if token.kind is Kind.IDENT and token.text in _DECLARING and tokens[i + 1].kind is Kind.IDENT]
-
-
 def _without_imports(header: str) -> str:
     """A code block's header less its `import` lines (the problem's own header has the imports)."""
     return "".join(line for line in header.splitlines(keepends=True) if not line.startswith("import "))
+
+
+_ANY_SETTING = GuardPolicy(allow_native_decide=True)
 
 
 def _helpers_block(code: str, name: str) -> str:
@@ -169,7 +151,9 @@ def _helpers_block(code: str, name: str) -> str:
         theorems = parse_theorems(body, "answer")
     except LexError:
         return ""
-    if not body.strip() or any(t.problem.name == name for t in theorems) or check_commands(body):
+    # Whether the block is declarations a proof may bring along; what the settings allow (e.g.
+    # native_decide) is the verifier's to judge with the configured policy.
+    if not body.strip() or any(t.problem.name == name for t in theorems) or check_commands(body, _ANY_SETTING):
         return ""
     if not any(t.kind is Kind.IDENT and t.text in DECLARATION_HEADS for t in significant(tokenize(body))):
         return ""
