@@ -109,7 +109,7 @@ def main() -> None:
     print(f"bare exchange        {bare * 1e6:8.0f} us/request")
     print(f"client (send)        {client * 1e6:8.0f} us/request   ratio to bare {client / bare:5.2f}")
     print(f"client overhead      {(client - bare) * 1e6:8.0f} us/request")
-    print(f"verify, {args.workers} workers     {elapsed / args.checks * 1e6:8.0f} us/check (3 requests a check: reference, candidate, query)")
+    print(f"verify, {args.workers} workers     {elapsed / args.checks * 1e6:8.0f} us/check (4 requests a check: reference, Lean's parse, candidate, query)")
     per_thousand = counters.header_imports * 1000 / args.checks
     print(f"header imports       {counters.header_imports} for {args.checks} checks ({per_thousand:.1f} per 1,000)")
     print(f"processes started    {counters.processes_started}")

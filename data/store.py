@@ -91,7 +91,7 @@ class ProofRecord:
     tier: str = "fast"
     """Which tier accepted the proof: `fast` (the REPL) or `certified` (kernel replay)."""
     checker: str = ""
-    """The checker and its version, e.g. `prover-certify/1 on Lean 4.15.0`."""
+    """The checker and its version, e.g. `prover-certify/2 on Lean 4.15.0`."""
     repl_version: str = ""
     """The REPL's revision the fast tier ran."""
 

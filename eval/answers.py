@@ -18,6 +18,10 @@ MATCHES = "matches"
 DIFFERS = "differs"
 NOT_COMPARED = "not compared"
 
+# The tactics each relation is tried with: `first | t₁ | t₂` runs the first that succeeds
+# (leanprover/lean4 `src/Init/Tactics.lean`, `first`); `funext x`/`ext x` state function and set
+# equality pointwise (`Init/Tactics.lean`, Mathlib `Mathlib/Tactic/Ext.lean`). The statements are
+# `theorem NAME : ANSWER = (OFFICIAL) := by` over the problem's own context: checked as any proof.
 _EQUAL = "first | rfl | decide | norm_num | (funext x; simp) | (ext x; simp)"
 _DIFFERENT = "first | decide | norm_num"
 

@@ -55,6 +55,9 @@ def negation(problem: Problem) -> Problem | None:
     name = tokens[name_index].text
     binders = statement[tokens[name_index].end : tokens[colon].start].strip()
     claim = statement[tokens[colon].end : tokens[assign].start].strip()
+    # `∀` takes the binders a declaration takes, bracketed or not (`Lean.Parser.Term.forall`:
+    # `many1 (binderIdent <|> bracketedBinder)`, leanprover/lean4 `src/Lean/Parser/Term.lean`),
+    # so `theorem t BINDERS : TYPE` has the negation `¬ ∀ BINDERS, (TYPE)`.
     negated = f"¬ ∀ {binders}, ({claim})" if binders else f"¬ ({claim})"
     return replace(problem, name=name + SUFFIX, id=problem.id + SUFFIX, informal_prefix="",
                    formal_statement=f"theorem {name}{SUFFIX} : {negated} := by\n", goal="")

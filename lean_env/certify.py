@@ -8,20 +8,24 @@ candidate's elaborators. The certified tier instead
    untouched statement, proved by `sorry`) in another folder, once per problem: its `.olean`
    is kept in memory and written out afresh for each later check;
 3. runs `prover_certify` (our checker, `lean_env/lean/ProverCertify.lean`, built into the
-   workspace by `prover setup`), which replays every declaration of the candidate's module
-   through the kernel on top of its imports, and compares the theorem's type with the
-   reference's (`Expr` equality), and lists its axioms; it prints one line of JSON, read
-   fail-closed here.
+   workspace by `prover setup` with the kernel shim of its Lean release), which requires the
+   candidate to import what the reference imports, replays every declaration of the
+   candidate's module through the kernel on top of its imports with no heartbeat limit,
+   compares the theorem's type with the reference's up to binder names (`Expr.eqv`) and its
+   universe parameters, and lists its axioms as the kernel names them; it prints one line of
+   JSON, read fail-closed here.
 
-Helper lemmas and definitions are fine: the kernel checks them too. `implemented_by` and
+Helper lemmas and definitions are fine: the kernel checks them too. Unsafe constants are never
+replayed (Lean 4.15's code generator keeps every computable definition's compiled code as
+unsafe `_cstage1`/`_cstage2` constants), so nothing safe can rest on one. `implemented_by` and
 `extern` only change compiled code, which reaches a proof only through `Lean.ofReduceBool`
 (native_decide), an axiom the check rejects. The checker binary is hashed when first used and
 again before every run, so a candidate that wrote to the workspace is caught.
 
 Why our own checker and not a pinned SafeVerify or comparator: SafeVerify's releases do not follow
 our Lean pins, and some of its versions print a failed check and still exit 0; the FRO's
-comparator needs landrun and lean4export. Ours is some sixty lines of Lean over the same core
-API (`Environment.replay`, as lean4checker), with one machine-readable answer.
+comparator needs landrun and lean4export. Ours is some hundred lines of Lean over the kernel's
+own API (lean4checker's method), with one machine-readable answer.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof, theorem_name
 from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
+from lean_prover.lean_env.kit import Name, dotted
 from lean_prover.lean_env.protocol import Message, Pos
 from lean_prover.lean_env.repl import kill_process_tree, limit_child
 from lean_prover.lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, LeanRun, Proved, TimedOut, Verdict
@@ -55,6 +60,25 @@ logger = logging.getLogger(__name__)
 
 CHECKER_SOURCE = Path(__file__).parent / "lean" / "ProverCertify.lean"
 CHECKER_TARGET = "prover_certify"
+# The kernel shim of each range of Lean releases, by the first release it is for (see each file).
+SHIMS: list[tuple[tuple[int, int, int], str]] = [
+    ((0, 0, 0), "ProverCertifyShim415.lean"),
+    ((4, 18, 0), "ProverCertifyShim427.lean"),
+    ((4, 34, 0), "ProverCertifyShimCurrent.lean"),
+]
+
+
+def checker_sources(toolchain: str) -> dict[str, str]:
+    """The checker's source files for a workspace of `toolchain` (e.g.
+    `leanprover/lean4:v4.27.0`), by the name each takes there: one checker, and its release's
+    kernel shim as `ProverCertifyShim.lean`, and the replay the older shims share."""
+    match = re.search(r"v(\d+)\.(\d+)\.(\d+)", toolchain)
+    version = (int(match[1]), int(match[2]), int(match[3])) if match else SHIMS[-1][0]
+    shim = [name for first, name in SHIMS if version >= first][-1]
+    folder = CHECKER_SOURCE.parent
+    return {"ProverCertify.lean": CHECKER_SOURCE.read_text(encoding="utf-8"),
+            "ProverCertifyShim.lean": (folder / shim).read_text(encoding="utf-8"),
+            "ProverCertifyReplay.lean": (folder / "ProverCertifyReplay.lean").read_text(encoding="utf-8")}
 _LEAN_ERROR = re.compile(r":(?P<line>\d+):(?P<column>\d+): error: (?P<message>.*)")
 
 
@@ -83,7 +107,8 @@ class CertifySettings:
     """Time limit of each of the three steps."""
     memory_limit_mb: int = 0
     """RLIMIT_AS of each step's process tree; 0 for no cap."""
-    allow_native_decide: bool = False
+    guard_policy: GuardPolicy = GuardPolicy()
+    """The allowlist the candidate is held to first (`LeanConfig.guard_policy`)."""
     checker: Path | None = None
     """The checker binary; None for the workspace's build (`prover setup`)."""
 
@@ -145,7 +170,7 @@ class CertifiedChecker:
 
     async def certify(self, problem: Problem, proof: str, preamble: str = "") -> Verdict:
         """The certified verdict on `proof` of `problem` (with helper declarations `preamble`)."""
-        policy = GuardPolicy(allow_native_decide=self.settings.allow_native_decide)
+        policy = self.settings.guard_policy
         violations = check_candidate(problem.formal_statement, proof, preamble, policy, answer=problem.answer)
         if violations:
             return GuardRejected(tuple(violations))
@@ -157,9 +182,22 @@ class CertifiedChecker:
         reference += attach_proof(problem.formal_statement, " sorry") + "\n"
         return await self.certify_texts(candidate, reference, name_parts(name)[-1])
 
-    async def certify_texts(self, candidate: str, reference: str, theorem: str) -> Verdict:
+
+    async def certify_alone(self, problem: Problem, proof: str) -> Verdict:
+        """The certified verdict on a theorem of a file nobody vouches for (no reference: the
+        checker requires that its type mention no constant the file itself defines)."""
+        violations = check_candidate(problem.formal_statement, proof, problem.context, self.settings.guard_policy)
+        if violations:
+            return GuardRejected(tuple(violations))
+        name = theorem_name(problem.formal_statement)
+        assert name is not None
+        candidate = problem.header + problem.context + problem.formal_statement + proof
+        return await self.certify_texts(candidate, None, name_parts(name)[-1])
+
+    async def certify_texts(self, candidate: str, reference: str | None, theorem: str) -> Verdict:
         """Steps 1-3 on whole files: `candidate` must prove the theorem (last name component
-        `theorem`) that `reference` states with `sorry`. No static guard here: `certify` runs it."""
+        `theorem`) that `reference` states with `sorry`; with no reference, the file's own
+        theorem of that name. No static guard here: `certify` runs it."""
         digest = self._checker_sha256()
         started = time.monotonic()
         nonce = secrets.token_hex(16)
@@ -169,26 +207,29 @@ class CertifiedChecker:
                 built = await self._compile(candidate_dir, candidate)
                 if built.returncode != 0:
                     return self._compile_errors(built, started)
-                reference_key = hashlib.sha256(reference.encode("utf-8")).hexdigest()
-                if reference_key not in self._references:
-                    compiled = await self._compile(reference_dir, reference)
-                    if compiled.returncode != 0:
-                        return self._compile_errors(compiled, started, where="the reference statement")
-                    self._references[reference_key] = (reference_dir / "Check.olean").read_bytes()
-                else:
-                    reference_dir.mkdir()
-                    (reference_dir / "Check.olean").write_bytes(self._references[reference_key])
+                reference_olean = "-"
+                if reference is not None:
+                    reference_key = hashlib.sha256(reference.encode("utf-8")).hexdigest()
+                    if reference_key not in self._references:
+                        compiled = await self._compile(reference_dir, reference)
+                        if compiled.returncode != 0:
+                            return self._compile_errors(compiled, started, where="the reference statement")
+                        self._references[reference_key] = (reference_dir / "Check.olean").read_bytes()
+                    else:
+                        reference_dir.mkdir()
+                        (reference_dir / "Check.olean").write_bytes(self._references[reference_key])
+                    reference_olean = str(reference_dir / "Check.olean")
                 if self._checker_sha256() != digest:
                     raise WorkspaceError(f"{self.checker} changed while a proof was checked; run `prover setup` again")
                 judged = await run_limited(
-                    [*self.settings.env_command, str(self.checker), str(reference_dir / "Check.olean"),
+                    [*self.settings.env_command, str(self.checker), reference_olean,
                      str(candidate_dir / "Check.olean"), theorem, nonce],
                     self.settings.workspace, self.settings.timeout_s, self.settings.memory_limit_mb,
                 )
             except StepTimedOut as error:
                 return TimedOut(time.monotonic() - started, str(error))
         run = LeanRun(lean_seconds=time.monotonic() - started, pins=self.pins)
-        return self._judge(judged, nonce, run)
+        return self._judge(judged, nonce, run, reference is not None)
 
     async def _compile(self, folder: Path, text: str) -> Finished:
         folder.mkdir()
@@ -219,7 +260,7 @@ class CertifiedChecker:
         return LeanErrors(LeanRun(messages=(message,), lean_seconds=time.monotonic() - started, pins=self.pins),
                           message, None)
 
-    def _judge(self, judged: Finished, nonce: str, run: LeanRun) -> Verdict:
+    def _judge(self, judged: Finished, nonce: str, run: LeanRun, with_reference: bool) -> Verdict:
         lines = [line for line in judged.stdout.splitlines() if line.strip()]
 
         def reject(rule: str, message: str) -> GuardRejected:
@@ -238,24 +279,44 @@ class CertifiedChecker:
             return reject("certify", "the checker's answer is not for this check (nonce)")
         if "error" in report or judged.returncode != 0:
             return reject("kernel", f"the kernel replay failed: {str(report.get('error'))[:500]}")
+        theorem = report.get("theorem")
+        if report.get("imports_match") is not True:
+            return reject("statement-changed", "the compiled proof does not import what the reference imports")
         if report.get("found") is not True:
-            return reject("statement-changed", f"the compiled proof has no theorem {report.get('theorem')}")
-        for key, rule, message in (
-            ("is_theorem", "statement-changed", "is not a theorem"),
-            ("same_type", "statement-changed", "has another type than the reference statement"),
-            ("same_levels", "statement-changed", "has other universe parameters than the reference"),
-        ):
-            if report.get(key) is not True:
-                return reject(rule, f"{report.get('theorem')} {message}")
-        unsafe = report.get("unsafe")
-        if not isinstance(unsafe, list) or unsafe:
-            return reject("unsafe", f"unsafe declarations in the proof's module: {unsafe}")
-        axioms = report.get("axioms")
-        if not isinstance(axioms, list) or not all(isinstance(a, str) for a in axioms):
-            return reject("certify", "the checker's answer lists no axioms")
-        allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if self.settings.allow_native_decide else frozenset())
-        extra = [a for a in axioms if a not in allowed]
+            return reject("statement-changed", f"the compiled proof has no theorem {theorem}")
+        if report.get("is_theorem") is not True:
+            return reject("statement-changed", f"{theorem} is not a theorem")
+        if with_reference:
+            if report.get("has_reference") is not True or report.get("same_type") is not True:
+                return reject("statement-changed", f"{theorem} has another type than the reference statement")
+            if report.get("same_levels") is not True:
+                return reject("statement-changed", f"{theorem} has other universe parameters than the reference")
+        try:
+            axioms = [_name(a) for a in _list(report.get("axioms"))]
+            local_constants = [_name(c) for c in _list(report.get("local_constants"))]
+        except ValueError:
+            return reject("certify", "the checker's answer lists no axioms or constants")
+        if not with_reference and local_constants:
+            names = ", ".join(f"`{dotted(c)}`" for c in local_constants)
+            return reject("meaning", f"the statement mentions {names}, which the file defines itself")
+        policy = self.settings.guard_policy
+        allowed = {tuple(a.split(".")) for a in STANDARD_AXIOMS | (NATIVE_AXIOMS if policy.allow_native_decide
+                                                                    else frozenset())}
+        extra = [dotted(a) for a in axioms if a not in allowed]
         if extra:
             return reject("axioms", f"the proof depends on non-standard axioms: {', '.join(extra)}")
         checker = f"{report.get('checker')} on Lean {report.get('lean')}"
-        return Proved(run, tuple(axioms), tier=CERTIFIED_TIER, checker=checker)
+        return Proved(run, tuple(dotted(a) for a in axioms), tier=CERTIFIED_TIER, checker=checker)
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"not a list: {value!r}")
+    return value
+
+
+def _name(value: Any) -> Name:
+    """A name from the checker's answer: the list of its components."""
+    if not isinstance(value, list) or not value or not all(isinstance(part, str) for part in value):
+        raise ValueError(f"not a name: {value!r}")
+    return tuple(value)

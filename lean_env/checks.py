@@ -1,33 +1,27 @@
-"""The checks Lean makes for the fast tier, in commands the checked text cannot see coming.
+"""The fast tier's commands for one check, in the order they run on one REPL process.
 
-A check runs three commands on one REPL process, each on the environment the last one made:
-
-1. **reference** (before any candidate text): the problem's context, then the reference
-   statement under a fresh name that carries the check's nonce, proved by `sorry`. It is
-   elaborated where no helper, instance or `open` of the candidate exists yet.
-2. **candidate**: the helper declarations, the untouched statement, the proof.
-3. **query**: one `#eval` of ours that reports, in a single info message that starts with the
-   nonce, the proved theorem's fully qualified name, the reference's, whether it is a
-   `theorem`, whether its type is the reference's type (`Expr.equal`: syntactic, not
-   definitional), and the axioms it depends on. The query calls functions, never an
-   instance-resolved operation (`++`, `==`, `toString`), so a helper `instance` cannot change
-   what it computes.
+1. **reference** (trusted, before any candidate text): the problem's context, then the
+   reference statement under a fresh name that carries the check's nonce, proved by `sorry`
+   (`reference_declaration`), then this check's query, compiled now (`kit.query_elaborator`).
+   It is elaborated where no helper, instance or `open` of the candidate exists yet.
+2. **trusted parse** (`kit.parse_command`) of the candidate text, in the environment and scope
+   of step 1: Lean's parser says what the text is, and the allowlist holds it
+   (`syntax_policy`). Nothing runs when it refuses.
+3. **candidate**: the helper declarations, the untouched statement, the proof, on step 1.
+4. **query** (`kit.query_command`): the theorem's full name, whether its type is the
+   reference's up to binder names (`Expr.eqv`), its universe parameters, its axioms (as the
+   kernel names them), in one info message that starts with the nonce.
 
 The nonce is drawn after the candidate text is fixed: a reply written by the candidate's own
-code cannot carry it, so a forged reply shows up as a query answer without its nonce.
+code cannot carry it, so a forged reply shows up as an answer without its nonce.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lean_prover.data.lean_file import find_assign
-from lean_prover.data.lean_lexer import Kind, plain_name, significant, tokenize
-from lean_prover.lean_env.errors import LeanEnvError
-from lean_prover.lean_env.protocol import CommandResponse
+from lean_prover.data.lean_lexer import Kind, significant, tokenize
 
 REFERENCE_PREFIX = "prover_reference_"
-QUERY_TAG = "prover-check"
 
 
 def theorem_name(statement: str) -> str | None:
@@ -72,81 +66,10 @@ def reference_name(nonce: str) -> str:
 
 
 def reference_declaration(statement: str, name: str) -> str:
-    """The reference statement as a theorem called `name`, proved by `sorry`."""
+    """The reference statement as a theorem called `name`, proved by `sorry`: the statement's
+    own text with only its name replaced, so its binders, type and universe parameters are
+    elaborated as the candidate's copy will be (a `sorry` proof compiles with a warning,
+    "declaration uses 'sorry'": leanprover/lean4 `src/Lean/Elab/Term.lean`, and the REPL
+    reports it, see ../shared/lean-repl-transcripts)."""
     name_start, name_end, assign = _signature(statement)
     return "\n" + statement[:name_start] + name + statement[name_end:assign] + ":= sorry\n"
-
-
-def query_command(name: str, reference: str, nonce: str) -> str:
-    """The trusted query (step 3 above), for the theorem `name` and the reference `reference`."""
-    return (
-        "open Lean Meta in\n"
-        "#eval show MetaM Unit from do\n"
-        f"  let proved ← resolveGlobalConstNoOverload (mkIdent `{name})\n"
-        f"  let reference ← resolveGlobalConstNoOverload (mkIdent `{reference})\n"
-        "  let provedInfo ← getConstInfo proved\n"
-        "  let referenceInfo ← getConstInfo reference\n"
-        "  let axioms ← collectAxioms proved\n"
-        "  let kind := match provedInfo with\n"
-        '    | ConstantInfo.thmInfo _ => "theorem"\n'
-        '    | _ => "other"\n'
-        "  let sameType := match Expr.equal provedInfo.type referenceInfo.type with\n"
-        '    | true => "same-type"\n'
-        '    | false => "other-type"\n'
-        f'  let fields := ["{QUERY_TAG}", "{nonce}", Name.toString proved, Name.toString reference, kind, sameType,\n'
-        '    String.intercalate "," (List.map (fun (a : Name) => Name.toString a) (Array.toList axioms))]\n'
-        '  logInfo (MessageData.ofFormat (Std.Format.text (String.intercalate " " fields)))\n'
-    )
-
-
-@dataclass(frozen=True)
-class QueryAnswer:
-    """What the trusted query reported."""
-
-    proved: str
-    """Fully qualified name of the proved theorem."""
-    reference: str
-    is_theorem: bool
-    same_type: bool
-    axioms: tuple[str, ...]
-
-
-class QueryRefused(LeanEnvError, ValueError):
-    """The query's answer is not one well-formed report (a rejection, with the reason)."""
-
-
-class QueryForged(LeanEnvError, ValueError):
-    """No report carries this check's nonce: the answer is not the query's (a tampered channel)."""
-
-
-def read_query_answer(answer: CommandResponse, nonce: str) -> QueryAnswer:
-    """The one report of the query, read fail-closed. Raises QueryForged or QueryRefused."""
-    tagged = [m for m in answer.messages if m.data.startswith(f"{QUERY_TAG} {nonce} ")]
-    if not tagged:
-        if answer.errors:
-            raise QueryRefused(f"the check inside Lean failed: {answer.errors[0].data}")
-        raise QueryForged("the query's answer does not carry its nonce")
-    if len(answer.messages) != 1 or tagged[0].severity != "info":
-        raise QueryRefused(f"the query answered {len(answer.messages)} messages, not one report")
-    fields = tagged[0].data.strip().split(" ")
-    if len(fields) not in (6, 7):
-        raise QueryRefused(f"the query's report has {len(fields)} fields: {tagged[0].data[:200]}")
-    _, _, proved, reference, kind, same_type, *rest = fields
-    if kind not in ("theorem", "other") or same_type not in ("same-type", "other-type"):
-        raise QueryRefused(f"the query's report is malformed: {tagged[0].data[:200]}")
-    axioms = tuple(rest[0].split(",")) if rest and rest[0] else ()
-    return QueryAnswer(
-        proved=plain_name(proved),
-        reference=plain_name(reference),
-        is_theorem=kind == "theorem",
-        same_type=same_type == "same-type",
-        axioms=tuple(plain_name(a) for a in axioms),
-    )
-
-
-def expected_full_name(answer: QueryAnswer, name: str, reference: str) -> str | None:
-    """The proved theorem's full name must be the reference's namespace plus `name`: the
-    statement was declared where the reference was. None when the reference's name is odd."""
-    if not answer.reference.endswith(reference):
-        return None
-    return answer.reference[: len(answer.reference) - len(reference)] + plain_name(name)

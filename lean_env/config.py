@@ -9,6 +9,7 @@ from pathlib import Path
 import psutil
 
 from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
+from lean_prover.lean_env.guard import GuardPolicy
 
 CERTIFY_MODES = ("final", "always", "never")
 TACTIC_ENVS = ("repl", "dojo")
@@ -86,6 +87,11 @@ class LeanConfig:
             raise WorkspaceError(f"lean.certify = {self.certify!r}: must be one of {', '.join(CERTIFY_MODES)}")
         if self.tactic_env not in TACTIC_ENVS:
             raise WorkspaceError(f"lean.tactic_env = {self.tactic_env!r}: must be one of {', '.join(TACTIC_ENVS)}")
+
+    def guard_policy(self) -> GuardPolicy:
+        """The one guard policy these settings give: every check (search, eval, `prover check`,
+        the certified tier, tactic mode) builds its policy here."""
+        return GuardPolicy(allow_native_decide=self.allow_native_decide)
 
     @property
     def checker_binary(self) -> Path | None:

@@ -1,11 +1,18 @@
 """Check every theorem of a `.lean` file, optionally against the statements of a reference file.
 
-With a reference, each theorem of the file must restate the reference theorem of the same name
-token for token, and its proof is checked under the reference's header and statement; a
-reference theorem missing from the file fails. Without one, each theorem is checked as written,
-and the whole file (header, definitions, every proof) is held to the guard's allowlist first:
-someone else's file could redefine what its statements mean before them. `trust_context` skips
-that for files whose text around the proofs you wrote yourself.
+Three modes, by whose text the statement is:
+
+- **with a reference**: each theorem of the file must restate the reference theorem of the same
+  name token for token; its proof is checked under the reference's header, context and
+  statement, and the file's own text before the theorem (helper lemmas and definitions, the
+  header's `open`s and options) comes along as helpers, held to the allowlist like a chat
+  answer's; a reference theorem missing from the file fails;
+- **without one, `trust_context`** (the text around the proofs is yours): each theorem is checked
+  as written, its file's text before it trusted as its context;
+- **without one**: the whole file is someone else's. Each theorem is checked with everything
+  before it as candidate text (`Verifier.verify_alone`): held to the allowlist, parsed by Lean,
+  and its type may mention only constants from the imports, since a definition or instance of
+  the file's own could make the statement mean anything.
 """
 
 from __future__ import annotations
@@ -15,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
-from lean_prover.data.lean_file import LeanFile
+from lean_prover.data.lean_file import LeanFile, without_redeclarations
+from lean_prover.data.lean_lexer import LexError
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
 from lean_prover.lean_env.guard import GuardPolicy, Violation, check_commands, check_header, check_proof, check_statement
+from lean_prover.lean_env.kit import split_header
 from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
 from lean_prover.lean_env.verifier import Verifier
 
@@ -33,8 +42,13 @@ class PlannedCheck:
     restated_statement: str | None
     missing: str | None = None
     """Why there is nothing to check (a theorem absent from one of the files)."""
+    preamble: str = ""
+    """The file's own text that comes along as helpers (checked against a reference)."""
+    vouched: bool = True
+    """The problem's header, context and statement are trusted (a reference's, or the user's
+    with `trust_context`); False: they are candidate text as much as the proof."""
     file_violations: tuple[Violation, ...] = ()
-    """What the file around the theorem breaks of the allowlist (checked without a reference)."""
+    """What the whole file breaks of the static allowlist (a file nobody vouches for)."""
 
 
 @dataclass(frozen=True)
@@ -47,19 +61,19 @@ class TheoremReport:
     details: list[str] = field(default_factory=list)
 
 
-def plan_checks(file: Path, reference: Path | None, trust_context: bool = False) -> list[PlannedCheck]:
+def plan_checks(
+    file: Path, reference: Path | None, trust_context: bool = False, policy: GuardPolicy = GuardPolicy()
+) -> list[PlannedCheck]:
     """Pair each theorem of `file` with what it must prove. Raises DataError."""
     parsed = LeanFile.read(file)  # read and parsed once: the guard and the checks see the same text
     theorems = parsed.theorems
     if not theorems:
         raise DataError(f"{file}: no theorem or lemma to check")
     if reference is None:
-        violations = () if trust_context else tuple(file_violations(parsed.text, theorems[0].problem.header))
+        around = () if trust_context else tuple(file_violations(parsed.text, theorems[0].problem.header, policy))
         return [
-            PlannedCheck(
-                t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None,
-                file_violations=violations,
-            )
+            PlannedCheck(t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None,
+                         vouched=trust_context, file_violations=around)
             for t in theorems
         ]
     references = {t.problem.id: t for t in LeanFile.read(reference).theorems}
@@ -74,36 +88,50 @@ def plan_checks(file: Path, reference: Path | None, trust_context: bool = False)
             continue
         statement = expected.problem.formal_statement
         proof = attach_proof(statement, candidate.after_assign)
-        plans.append(PlannedCheck(key, expected.problem, proof, candidate.problem.formal_statement))
+        plans.append(PlannedCheck(key, expected.problem, proof, candidate.problem.formal_statement,
+                                  preamble=helpers_of(candidate.problem, expected.problem)))
     for key in found.keys() - references.keys():
         plans.append(PlannedCheck(key, found[key].problem, "", None, missing=f"{key} is not in {reference}"))
     return plans
 
 
-def file_violations(text: str, header: str) -> list[Violation]:
-    """The whole file held to the allowlist: imports, then only what proof text may hold."""
+def helpers_of(candidate: Problem, reference: Problem) -> str:
+    """The checked file's own text before its theorem, as helpers for the reference's statement:
+    its header after the imports (`open`s, options) and its context, less its copies of what the
+    reference's context declares."""
+    try:
+        rest = split_header(candidate.header).rest
+    except LexError:
+        rest = ""  # the file read as Lean already: its header lexes
+    text = without_redeclarations(rest + candidate.context, reference.reference_context)
+    return text if not text.strip() else text.rstrip("\n") + "\n\n"
+
+
+def file_violations(text: str, header: str, policy: GuardPolicy) -> list[Violation]:
+    """The whole file held to the static allowlist: imports, then only what proof text may hold."""
     body_line = header.count("\n")
     return check_header(header) + [
         Violation(v.rule, f"in the file: {v.message}", None if v.line is None else v.line + body_line)
-        for v in check_commands(text[len(header) :])
+        for v in check_commands(text[len(header) :], policy)
     ]
 
 
 def check_statically(plans: list[PlannedCheck], policy: GuardPolicy) -> list[TheoremReport]:
-    """Layer 1 only: no Lean needed."""
+    """The static layer only: no Lean needed."""
     reports = []
     for plan in plans:
         if plan.missing is not None or plan.problem is None:
             reports.append(_missing(plan))
             continue
+        problem = plan.problem
         if plan.file_violations:
             reports.append(_file_rejected(plan))
             continue
-        violations = check_proof(plan.proof, policy)
+        violations = check_proof(plan.proof, policy) + check_commands(plan.preamble, policy)
         if plan.restated_statement is not None:
-            violations += check_statement(plan.problem.formal_statement, plan.restated_statement)
+            violations += check_statement(problem.formal_statement, plan.restated_statement)
         outcome = "static-ok" if not violations else "guard-rejected"
-        reports.append(TheoremReport(plan.id, plan.problem.source, not violations, outcome, _describe(violations)))
+        reports.append(TheoremReport(plan.id, problem.source, not violations, outcome, _describe(violations)))
     return reports
 
 
@@ -115,18 +143,26 @@ async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list
             return _missing(plan)
         if plan.file_violations:
             return _file_rejected(plan)
-        verdict = await verifier.verify(plan.problem, plan.proof, plan.restated_statement)
-        return report_verdict(plan.id, plan.problem.source, verdict)
+        if plan.vouched:
+            verdict = await verifier.verify(plan.problem, plan.proof, plan.restated_statement, plan.preamble)
+        else:
+            verdict = await verifier.verify_alone(plan.problem, plan.proof)
+        return report_verdict(plan.id, plan.problem.source, verdict, vouched=plan.vouched)
 
     return list(await asyncio.gather(*(one(plan) for plan in plans)))
 
 
-def report_verdict(key: str, source: str, verdict: Verdict) -> TheoremReport:
+def report_verdict(key: str, source: str, verdict: Verdict, vouched: bool = True) -> TheoremReport:
     if isinstance(verdict, Proved):
         details = [f"axioms: {', '.join(verdict.axioms) or 'none'}", f"tier: {verdict.tier} ({verdict.checker})"]
         return TheoremReport(key, source, True, "proved", details)
     if isinstance(verdict, GuardRejected):
-        return TheoremReport(key, source, False, "guard-rejected", _describe(list(verdict.violations)))
+        violations = list(verdict.violations)
+        details = _describe(violations)
+        if not vouched and any(v.part == "helpers" for v in violations):
+            details.append("the file's text outside its proofs may change what its statements mean: fix it, "
+                           "or pass --trust-context")
+        return TheoremReport(key, source, False, "guard-rejected", details)
     if isinstance(verdict, LeanErrors):
         error = verdict.first_error
         return TheoremReport(key, source, False, "lean-errors", [f"line {error.pos.line}: {error.data}"])
@@ -152,5 +188,6 @@ def _missing(plan: PlannedCheck) -> TheoremReport:
     return TheoremReport(plan.id, plan.problem.source if plan.problem else "", False, "missing", [plan.missing or ""])
 
 
-def _describe(violations: list[Violation], where: str = "proof") -> list[str]:
-    return [f"{v.rule}: {v.message}" + (f" (line {v.line} of the {where})" if v.line else "") for v in violations]
+def _describe(violations: list[Violation], where: str = "") -> list[str]:
+    return [f"{v.rule}: {v.message}" + (f" (line {v.line} of the {where or v.part or 'proof'})" if v.line else "")
+            for v in violations]

@@ -1,26 +1,24 @@
-"""The static layer of the soundness guard: an allowlist over Lean's syntax, checked before Lean runs.
+"""The static layer of the soundness guard: a fast filter over the candidate's text, before Lean runs.
 
-Everything a policy writes is untrusted. The text it may add to a file (the proof after the
-statement, and helper declarations before it) is held to what a proof needs and nothing more:
+Everything a policy writes is untrusted. What the text *is* (commands, comments, strings,
+terms) is Lean's parser's to say: every candidate is parsed by Lean itself before it runs, and
+that parse is held to the allowlist (`lean_env/syntax_policy.py`). This layer comes first and
+needs no Lean: it rejects, by their tokens, texts no proof needs, and is all that `prover check
+--static` can run. It must never reject what Lean's parse would accept, so it names only:
 
-- commands: `theorem`, `lemma`, `def`, `abbrev`, `instance`, `example` (modifiers `private`,
-  `protected`, `noncomputable`; attributes from `SAFE_ATTRIBUTES` only), `open` (with or without
-  `in`), `namespace`/`section`/`end`, and `set_option` for the options in `ALLOWED_OPTIONS`;
-- every line that starts in column 0 must start one of those commands (or continue one: `|`,
-  `where`, `termination_by`, `decreasing_by`); any other command keyword anywhere is rejected;
-- no `#` token except the array literal `#[`: `#eval`, `#exit`, `#print`, `#eval!`, `x#check`
-  are all commands, and rejected alike;
-- no string literal with `{` or `}`: an interpolated string (`s!"..."`, `m!`, `f!`,
-  `throwError "..."`) runs the code between its braces, and the lexers of plain and
-  interpolated strings only agree on strings without braces;
-- no name (any `«»`-quoted or dotted component) that reaches the compiler, the metaprogramming
-  API or IO (`DENIED_NAMES`), and no tactic or term that runs a metaprogram (`run_tac`,
-  `by_elab`, `eval%`) or pastes a search result (`exact?`).
+- command keywords (`_FORBIDDEN_COMMANDS`) and the `#` commands (`#eval`, `#exit`, `#print`, ...);
+- options outside `ALLOWED_OPTIONS` and attributes outside `SAFE_ATTRIBUTES` (`@[...]`);
+- names (any `«»`-quoted or dotted component) that reach the compiler, the metaprogramming
+  API or IO (`DENIED_NAMES`); tactics and terms that run a metaprogram (`run_tac`, `by_elab`,
+  `eval%`) or paste a search result (`exact?`); holes (`sorry`) and `native_decide` (unless
+  allowed);
+- an unterminated comment or string.
 
-This layer is a fast filter, not the proof of soundness: Lean's answer, read over a channel the
-checked code cannot forge (`lean_env.verifier`), and the certified tier (`lean_env.certify`),
-which replays the proof through the kernel in another process, decide. Each rejection names
-the construct and its line.
+Where its lexer and Lean's disagree (they do: `<--` is Lean's token `<-` then `-`, and this
+lexer's line comment), Lean's parse decides. Lean's answer, read over a channel the checked code
+cannot forge (`lean_env/verifier.py`), and the certified tier (`lean_env/certify.py`), which
+replays the proof through the kernel in another process, are what make a verdict. Each
+rejection names the construct and its line.
 """
 
 from __future__ import annotations
@@ -31,6 +29,7 @@ from typing import Sequence
 from lean_prover.data.problem import Answer
 from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.lean_env.checks import theorem_name
+from lean_prover.lean_env.kit import split_header
 
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
 NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
@@ -61,7 +60,7 @@ DECLARATION_HEADS = frozenset({"theorem", "lemma", "def", "abbrev", "instance", 
 MODIFIERS = frozenset({"private", "protected", "noncomputable"})
 SCOPE_COMMANDS = frozenset({"open", "namespace", "section", "end", "set_option"})
 SAFE_ATTRIBUTES = frozenset({"simp", "reducible", "irreducible", "inline", "instance", "local", "norm_cast", "ext"})
-# What may continue a declaration on a line of its own in column 0.
+# What continues a declaration (`| pattern`, `where`, `termination_by`, ...): no word of an answer.
 DECLARATION_CONTINUATIONS = frozenset({"|", "where", "termination_by", "decreasing_by", "in"})
 
 # Options a proof may set: resource limits (and linters, which only warn). Any other option
@@ -108,6 +107,12 @@ _META_CODE = {
     "run_tac": "`run_tac` runs a tactic metaprogram written in the proof (e.g. one that admits the goal)",
     "by_elab": "`by_elab` runs an elaborator metaprogram written in the proof",
 }
+# The `#` commands of Lean, Batteries and Mathlib (`#[` is an array and `#s` Mathlib's card notation: they pass).
+HASH_COMMANDS = frozenset(
+    """eval eval! exit print check check_failure reduce synth guard guard_msgs guard_expr guard_target help find
+    where version simp norm_num conv time count_heartbeats lint explode whnf kernel_reduce leansearch loogle
+    moogle push_neg with_exporting import_path check_assertions dump_async_env_state""".split()
+)
 _SEARCH_TACTICS = frozenset({"apply?", "exact?", "rw?", "library_search", "hint"})
 _NATIVE = frozenset({"native_decide", "decide!", "native"})
 
@@ -189,13 +194,12 @@ def lines_before_violations(proof: str, violations: Sequence[Violation]) -> str:
 
 def check_proof(proof: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
     """Violations in the text that follows the statement (the proof, and anything after it)."""
-    return _check(proof, policy, in_body=True)
+    return _check(proof, policy)
 
 
 def check_tactic(tactic: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
-    """Violations in one tactic for the REPL's tactic mode, which parses tactics only (no
-    command can start there, so a line may start in column 0)."""
-    return _check(tactic, policy, in_body=True, line_starts=False)
+    """Violations in one tactic for the REPL's tactic mode."""
+    return _check(tactic, policy)
 
 
 def check_answer(term: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
@@ -205,7 +209,7 @@ def check_answer(term: str, policy: GuardPolicy = GuardPolicy()) -> list[Violati
     any proof text, and no command word (a clearer message than Lean's parse error)."""
     if not term.strip():
         return [Violation("answer-missing", "the answer is empty")]
-    violations = _check(term, policy, in_body=True, line_starts=False)
+    violations = _check(term, policy)
     if any(v.rule == "unterminated" for v in violations):
         return violations
     depth = 0
@@ -228,48 +232,33 @@ _ANSWER_DENIED_WORDS = (DECLARATION_HEADS | MODIFIERS | SCOPE_COMMANDS | DECLARA
 
 def check_commands(text: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
     """Violations in a run of commands: helper declarations before a theorem, or a file's body."""
-    return _check(text, policy, in_body=False)
+    return _check(text, policy)
 
 
 def check_header(header: str) -> list[Violation]:
-    """A file's header may hold `import`s first, then the commands any proof text may hold."""
+    """A file's header: `import`s (as `kit.split_header` cuts them), then only what any
+    candidate text may hold."""
     try:
-        tokens = significant(tokenize(header))
+        parts = split_header(header)
     except LexError as error:
         return [Violation("unterminated", f"unterminated comment or string: {error}", error.line)]
-    index = 0
-    while index < len(tokens) and tokens[index].kind is Kind.IDENT and tokens[index].text == "import":
-        index += 1
-        while index < len(tokens) and tokens[index].kind is Kind.IDENT and tokens[index].text != "import" and (
-            tokens[index].line == tokens[index - 1].line or tokens[index].column > 0
-        ):
-            index += 1
-    rest = header[tokens[index].start :] if index < len(tokens) else ""
-    line_offset = tokens[index].line - 1 if index < len(tokens) else 0
+    line_offset = header[: len(header) - len(parts.rest)].count("\n")
     return [
         Violation(v.rule, v.message, None if v.line is None else v.line + line_offset)
-        for v in check_commands(rest)
+        for v in check_commands(parts.rest)
     ]
 
 
-def _check(text: str, policy: GuardPolicy, in_body: bool, line_starts: bool = True) -> list[Violation]:
+def _check(text: str, policy: GuardPolicy) -> list[Violation]:
     try:
         tokens = significant(tokenize(text))
     except LexError as error:
         # An unclosed comment or string would swallow whatever follows the proof.
         return [Violation("unterminated", f"unterminated comment or string: {error}", error.line)]
     violations: list[Violation] = []
-    first_on_line = _first_tokens_of_lines(tokens)
-    if in_body and tokens:
-        # The proof's first token continues the statement's `:= by` (or `:=`): never a command.
-        first_on_line.discard(tokens[0].start)
     index = 0
     while index < len(tokens):
         token = tokens[index]
-        if line_starts and token.column == 0 and token.start in first_on_line:
-            violation = _check_line_start(token, index, in_body)
-            if violation is not None:
-                violations.append(violation)
         if token.kind is Kind.SYMBOL and token.text == "@" and _next_is(tokens, index, "["):
             end = _matching_close(tokens, index + 1)
             violations += _check_attributes(tokens[index + 2 : end])
@@ -282,42 +271,12 @@ def _check(text: str, policy: GuardPolicy, in_body: bool, line_starts: bool = Tr
     return violations
 
 
-def _first_tokens_of_lines(tokens: list[Token]) -> set[int]:
-    starts, last_line = set(), 0
-    for token in tokens:
-        if token.line != last_line:
-            starts.add(token.start)
-        last_line = token.line + token.text.count("\n")
-    return starts
-
-
-def _check_line_start(token: Token, index: int, in_body: bool) -> Violation | None:
-    """A line in column 0 starts a command; it must be one a proof may contain."""
-    allowed = DECLARATION_HEADS | MODIFIERS | SCOPE_COMMANDS | DECLARATION_CONTINUATIONS | {"@"}
-    if token.text in allowed:
-        return None
-    if token.kind is Kind.IDENT and token.text in _FORBIDDEN_COMMANDS:
-        return None  # named by the token rule
-    if token.kind is Kind.SYMBOL and "#" in token.text:
-        return None  # named by the token rule
-    where = "after the proof" if in_body else "here"
-    return Violation(
-        "command",
-        f"`{token.text}` in column 0 starts a command, and only declarations, `open`, `namespace`, "
-        f"`section`, `end` and `set_option` may stand {where}",
-        token.line,
-    )
-
-
 def _check_token(tokens: list[Token], index: int, policy: GuardPolicy) -> Violation | None:
     token = tokens[index]
-    if token.kind is Kind.STRING and ("{" in token.text or "}" in token.text):
-        return Violation(
-            "interpolation", "a string with `{` or `}`: an interpolated string runs the code in its braces", token.line
-        )
-    if token.kind is Kind.SYMBOL and "#" in token.text and not (token.text == "#" and _next_is(tokens, index, "[")):
-        following = tokens[index + 1].text if index + 1 < len(tokens) else ""
-        return Violation("hash-command", f"`{token.text}{following}`: `#` commands run code or stop checking", token.line)
+    if token.kind is Kind.SYMBOL and token.text.endswith("#") and index + 1 < len(tokens):
+        following = tokens[index + 1]
+        if following.start == token.end and following.kind is Kind.IDENT and name_parts(following.text)[0] in HASH_COMMANDS:
+            return Violation("hash-command", f"`#{following.text}`: `#` commands run code or stop checking", token.line)
     if token.kind is Kind.SYMBOL and token.text.startswith("%") and index > 0 and tokens[index - 1].end == token.start:
         previous = tokens[index - 1]
         if previous.kind is Kind.IDENT and previous.text == "eval":

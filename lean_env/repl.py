@@ -25,6 +25,7 @@ from typing import Callable
 
 import psutil
 
+from lean_prover.data.lean_lexer import LexError
 from lean_prover.lean_env.errors import (
     ReplCrashedError,
     ReplError,
@@ -47,6 +48,7 @@ from lean_prover.lean_env.protocol import (
     encode_request,
     parse_response,
 )
+from lean_prover.lean_env.kit import kit_text, split_header
 from lean_prover.lean_env.usage import LEAN_CPU
 
 logger = logging.getLogger(__name__)
@@ -173,16 +175,37 @@ class ReplProcess:
         return data
 
     async def header_env(self, header: str) -> CommandResponse | ErrorResponse:
-        """Run `header` (imports and options) once per process; later calls reuse its env."""
+        """The environment every check of `header` starts from, made once per process and
+        reused: the header's imports (with `import Lean` where it lacks it), then lean-prover's
+        trusted kit (`kit.KIT_SOURCE`, elaborated where nothing is opened yet), then the rest
+        of the header (its options and `open`s)."""
         cached = self._header_envs.get(header)
         if cached is not None:
             return cached
-        answer = await self.send(CommandRequest(cmd=header), timeout_s=self.settings.header_timeout_s)
+        try:
+            parts = split_header(header)
+        except LexError as error:
+            return ErrorResponse(message=f"the header does not read as Lean: {error}")
+        answer = await self._command(CommandRequest(cmd=parts.imports), self.settings.header_timeout_s)
         self.header_imports += 1
+        if not isinstance(answer, CommandResponse) or answer.errors:
+            return answer
+        kit = await self._command(CommandRequest(cmd=kit_text(), env=answer.env), self.settings.header_timeout_s)
+        if not isinstance(kit, CommandResponse) or kit.errors:
+            detail = kit.errors[0].data if isinstance(kit, CommandResponse) else kit.message
+            return ErrorResponse(message=f"lean-prover's checks do not compile on this Lean ({detail[:300]})")
+        answer = kit
+        if parts.rest.strip():
+            answer = await self._command(CommandRequest(cmd=parts.rest, env=kit.env), self.settings.header_timeout_s)
         if isinstance(answer, CommandResponse) and not answer.errors:
             self._header_envs[header] = answer
+        return answer
+
+    async def _command(self, request: CommandRequest, timeout_s: float | None = None) -> CommandResponse | ErrorResponse:
+        answer = await self.send(request, timeout_s=timeout_s)
         if isinstance(answer, (CommandResponse, ErrorResponse)):
             return answer
+        await self.close()
         raise ReplProtocolError(f"a command was answered with a proof state: {answer!r}")
 
     async def _exchange(self, request: Request) -> Response:
@@ -205,6 +228,8 @@ class ReplProcess:
         """Prove that the channel is in step: a command only we know, sent now, must come back
         as the next answer, with its nonce, in a new environment. Raises ReplTamperedError (the
         process is then closed) or another ReplError."""
+        # `#print "s"` logs `s` as one info message (leanprover/lean4 `src/Lean/Elab/Print.lean`,
+        # `elabPrint` on a string literal); the REPL answers it in a new environment.
         marker = f"prover-sentinel {secrets.token_hex(16)}"
         after_env = self.newest_env
         answer = await self.send(CommandRequest(cmd=f'#print "{marker}"', env=env))

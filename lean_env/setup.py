@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Callable
 
-from lean_prover.lean_env.certify import CHECKER_SOURCE, CHECKER_TARGET
+from lean_prover.lean_env.certify import CHECKER_TARGET, checker_sources
 from lean_prover.lean_env.errors import WorkspaceError
 from lean_prover.lean_env.workspace import Pins, read_pins
 
@@ -31,11 +31,17 @@ _VERSION = re.compile(r"v4\.\d+\.\d+(-rc\d+)?")
 
 def lakefile(version: str, name: str = "prover_workspace", mathlib: bool = True) -> str:
     """The lakefile of a workspace for Lean `version`: Mathlib (unless not wanted), the REPL,
-    and the certified checker."""
+    and the certified checker. Lake's TOML configuration (leanprover/lean4 `src/lake/README.md`):
+    `[[require]]` with `git` and `rev` (Mathlib and the REPL tag each Lean release), a
+    `[[lean_lib]]` by its `roots`, a `[[lean_exe]]` by its `root` module (`supportInterpreter`:
+    the checker imports modules at run time)."""
     requires = ([("mathlib", MATHLIB_GIT)] if mathlib else []) + [("REPL", REPL_GIT)]
     blocks = "".join(f'\n[[require]]\nname = "{package}"\ngit = "{git}"\nrev = "{version}"\n' for package, git in requires)
-    return (f'name = "{name}"\ndefaultTargets = []\n{blocks}\n[[lean_exe]]\nname = "{CHECKER_TARGET}"\n'
-            'root = "ProverCertify"\nsupportInterpreter = true\n')
+    # The checker's own modules (its release's kernel shim, the replay) are a library of the
+    # workspace, so that Lake finds them when it builds the checker (`import ProverCertifyShim`).
+    return (f'name = "{name}"\ndefaultTargets = []\n{blocks}\n[[lean_lib]]\nname = "ProverCertifySupport"\n'
+            'roots = ["ProverCertifyShim", "ProverCertifyReplay"]\n'
+            f'\n[[lean_exe]]\nname = "{CHECKER_TARGET}"\nroot = "ProverCertify"\nsupportInterpreter = true\n')
 
 
 # Each step: what it does (for progress), and the command, run inside the workspace.
@@ -83,7 +89,7 @@ def build_workspace(
     directory.mkdir(parents=True, exist_ok=True)
     write_if_changed(directory / "lean-toolchain", toolchain + "\n")
     write_if_changed(directory / "lakefile.toml", lakefile_text)
-    write_if_changed(directory / "ProverCertify.lean", CHECKER_SOURCE.read_text(encoding="utf-8"))
+    write_checker_sources(directory, toolchain)
     for description, command in steps:
         logger.info("%s: %s", description, " ".join(command))
         code = run(command, directory)
@@ -91,6 +97,12 @@ def build_workspace(
             raise WorkspaceError(
                 f"{description} failed (`{' '.join(command)}` exited with {code} in {directory}); {hint}"
             )
+
+
+def write_checker_sources(directory: Path, toolchain: str) -> None:
+    """The certified checker's sources for `toolchain`, with its release's kernel shim."""
+    for name, source in checker_sources(toolchain).items():
+        write_if_changed(directory / name, source)
 
 
 def write_if_changed(path: Path, content: str) -> None:

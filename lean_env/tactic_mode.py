@@ -7,12 +7,15 @@ assembled proof with `Verifier.verify` before counting it.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Protocol, Union
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
+from lean_prover.lean_env.errors import ReplTamperedError
 from lean_prover.lean_env.guard import GuardPolicy, Violation, check_tactic
+from lean_prover.lean_env.kit import PARSE_TACTIC, ReportForged, ReportRefused, parse_command, read_syntax_report
 from lean_prover.lean_env.protocol import (
     CommandRequest,
     CommandResponse,
@@ -23,6 +26,7 @@ from lean_prover.lean_env.protocol import (
     TacticRequest,
 )
 from lean_prover.lean_env.repl import ReplProcess
+from lean_prover.lean_env.syntax_policy import parse_violations, syntax_violations
 
 
 @dataclass(frozen=True)
@@ -59,16 +63,27 @@ class TacticSession:
         self._repl = repl
         self._problem = problem
         self._policy = policy
+        self._parse_env: int | None = None
+        """The environment the statement's proof states were made in: the REPL parses each
+        tactic in it (`ProofSnapshot.runString`: `Parser.runParserCategory p.coreState.env`
+        `tactic`, whose env is the one the statement's command started from,
+        leanprover-community/repl `REPL/Main.lean` `runCommand`, tags v4.15.0 to v4.33.0-rc2),
+        and so does the trusted parse."""
 
     async def start(self) -> GoalState | TacticFailed:
-        """The initial proof state: the statement elaborated with `sorry` as its proof."""
+        """The initial proof state: the statement elaborated with `sorry` as its proof, in a
+        command of its own after the context's."""
         header = await self._repl.header_env(self._problem.header)
         if not isinstance(header, CommandResponse) or header.errors:
             return TacticFailed("the header does not compile", _messages(header))
-        statement = self._problem.context + self._problem.formal_statement
-        answer = await self._repl.send(
-            CommandRequest(cmd=statement + attach_proof(self._problem.formal_statement, " by sorry"), env=header.env)
-        )
+        env = header.env
+        if self._problem.context.strip():
+            context = await self._repl.send(CommandRequest(cmd=self._problem.context, env=env))
+            if not isinstance(context, CommandResponse) or context.errors:
+                return TacticFailed("the context does not compile", _messages(context))
+            env = context.env
+        statement = self._problem.formal_statement
+        answer = await self._repl.send(CommandRequest(cmd=statement + attach_proof(statement, " by sorry"), env=env))
         if not isinstance(answer, CommandResponse) or answer.errors:
             return TacticFailed("the statement does not compile", _messages(answer))
         states = [s for s in answer.sorries if s.proof_state is not None]
@@ -76,13 +91,18 @@ class TacticSession:
             return TacticFailed("Lean gave no proof state for the statement", tuple(answer.messages))
         first = states[-1]
         assert first.proof_state is not None
+        self._parse_env = env
         return GoalState(first.proof_state, (first.goal,))
 
     async def run_tactic(self, state: GoalState, tactic: str) -> TacticOutcome:
-        """Apply one tactic to `state`. Untrusted text: the static guard sees it first."""
+        """Apply one tactic to `state`. Untrusted text: the static guard sees it first, then
+        Lean's parse of it is held to the allowlist, and only then does it run."""
         violations = check_tactic(tactic, self._policy)
         if violations:
             return TacticFailed("rejected by the guard", violations=tuple(violations))
+        refused = await self._parse_refused(tactic)
+        if refused is not None:
+            return refused
         answer = await self._repl.send(TacticRequest(tactic=tactic, proof_state=state.proof_state))
         if isinstance(answer, ErrorResponse):
             return TacticFailed(answer.message)
@@ -96,6 +116,27 @@ class TacticSession:
         if answer.proof_status == "Completed" or (answer.proof_status is None and not answer.goals):
             return ProofFinished(answer.proof_state)
         return GoalState(answer.proof_state, tuple(answer.goals))
+
+    async def _parse_refused(self, tactic: str) -> TacticFailed | None:
+        """Lean's parse of `tactic` (the kit's `prover_parse`) held to the allowlist. Raises
+        ReplTamperedError (the process is closed) for an answer that is not the kit's."""
+        if self._parse_env is None:
+            return TacticFailed("the session has not started")
+        nonce = secrets.token_hex(16)
+        parsed = await self._repl.send(CommandRequest(cmd=parse_command(nonce, PARSE_TACTIC, tactic), env=self._parse_env))
+        try:
+            if not isinstance(parsed, CommandResponse):
+                raise ReportForged(f"the trusted parse was answered with {str(parsed)[:120]}")
+            report = read_syntax_report(parsed, nonce)
+        except ReportForged as error:
+            await self._repl.close()
+            raise ReplTamperedError(str(error)) from error
+        except ReportRefused as error:
+            return TacticFailed("rejected by the guard", violations=(Violation("lean-check", str(error)),))
+        violations = parse_violations(report) + syntax_violations(report, self._policy, commands=False)
+        if violations:
+            return TacticFailed("rejected by the guard", violations=tuple(violations))
+        return None
 
 
 def _messages(answer: object) -> tuple[Message, ...]:

@@ -51,7 +51,7 @@ class Proved:
     """`fast`: the REPL's answer, read over the nonce-checked channel; `certified`: the kernel
     replayed the compiled proof in a separate process (see `lean_env.certify`)."""
     checker: str = ""
-    """Which checker and version reached the verdict, e.g. `repl-guard/2` or `prover-certify/1`."""
+    """Which checker and version reached the verdict, e.g. `repl-guard/3` or `prover-certify/2`."""
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """`verify(problem, proof) -> Verdict`: the one place where a proof becomes a Lean verdict.
 
-Order of work (the fast tier): the allowlist guard (no Lean time for what may not be checked);
-the problem's header, run once per REPL process and reused; the context and the reference
-statement under a nonce'd name; the candidate (helpers, statement, proof) with the tactic
-trace; and, only for an accepted proof, the trusted query (`lean_env.checks`), whose one report
-must carry the nonce. A check that ends early sends a sentinel instead, so that a forged reply
-is found before the process serves another check. `certify()` hands a fast `Proved` to the
-certified tier (`lean_env.certify`) where `lean.certify` asks for it.
+Order of work (the fast tier, `lean_env.checks` says why each step is where it is): the static
+guard (no Lean time for what may not be checked); the problem's header with lean-prover's kit,
+once per REPL process and reused; the context, the reference statement under a nonce'd name and
+this check's query, compiled before any candidate text; Lean's own parse of the candidate text,
+held to the allowlist; the candidate (helpers, statement, proof) with the tactic trace; and,
+only for an accepted proof, the query, whose one report must carry the nonce. A check that ends
+after the candidate ran sends a sentinel instead, so that a forged reply is found before the
+process serves another check. `certify()` hands a fast `Proved` to the certified tier
+(`lean_env.certify`) where `lean.certify` asks for it.
 """
 
 from __future__ import annotations
@@ -19,27 +21,35 @@ import shlex
 import shutil
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
-from lean_prover.data.problem import Problem
-from lean_prover.lean_env.checks import (
-    QueryForged,
-    QueryRefused,
-    expected_full_name,
-    query_command,
-    read_query_answer,
-    reference_declaration,
-    reference_name,
-    theorem_name,
-)
+from lean_prover.data.lean_lexer import Kind, LexError, name_parts, tokenize
+from lean_prover.data.problem import Answer, Problem
 from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings
+from lean_prover.lean_env.checks import reference_declaration, reference_name, theorem_name
 from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
+from lean_prover.lean_env.kit import (
+    PARSE_COMMANDS,
+    ReportForged,
+    ReportRefused,
+    SyntaxReport,
+    canonical_imports,
+    dotted,
+    parse_command,
+    query_command,
+    query_elaborator,
+    read_query_report,
+    read_syntax_report,
+    split_header,
+)
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.protocol import CommandRequest, CommandResponse, ErrorResponse, Message, Pos, Response
 from lean_prover.lean_env.repl import ReplProcess, ReplSettings
+from lean_prover.lean_env.syntax_policy import parse_violations, syntax_violations
 from lean_prover.lean_env.tactic_mode import TacticSession
 from lean_prover.lean_env.verdict import (
     CERTIFIED_TIER,
@@ -59,7 +69,7 @@ from lean_prover.lean_env.workspace import Pins, read_pins
 
 logger = logging.getLogger(__name__)
 
-FAST_CHECKER = "repl-guard/2"
+FAST_CHECKER = "repl-guard/3"
 """The fast tier's checker and version: bump it when what the fast tier accepts changes."""
 
 
@@ -119,12 +129,11 @@ class Verifier:
                 env_command=tuple(shlex.split(config.certify_command)),
                 timeout_s=config.certify_timeout_s,
                 memory_limit_mb=config.memory_limit_mb,
-                allow_native_decide=config.allow_native_decide,
+                guard_policy=config.guard_policy(),
                 checker=config.checker_binary,
             )
             certifier = CertifiedChecker(certify_settings, pins)
-        policy = GuardPolicy(allow_native_decide=config.allow_native_decide)
-        return cls(pool, pins, policy, certifier, config.certify)
+        return cls(pool, pins, config.guard_policy(), certifier, config.certify)
 
     async def __aenter__(self) -> Verifier:
         return self
@@ -180,48 +189,177 @@ class Verifier:
             return GuardRejected(tuple(violations))
         name = theorem_name(problem.formal_statement)
         assert name is not None
-        # The candidate's positions are reported as if the context stood before it (it ran
-        # one command earlier): blank lines and spaces keep line and column numbers the same.
-        candidate = _blank_like(problem.context) + preamble + problem.formal_statement + proof
-        offset_base = len(candidate) - len(proof)
+        candidate = CandidateText.assemble(_blank_like(problem.context), preamble, problem.formal_statement, proof)
         nonce = secrets.token_hex(16)
         started = time.monotonic()
+
+        async def on(repl: ReplProcess) -> Verdict:
+            header = await repl.header_env(problem.header)
+            if not isinstance(header, CommandResponse) or header.errors:
+                return self._rejected(header, "", started, where="header")
+            context_env, context = header.env, problem.context
+            to_check = problem.answer_to_find
+            if to_check is not None and to_check.term is not None:
+                # The answer stands in the context: Lean parses its declaration, in the scope
+                # it stands in, before any of it runs.
+                before, declaration, after = answer_split(problem.context, to_check)
+                if before.strip():
+                    ran = await repl.send(CommandRequest(cmd=before, env=header.env))
+                    if not isinstance(ran, CommandResponse) or ran.errors:
+                        return self._rejected(ran, "", started, where="statement")
+                    context_env = ran.env
+                answer_text = CandidateText.assemble(_blank_like(before), "", "", "", answer=declaration)
+                answer_parse = await self._parse_refused(repl, nonce, answer_text, context_env, policy, single=True)
+                if isinstance(answer_parse, GuardRejected):
+                    return answer_parse
+                context = declaration + after
+            reference = reference_name(nonce)
+            base = await repl.send(
+                CommandRequest(
+                    cmd=context + reference_declaration(problem.formal_statement, reference)
+                    + query_elaborator(nonce, name_parts(name), reference),
+                    env=context_env,
+                )
+            )
+            if not isinstance(base, CommandResponse) or base.errors:
+                return self._rejected(base, "", started, where="statement")
+            parsed = await self._parse_refused(repl, nonce, candidate, base.env, policy)
+            if isinstance(parsed, GuardRejected):
+                return parsed
+            return await self._run_candidate(repl, candidate, parsed, base.env, header.env, nonce, started,
+                                             reference=True)
+
+        return await self._on_a_repl(started, on)
+
+    async def verify_alone(self, problem: Problem, proof: str) -> Verdict:
+        """Check a theorem of a file nobody vouches for (`prover check FILE` without a reference
+        or `--trust-context`): the file's header after its imports, its context and its statement
+        are candidate text as much as the proof (the allowlist, Lean's parse), no reference
+        statement exists, and the theorem's type may mention only constants of the imports (a
+        definition or instance of the file's own could change what it means)."""
+        verdict = await self._check_alone(problem, proof)
+        if self.certify_mode == "always" and self.certifier is not None and isinstance(verdict, Proved):
+            certified = await self.certifier.certify_alone(problem, proof)
+            if not isinstance(certified, Proved):
+                return certified
+            return dataclasses.replace(verdict, axioms=certified.axioms, tier=certified.tier, checker=certified.checker)
+        return verdict
+
+    async def _check_alone(self, problem: Problem, proof: str) -> Verdict:
+        try:
+            parts = split_header(problem.header)
+        except LexError as error:
+            return GuardRejected((Violation("unterminated", f"the header does not read as Lean: {error}"),))
+        imports_text = problem.header[: len(problem.header) - len(parts.rest)]
+        preamble = parts.rest + problem.context
+        violations = check_candidate(problem.formal_statement, proof, preamble, self.policy)
+        if violations:
+            return GuardRejected(tuple(violations))
+        name = theorem_name(problem.formal_statement)
+        assert name is not None
+        candidate = CandidateText.assemble(_blank_like(imports_text), preamble, problem.formal_statement, proof)
+        nonce = secrets.token_hex(16)
+        started = time.monotonic()
+
+        async def on(repl: ReplProcess) -> Verdict:
+            header = await repl.header_env(canonical_imports(parts.modules))
+            if not isinstance(header, CommandResponse) or header.errors:
+                return self._rejected(header, "", started, where="header")
+            report = await self._parse(repl, nonce, candidate, header.env)
+            if isinstance(report, GuardRejected):
+                return report
+            refused = self._refusal(report, candidate, self.policy)
+            if refused is not None:
+                return refused
+            statement_line = candidate.line_of(candidate.statement_start)
+            scope = next((c.namespace for c in reversed(report.commands) if c.line <= statement_line), ())
+            base = await repl.send(CommandRequest(cmd=query_elaborator(nonce, name_parts(name), None, scope),
+                                                  env=header.env))
+            if not isinstance(base, CommandResponse) or base.errors:
+                return self._rejected(base, "", started, where="statement")
+            return await self._run_candidate(repl, candidate, report, base.env, header.env, nonce, started,
+                                             reference=False)
+
+        return await self._on_a_repl(started, on)
+
+    async def _on_a_repl(self, started: float, work: Callable[[ReplProcess], Awaitable[Verdict]]) -> Verdict:
+        """`work` on a REPL of the pool: a tampered channel, a timeout or a crash is its verdict."""
         try:
             async with self.pool.acquire() as repl:
-                header = await repl.header_env(problem.header)
-                if not isinstance(header, CommandResponse) or header.errors:
-                    return self._rejected(header, "", started, where="header")
-                reference = reference_name(nonce)
-                base = await repl.send(
-                    CommandRequest(
-                        cmd=problem.context + reference_declaration(problem.formal_statement, reference),
-                        env=header.env,
-                    )
-                )
-                if not isinstance(base, CommandResponse) or base.errors:
-                    return self._rejected(base, "", started, where="statement")
-                answer = await repl.send(CommandRequest(cmd=candidate, env=base.env, all_tactics=True))
-                if not isinstance(answer, CommandResponse) or answer.errors:
-                    verdict: Verdict = self._rejected(answer, candidate, started, offset_base=offset_base)
-                elif _uses_sorry(answer):
-                    verdict = Incomplete(self._run(answer, started, proved=False))
-                else:
-                    query = await repl.send(CommandRequest(cmd=query_command(name, reference, nonce), env=answer.env))
-                    if not isinstance(query, CommandResponse) or query.env <= answer.env or answer.env <= base.env:
-                        return await _tampered(repl, f"the query was answered with {str(query)[:120]}")
-                    run = dataclasses.replace(self._run(answer, started, proved=True), lean_seconds=time.monotonic() - started)
-                    try:
-                        return self._judge_query(query, nonce, name, reference, run)
-                    except QueryForged as error:
-                        return await _tampered(repl, str(error))
-                await repl.sentinel(header.env)
-                return verdict
+                return await work(repl)
         except ReplTamperedError as error:
             return Tampered(str(error))
         except ReplTimeoutError as error:
             return TimedOut(time.monotonic() - started, error.stderr)
         except ReplError as error:
             return Crashed(str(error), error.stderr)
+
+    async def _run_candidate(
+        self, repl: ReplProcess, candidate: CandidateText, parsed: SyntaxReport, base_env: int, header_env: int,
+        nonce: str, started: float, reference: bool,
+    ) -> Verdict:
+        """The candidate on `base_env` (where this check's query is compiled), then the query.
+        A text Lean's parse found errors in must fail with them."""
+        answer = await repl.send(CommandRequest(cmd=candidate.text, env=base_env, all_tactics=True))
+        if not isinstance(answer, CommandResponse) or answer.errors:
+            verdict: Verdict = self._rejected(answer, candidate.text, started, offset_base=candidate.proof_start)
+        elif parsed.errors:
+            verdict = GuardRejected(tuple(candidate.locate(v) for v in parse_violations(parsed)),
+                                    self._run(answer, started, proved=False))
+        elif _uses_sorry(answer):
+            verdict = Incomplete(self._run(answer, started, proved=False))
+        else:
+            query = await repl.send(CommandRequest(cmd=query_command(nonce), env=answer.env))
+            if not isinstance(query, CommandResponse) or query.env <= answer.env or answer.env <= base_env:
+                return await _tampered(repl, f"the query was answered with {str(query)[:120]}")
+            run = dataclasses.replace(self._run(answer, started, proved=True), lean_seconds=time.monotonic() - started)
+            try:
+                return self._judge_query(query, nonce, run, reference)
+            except ReportForged as error:
+                return await _tampered(repl, str(error))
+        await repl.sentinel(header_env)
+        return verdict
+
+    async def _parse(
+        self, repl: ReplProcess, nonce: str, text: CandidateText, env: int, mode: str = PARSE_COMMANDS
+    ) -> SyntaxReport | GuardRejected:
+        """Lean's own parse of `text` in `env` (the kit's `prover_parse`): nothing of the text
+        runs. Raises ReplTamperedError for an answer that is not the kit's."""
+        parsed = await repl.send(CommandRequest(cmd=parse_command(nonce, mode, text.text), env=env))
+        if not isinstance(parsed, CommandResponse) or parsed.env <= env:
+            await _tampered(repl, f"the trusted parse was answered with {str(parsed)[:120]}")
+            raise ReplTamperedError(f"the trusted parse was answered with {str(parsed)[:120]}")
+        try:
+            return read_syntax_report(parsed, nonce)
+        except ReportForged as error:
+            await _tampered(repl, str(error))
+            raise ReplTamperedError(str(error)) from error
+        except ReportRefused as error:
+            return GuardRejected((Violation("lean-check", str(error)),))
+
+    async def _parse_refused(
+        self, repl: ReplProcess, nonce: str, text: CandidateText, env: int, policy: GuardPolicy, single: bool = False
+    ) -> GuardRejected | SyntaxReport:
+        """Lean's parse of `text` in `env`, or why it is refused. `single`: the text must be
+        exactly one command, and parse cleanly (an answer's declaration)."""
+        report = await self._parse(repl, nonce, text, env)
+        if isinstance(report, GuardRejected):
+            return report
+        refused = self._refusal(report, text, policy, parse_errors=single)
+        if refused is None and single and len(report.commands) != 1:
+            return GuardRejected((Violation("answer-brackets", f"the answer's declaration reads as "
+                                            f"{len(report.commands)} commands, not one", part="answer"),))
+        return report if refused is None else refused
+
+    @staticmethod
+    def _refusal(
+        report: SyntaxReport, text: CandidateText, policy: GuardPolicy, parse_errors: bool = False
+    ) -> GuardRejected | None:
+        """The allowlist's verdict on `report`; `parse_errors`: a parse error is one too."""
+        violations = syntax_violations(report, policy) + (parse_violations(report) if parse_errors else [])
+        if not violations:
+            return None
+        return GuardRejected(tuple(text.locate(v) for v in violations))
 
     async def check_source(self, text: str) -> LeanRun:
         """Lean's messages on a whole file, imports included: the last check of a file this
@@ -277,31 +415,97 @@ class Verifier:
         message = Message(severity="error", pos=Pos(line=0, column=0), data=f"{where}: {detail}")
         return LeanErrors(LeanRun(lean_seconds=time.monotonic() - started, pins=self.pins), message, None)
 
-    def _judge_query(self, query: CommandResponse, nonce: str, name: str, reference: str, run: LeanRun) -> Verdict:
-        """The verdict from the trusted query's one report (read fail-closed)."""
+    def _judge_query(self, query: CommandResponse, nonce: str, run: LeanRun, reference: bool) -> Verdict:
+        """The verdict from the query's one report (read fail-closed; ReportForged propagates)."""
         try:
-            answer = read_query_answer(query, nonce)
-        except QueryRefused as error:
+            report = read_query_report(query, nonce)
+        except ReportRefused as error:
             return GuardRejected((Violation("lean-check", str(error)),), run)
-        expected = expected_full_name(answer, name, reference)
-        if expected is None or answer.proved != expected:
+        theorem = dotted(report.theorem)
+        if not report.found:
             return GuardRejected(
-                (Violation("statement-changed", f"the proved theorem is `{answer.proved}`, not `{expected}`"),), run
+                (Violation("statement-changed", f"no theorem `{theorem}` was declared where the statement stands"),), run
             )
-        if not answer.is_theorem:
-            return GuardRejected((Violation("statement-changed", f"`{answer.proved}` is not a theorem"),), run)
-        if not answer.same_type:
+        if not report.is_theorem:
+            return GuardRejected((Violation("statement-changed", f"`{theorem}` is not a theorem"),), run)
+        if reference and not (report.has_reference and report.same_type):
             return GuardRejected(
                 (Violation("statement-changed", "the proved theorem's type is not the reference statement's type"),),
                 run,
             )
-        allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if self.policy.allow_native_decide else frozenset())
-        extra = [a for a in answer.axioms if a not in allowed]
+        if reference and not report.same_levels:
+            return GuardRejected(
+                (Violation("statement-changed", "the proved theorem's universe parameters are not the reference's"),),
+                run,
+            )
+        if not reference and report.local_constants:
+            names = ", ".join(f"`{dotted(c)}`" for c in report.local_constants)
+            return GuardRejected((Violation(
+                "meaning", f"the statement mentions {names}, which the file defines itself: its meaning is the file's "
+                "to decide (check it against a --reference, or pass --trust-context if you wrote that text)"),), run)
+        allowed = {tuple(a.split(".")) for a in STANDARD_AXIOMS | (NATIVE_AXIOMS if self.policy.allow_native_decide
+                                                                    else frozenset())}
+        extra = [dotted(a) for a in report.axioms if a not in allowed]
         if extra:
             return GuardRejected(
                 (Violation("axioms", f"the proof depends on non-standard axioms: {', '.join(extra)}"),), run
             )
-        return Proved(run, answer.axioms, tier=FAST_TIER, checker=FAST_CHECKER)
+        return Proved(run, tuple(dotted(a) for a in report.axioms), tier=FAST_TIER, checker=FAST_CHECKER)
+
+
+@dataclass(frozen=True)
+class CandidateText:
+    """The text of one candidate command and where its parts start (character offsets), so that
+    a position Lean reports in it can be told as a line of the part it falls in."""
+
+    text: str
+    preamble_start: int
+    statement_start: int
+    proof_start: int
+    answer_start: int = -1
+    """Where an answer's declaration starts, when the text is one (`answer_split`)."""
+
+    @classmethod
+    def assemble(cls, prefix: str, preamble: str, statement: str, proof: str, answer: str = "") -> CandidateText:
+        """`prefix` (blank text that keeps Lean's positions those of the file), the helpers, the
+        statement and the proof; or, with `answer`, an answer's declaration after `prefix`."""
+        preamble_start = len(prefix)
+        statement_start = preamble_start + len(preamble)
+        proof_start = statement_start + len(statement)
+        text = prefix + preamble + statement + proof + answer
+        return cls(text, preamble_start, statement_start, proof_start, len(prefix) if answer else -1)
+
+    def line_of(self, offset: int) -> int:
+        return self.text.count("\n", 0, offset) + 1
+
+    def locate(self, violation: Violation) -> Violation:
+        """`violation`, whose line counts in the whole text, as a line of its part."""
+        if violation.line is None:
+            return violation
+        if self.answer_start >= 0:
+            return dataclasses.replace(violation, line=violation.line - self.line_of(self.answer_start) + 1, part="answer")
+        starts = [("helpers", self.preamble_start), ("statement", self.statement_start), ("proof", self.proof_start)]
+        part, start = next(((p, s) for p, s in reversed(starts) if self.line_of(s) <= violation.line), starts[0])
+        return dataclasses.replace(violation, line=max(1, violation.line - self.line_of(start) + 1), part=part)
+
+
+def answer_split(context: str, answer: Answer) -> tuple[str, str, str]:
+    """`context` cut around the answer's declaration: the text before it (commands of the
+    source), the declaration with the candidate's term, and the rest. The declaration starts
+    at the last column-0 command word before the term (with a doc comment right before it)."""
+    hole_start, hole_end = answer.hole
+    start = 0
+    tokens = tokenize(context)
+    for index, token in enumerate(tokens):
+        if token.start >= hole_start:
+            break
+        if token.column == 0 and token.kind in (Kind.IDENT, Kind.SYMBOL) and token.text in ("abbrev", "def",
+                                                                                           "noncomputable", "@"):
+            start = token.start
+            previous = next((t for t in reversed(tokens[:index]) if t.kind is not Kind.WHITESPACE), None)
+            if previous is not None and previous.kind is Kind.DOC_COMMENT:
+                start = previous.start
+    return context[:start], context[start:hole_end], context[hole_end:]
 
 
 def _blank_like(text: str) -> str:

@@ -51,9 +51,9 @@ def read_pins(workspace: Path) -> Pins:
 KNOWN_KERNEL_BUGS: list[tuple[tuple[int, int, int], str]] = [
     ((4, 32, 1), "lean4#14484: after a malicious metaprogram in the same process, an opaque constant "
                  "with stray metavariables lets the kernel accept `False` (fixed in v4.32.1)"),
-    ((4, 34, 0), "three routes to `False` found by adversarial testing are closed in v4.34.0 "
-                 "(its release notes); among the earlier ones, lean4#8060: `Nat.pow` reduction took a "
-                 "non-literal for a literal (fixed on 2025-04-23)"),
+    ((4, 34, 1), "routes to `False` found in 2026 by AI-written proofs are closed from v4.32.1 to v4.34.1 "
+                 "(their release notes; v4.34.1 is the first release without a known one); among the earlier "
+                 "ones, lean4#8060: `Nat.pow` reduction took a non-literal for a literal (fixed on 2025-04-23)"),
 ]
 
 

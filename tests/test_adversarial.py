@@ -2,10 +2,12 @@
 
 Modes: the proof after the statement (search, eval, RL), helper declarations before it (chat
 answers), a chat answer as the model writes it, `prover check FILE` without a reference (the
-whole file held to the allowlist), with a reference, and `prover prove` (generated text held to
-the allowlist, the user's own file trusted). Channel attacks go through the real client, pool
-and verifier against the scripted REPL, whose markers make "the checked code" write forged
-replies on the protocol channel.
+whole file is candidate text), with a reference (the file's helpers come along), `prover prove`
+(generated text held to the allowlist, the user's own file trusted), and tactic mode. Channel
+attacks go through the real client, pool and verifier against the scripted REPL, whose markers
+make "the checked code" write forged replies on the protocol channel; the REPL double reads
+candidate text as Lean's parser does (tests/doubles/lean_syntax.py), so routes that only Lean's
+parse stops are stopped here by the same rules.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import pytest
 from lean_prover.data.errors import DataError
 from lean_prover.data.problem import Problem
 from lean_prover.eval.prove_file import prove_file
-from lean_prover.lean_env.file_check import check_statically, plan_checks
+from lean_prover.lean_env.file_check import check_statically, check_with_lean, plan_checks
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved, Tampered, Verdict
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
@@ -39,25 +42,29 @@ PROBLEM = Problem(name="t", split="", header="import Mathlib\n", informal_prefix
                   goal="", source="test")
 SCRIPTED = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted"
 
-# Routes through the static layer: (text after the proof's first tactic, the rule that stops it).
-# Each is tried as the tail of a proof, and those that are commands also as a helper preamble.
+# Routes to Lean: (text after the proof's first tactic, the rule that stops it, whether the
+# static layer alone stops it). Each is tried as the tail of a proof, and as a helper preamble.
 TAIL_ATTACKS = [
-    ("#exit", "hash-command"),
-    ("#eval! IO.println 1", "hash-command"),
-    ("x#print axioms t", "hash-command"),
-    ("2#exit", "hash-command"),
-    ("axiom cheat : False", "command"),
-    ("macro_rules | `(tactic| rfl) => `(tactic| sorry)", "command"),
-    ("notation \"4\" => 5", "command"),
-    ("attribute [simp] Nat.add_comm", "command"),
-    ("@[implemented_by f] def g : ℕ := 0", "attribute"),
-    ("set_option debug.skipKernelTC true", "option"),
-    ("elab \"win\" : tactic => pure ()", "command"),
-    ("initialize pure ()", "command"),
-    ("def s := s!\"{(sorry : Nat)}\"", "interpolation"),
-    ("unknown_command_of_some_library x", "command"),
-    ("unsafe def u : ℕ := 0", "command"),
-    ("open Lean Elab in def d := 0", "unsafe"),
+    ("#exit", "hash-command", True),
+    ("#eval! IO.println 1", "hash-command", True),
+    ("x#print axioms t", "hash-command", True),
+    ("2#exit", "hash-command", True),
+    ("axiom cheat : False", "command", True),
+    ("macro_rules | `(tactic| rfl) => `(tactic| sorry)", "command", True),
+    ("notation \"4\" => 5", "command", True),
+    ("attribute [simp] Nat.add_comm", "command", True),
+    ("@[implemented_by f] def g : ℕ := 0", "attribute", True),
+    ("set_option debug.skipKernelTC true", "option", True),
+    ("elab \"win\" : tactic => pure ()", "command", True),
+    ("initialize pure ()", "command", True),
+    ("unsafe def u : ℕ := 0", "command", True),
+    ("open Lean Elab in def d := 0", "unsafe", True),
+    # Only Lean's parse stops these: what Lean reads is not what the guard's lexer reads.
+    ('def s := s!"{(sorry : Nat)}"', "sorry", False),  # code inside an interpolated string
+    ("library_command x", "command", False),  # a library's command the guard never heard of
+    ("def g : Id ℤ := do let y <--1; pure y axiom cheat : False", "command", False),  # `<-` `-`: no comment
+    ("def g : Id ℤ := do let y <--1; pure y macro_rules | `(tactic| rfl) => `(tactic| sorry)", "command", False),
+    ("theorem u : True := by trivial\n  library_command x", "command", False),  # a command deeper in
 ]
 PROOF_ATTACKS = [
     ("  run_tac Lean.Elab.admitGoal", "meta-code"),
@@ -71,7 +78,10 @@ PROOF_ATTACKS = [
 
 
 def proof_cases() -> list[tuple[str, str]]:
-    return [(f"  omega\n{text}\n", rule) for text, rule in TAIL_ATTACKS] + [(p + "\n", r) for p, r in PROOF_ATTACKS]
+    return [(f"  omega\n{text}\n", rule) for text, rule, _ in TAIL_ATTACKS] + [(p + "\n", r) for p, r in PROOF_ATTACKS]
+
+
+STATIC_RULES = {f"  omega\n{text}\n": static for text, _, static in TAIL_ATTACKS}
 
 
 def run_with_verifier(body, size: int = 1):  # type: ignore[no-untyped-def]
@@ -105,7 +115,7 @@ def test_every_route_is_rejected_as_proof_preamble_and_chat_answer() -> None:
                 # Extraction may leave a command after the theorem out: then Lean never sees it.
                 checked = extraction.preamble + extraction.proof
                 assert (attack not in checked and isinstance(verdict, Proved)) or rule in rules_of(verdict), proof
-        for text, rule in TAIL_ATTACKS:
+        for text, rule, _ in TAIL_ATTACKS:
             verdict = await verifier.verify(PROBLEM, "  omega\n", preamble=f"{text}\n\n")
             assert rule in rules_of(verdict) and isinstance(verdict, GuardRejected) and verdict.run is None, text
             answer = f"```lean4\n{text}\n\n{STATEMENT}  omega\n```"
@@ -122,19 +132,32 @@ def test_every_route_is_rejected_as_proof_preamble_and_chat_answer() -> None:
 def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: Path, proof: str, rule: str) -> None:
     (tmp_path / "cheat.lean").write_text(f"import Mathlib\n\n{STATEMENT}{proof}", encoding="utf-8")
     (tmp_path / "ref.lean").write_text(f"import Mathlib\n\n{STATEMENT}  sorry\n", encoding="utf-8")
+    (tmp_path / "before.lean").write_text(f"import Mathlib\n\n{proof.removeprefix('  omega')}\n{STATEMENT}  omega\n",
+                                          encoding="utf-8")
     if rule == "unterminated":  # the file cannot be read at all: one line, exit 2
         with pytest.raises(DataError, match="unterminated comment"):
             plan_checks(tmp_path / "cheat.lean", None)
         return
-    plans = plan_checks(tmp_path / "cheat.lean", None)
-    (report,) = check_statically(plans, GuardPolicy())
-    assert not report.passed and any(d.startswith(rule) for d in report.details), report
-    # With a reference, only the theorem's own proof is taken (under the reference's header and
-    # statement): a command after it in column 0 is never part of what Lean checks.
-    (plan,) = plan_checks(tmp_path / "cheat.lean", tmp_path / "ref.lean")
-    (report,) = check_statically([plan], GuardPolicy())
+    reports = check_statically(plan_checks(tmp_path / "cheat.lean", None), GuardPolicy())
+    static = STATIC_RULES.get(proof, True)
+    rejected = [r for r in reports if not r.passed and any(d.startswith(rule) for d in r.details)]
+    assert bool(rejected) is static, reports  # the static layer stops what it knows, Lean's parse the rest
+    async def checked(file: str, reference: str | None) -> list[str]:
+        async with Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
+            reports = await check_with_lean(plan_checks(tmp_path / file, reference and tmp_path / reference), verifier)
+        return [r.outcome for r in reports if r.id == "t"]
+
+    # Without a reference everything before a theorem's end is candidate text; with one, the
+    # file's text before the theorem comes along as helpers. A command after the proof is part
+    # of no check of `t` (Lean reads a file from the top: it cannot change `t`).
+    for file, reference in (("before.lean", None), ("before.lean", "ref.lean")):
+        outcomes = asyncio.run(checked(file, reference))
+        assert outcomes and "proved" not in outcomes, (file, reference, outcomes)
     attack = proof.removeprefix("  omega\n").strip()
-    assert (report.passed and attack not in plan.proof) or any(d.startswith(rule) for d in report.details), report
+    for reference in (None, "ref.lean"):
+        plan = next(p for p in plan_checks(tmp_path / "cheat.lean", reference and tmp_path / reference) if p.id == "t")
+        outcomes = asyncio.run(checked("cheat.lean", reference))
+        assert "proved" not in outcomes or attack not in plan.proof + plan.preamble, (reference, outcomes)
 
 
 def test_a_file_whose_context_changes_its_statement_fails_unless_trusted(tmp_path: Path) -> None:
@@ -291,3 +314,96 @@ def test_forged_channel_through_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     (theorem,) = json.loads(result.stdout)["theorems"]
     assert theorem["outcome"] == "tampered"
+
+
+# Tactic mode: each tactic is held to the static layer, then Lean's parse of it (in the
+# environment the REPL parses it in) to the allowlist, before it runs.
+TACTIC_ATTACKS = [
+    ("run_tac Lean.Elab.admitGoal", "meta-code"),
+    ("native_decide", "native-decide"),
+    ("exact (s!\"{(sorry : Nat)}\").length", "sorry"),  # only Lean's parse sees the term in the braces
+    ("trivial\naxiom cheat : False", "command"),
+    ("simp; library_command x", "parse"),  # a tactic holds no command: Lean cannot parse it as one
+]
+
+
+def test_tactic_mode_holds_each_tactic_to_the_allowlist() -> None:
+    async def body(verifier: Verifier) -> list[object]:
+        async with verifier.tactic_session(PROBLEM) as session:
+            start = await session.start()
+            assert isinstance(start, GoalState)
+            outcomes = [await session.run_tactic(start, tactic) for tactic, _ in TACTIC_ATTACKS]
+            honest = await session.run_tactic(start, "set_option maxRecDepth 1000 in\n  omega")
+            return [*outcomes, honest]
+
+    outcomes, _ = run_with_verifier(body)
+    for (tactic, rule), outcome in zip(TACTIC_ATTACKS, outcomes):
+        assert isinstance(outcome, TacticFailed) and rule in [v.rule for v in outcome.violations], (tactic, outcome)
+    assert isinstance(outcomes[-1], GoalState)
+
+
+def test_prove_holds_generated_text_to_lean_s_parse_too(tmp_path: Path) -> None:
+    """`prover prove` over the real verifier: a generated helper that only Lean's parse reads as
+    a command never reaches Lean; an honest proof is written into the file."""
+    file = tmp_path / "mine.lean"
+    file.write_text("import Mathlib\n\ntheorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  sorry\n")
+    hidden = "  omega\ndef g : Id ℤ := do let y <--1; pure y axiom cheat : False"
+    for outputs, proved in (([hidden], False), (["  subst h\n  rfl"], True)):
+        verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
+        prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), verifier)
+        report = asyncio.run(prove_file(job(file, tmp_path, samples=1), prover, FileChecker(inner=verifier)))
+        assert report.all_proved is proved, outputs
+
+
+def test_all_deepseek_v2_proofs_pass_through_lean_with_and_without_a_reference(shared_data: Path,
+                                                                              tmp_path: Path) -> None:
+    """Every V2 proof through Lean's parse (the double's) and the query: as a file nobody vouches
+    for, and against miniF2F's own statement (the two that restate it differently fail there)."""
+    from tests.test_guard import RESTATED_DIFFERENTLY
+
+    statements = {}
+    for line in (shared_data / "minif2f.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        statements[record["name"]] = record["header"] + record["formal_statement"] + "  sorry\n"
+    files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
+
+    async def body(verifier: Verifier) -> list[tuple[str, str, list[str]]]:
+        out = []
+        for file in files:
+            reference = tmp_path / f"{file.stem}.ref.lean"
+            reference.write_text(statements[file.stem], encoding="utf-8")
+            for against in (None, reference):
+                reports = await check_with_lean(plan_checks(file, against), verifier)
+                out += [(file.stem, str(against), [r.outcome for r in reports if r.id == file.stem])]
+        return out
+
+    results, _ = run_with_verifier(body, size=2)
+    failed = [(name, against, outcomes) for name, against, outcomes in results if outcomes != ["proved"]]
+    assert {name for name, against, _ in failed if against != "None"} == RESTATED_DIFFERENTLY, failed[:5]
+    assert not [f for f in failed if f[1] == "None"], failed[:5]
+
+
+HONEST_TEXTS = [
+    "lemma helper_double (x : ℕ) : x + x = 2 * x := by ring\n\n",
+    "open Nat in\ndef four : ℕ := 4\n\n",
+    "set_option maxHeartbeats 400000 in\ntheorem helper_q : True := trivial\n\n",
+    "namespace Aux\ntheorem a : True := trivial\nend Aux\n\n",
+    "noncomputable section\ndef five : ℕ := 5\nend\n\n",
+    "@[simp] lemma aux (n : ℕ) : n + 0 = n := rfl\n\n",
+]
+
+
+@pytest.mark.parametrize("helpers", HONEST_TEXTS)
+def test_honest_helpers_pass_in_every_mode(tmp_path: Path, helpers: str) -> None:
+    proof = "  subst h\n  rfl\n"
+    verdict, _ = run_with_verifier(lambda v: v.verify(PROBLEM, proof, preamble=helpers))
+    assert isinstance(verdict, Proved), verdict
+    (tmp_path / "ref.lean").write_text(f"import Mathlib\n\n{STATEMENT}  sorry\n", encoding="utf-8")
+    (tmp_path / "file.lean").write_text(f"import Mathlib\n\n{helpers}{STATEMENT}{proof}", encoding="utf-8")
+    for reference, trust in ((None, False), (None, True), (tmp_path / "ref.lean", False)):
+        async def checked(v: Verifier) -> list[str]:
+            reports = await check_with_lean(plan_checks(tmp_path / "file.lean", reference, trust), v)
+            return [r.outcome for r in reports if r.id == "t"]
+
+        outcomes, _ = run_with_verifier(checked)
+        assert outcomes == ["proved"], (reference, trust, outcomes)

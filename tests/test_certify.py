@@ -45,7 +45,7 @@ def certify(checker: CertifiedChecker, proof: str, preamble: str = "") -> Verdic
 def test_a_good_proof_is_certified_with_its_checker(certifier: CertifiedChecker) -> None:
     verdict = certify(certifier, "  omega\n")
     assert isinstance(verdict, Proved) and verdict.tier == CERTIFIED_TIER
-    assert verdict.checker == "prover-certify/1 on Lean 4.15.0"
+    assert verdict.checker == "prover-certify/2 on Lean 4.15.0"
     assert verdict.axioms == ("propext", "Classical.choice", "Quot.sound")
 
 
@@ -66,7 +66,6 @@ def test_helper_lemmas_are_fine(certifier: CertifiedChecker) -> None:
         ("WRONG_TYPE", "statement-changed"),  # the compiled theorem is not the reference statement
         ("NOT_FOUND", "statement-changed"),
         ("CHEAT_AXIOM", "axioms"),
-        ("UNSAFE_DECL", "unsafe"),
         ("TWO_LINES", "certify"),  # not one JSON answer
         ("WRONG_NONCE", "certify"),  # an answer for another check
     ],
@@ -120,7 +119,7 @@ def test_final_mode_certifies_what_leaves_and_overrules_the_fast_tier(certifier:
             return fast, good, fooled, caught
 
     fast, good, fooled, caught = asyncio.run(body())
-    assert isinstance(fast, Proved) and fast.tier == "fast" and fast.checker == "repl-guard/2"
+    assert isinstance(fast, Proved) and fast.tier == "fast" and fast.checker == "repl-guard/3"
     assert isinstance(good, Proved) and good.tier == CERTIFIED_TIER and good.run == fast.run
     assert isinstance(fooled, Proved) and fooled.tier == "fast"
     assert isinstance(caught, GuardRejected) and caught.violations[0].rule == "kernel"
@@ -143,4 +142,22 @@ def test_never_mode_and_no_certifier_keep_the_fast_verdict(certifier: CertifiedC
 
     verdict = asyncio.run(body())
     assert isinstance(verdict, Proved) and verdict.tier == "fast"
-    assert dataclasses.replace(verdict).checker == "repl-guard/2"
+    assert dataclasses.replace(verdict).checker == "repl-guard/3"
+
+
+def test_the_candidate_must_import_what_the_reference_imports(certifier: CertifiedChecker) -> None:
+    """A candidate compiled over other imports could see other definitions under the same names."""
+    candidate = f"import Mathlib\nimport Other\n\n{STATEMENT}  omega\n"
+    reference = f"import Mathlib\n\n{STATEMENT}  sorry\n"
+    verdict = asyncio.run(certifier.certify_texts(candidate, reference, "t"))
+    assert isinstance(verdict, GuardRejected) and "does not import" in verdict.violations[0].message
+
+
+def test_a_file_nobody_vouches_for_is_certified_without_a_reference(certifier: CertifiedChecker) -> None:
+    own = Problem(name="t", split="", header="import Mathlib\n", informal_prefix="", formal_statement=
+                  "theorem t : four = 4 := by\n", goal="", source="test", context="def four : ℕ := 4\n\n")
+    verdict = asyncio.run(certifier.certify_alone(own, "  rfl\n"))
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "meaning"
+    plain = Problem(name="t", split="", header="import Mathlib\n", informal_prefix="", formal_statement=STATEMENT,
+                    goal="", source="test")
+    assert isinstance(asyncio.run(certifier.certify_alone(plain, "  omega\n")), Proved)

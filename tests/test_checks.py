@@ -1,23 +1,26 @@
-"""Pieces of the checks inside Lean (reference, query, fail-closed report) and of the tactic trace."""
+"""Pieces of the checks inside Lean (reference, parse, query, fail-closed reports) and of the tactic trace."""
 
 from __future__ import annotations
 
-import re
+import json
 
 import pytest
 
-from lean_prover.lean_env.checks import (
-    QueryForged,
-    QueryRefused,
-    attach_proof,
-    expected_full_name,
-    query_command,
-    read_query_answer,
-    reference_declaration,
-    theorem_name,
+from lean_prover.lean_env.checks import attach_proof, reference_declaration, theorem_name
+from lean_prover.lean_env.kit import (
+    ReportForged,
+    ReportRefused,
+    lean_string,
+    name_literal,
+    parse_command,
+    query_elaborator,
+    read_query_report,
+    read_syntax_report,
+    split_header,
 )
 from lean_prover.lean_env.protocol import CommandResponse, Message, Pos, Tactic
 from lean_prover.lean_env.verdict import trace_steps
+from tests.doubles.lean_syntax import string_literals
 
 NONCE = "0f" * 16
 
@@ -32,42 +35,91 @@ def test_reference_declaration_renames_and_proves_by_sorry() -> None:
     assert reference_declaration(statement, "r") == "\ntheorem r\n: ∃! an : ℤ × ℕ, let (a, n) := an; a > 0 := sorry\n"
 
 
-def test_query_calls_functions_not_instances() -> None:
-    """A helper `instance` could redefine `==`, `++` or `toString`: the query uses none of them."""
-    query = query_command("foo", "prover_reference_ab", NONCE)
-    assert "Expr.equal provedInfo.type referenceInfo.type" in query
-    assert "collectAxioms proved" in query
-    for operation in (" == ", " ++ ", "s!", "m!", "{"):
-        assert operation not in query, operation
-    assert not re.search(r"(?<![.\w])toString\b", query)  # only `Name.toString`, a function
-    assert f'"prover-check", "{NONCE}"' in query
+def test_query_is_compiled_before_the_candidate_and_names_nothing_it_could_shadow() -> None:
+    """The query's elaborator is defined in the reference's command: its call is fully qualified
+    from `_root_`, the reference is resolved (``` `` ```) when it is compiled, and the theorem's
+    name is a quoted literal, never resolved in the candidate's scope."""
+    text = query_elaborator(NONCE, ("Ns", "my thm"), "prover_reference_ab")
+    assert text.strip() == (f'elab "prover_query_{NONCE}" : command => _root_.ProverKit.queryAgainst "{NONCE}" '
+                            "``prover_reference_ab `«Ns».«my thm»")
+    alone = query_elaborator(NONCE, ("t",), None, ("Foo",))
+    assert alone.strip().endswith('_root_.ProverKit.queryAlone "' + NONCE + '" `«Foo» `«t»')
+    assert "_root_.Lean.Name.anonymous" in query_elaborator(NONCE, ("t",), None)
+    with pytest.raises(ValueError):
+        name_literal(("a»b",))
+
+
+def test_the_candidate_text_reaches_lean_as_one_string_literal() -> None:
+    """Whatever the text holds, the parse command carries it as one literal whose value (read
+    with Lean's escapes, as the double reads it) is the text itself."""
+    nasty = 'a "quote" \\ back\nslash\n\ttab\r\x00 {brace} -- «x» /- -/ ∀ x, \u2028'
+    command = parse_command(NONCE, "commands", nasty)
+    assert "\n" not in command.replace("\\n", "")  # one line: no raw line break
+    assert "\n" not in command
+    assert string_literals(command) == [NONCE, "commands", nasty]
+    assert lean_string("é∑") == '"é∑"'
+    with pytest.raises(ValueError):
+        lean_string("\ud800")
+
+
+def test_split_header_puts_the_kit_after_the_imports() -> None:
+    parts = split_header("import Mathlib\nimport Aesop\nset_option maxHeartbeats 400000\nopen Real\n")
+    assert parts.imports == "import Lean\nimport Mathlib\nimport Aesop\n"
+    assert parts.rest == "\nset_option maxHeartbeats 400000\nopen Real\n"
+    assert parts.modules == ("Mathlib", "Aesop")
+    # Text that is not `import MODULE` ends the imports, whatever its indentation.
+    assert split_header("import Mathlib\n  axiom x : False\nimport Foo\n").modules == ("Mathlib",)
+    assert split_header("import Lean\n").imports == "import Lean\n"
+    assert split_header("").imports == "import Lean\n"  # a header that imports nothing
 
 
 def report(*data: str, severity: str = "info") -> CommandResponse:
     return CommandResponse(env=3, messages=[Message(severity=severity, pos=Pos(line=1, column=0), data=d) for d in data])
 
 
-def test_query_answer_is_read_fail_closed() -> None:
-    good = f"prover-check {NONCE} Ns.foo Ns.prover_reference_ab theorem same-type propext,Quot.sound"
-    answer = read_query_answer(report(good), NONCE)
-    assert (answer.proved, answer.same_type, answer.axioms) == ("Ns.foo", True, ("propext", "Quot.sound"))
-    assert expected_full_name(answer, "foo", "prover_reference_ab") == "Ns.foo"
-    no_axioms = read_query_answer(report(f"prover-check {NONCE} foo prover_reference_ab theorem same-type"), NONCE)
-    assert no_axioms.axioms == ()
-    with pytest.raises(QueryForged):  # another nonce: not this query's answer
-        read_query_answer(report(good.replace(NONCE, "1" * 32)), NONCE)
-    with pytest.raises(QueryForged):  # no report at all
-        read_query_answer(report(), NONCE)
-    with pytest.raises(QueryRefused):  # two reports
-        read_query_answer(report(good, good), NONCE)
-    with pytest.raises(QueryRefused):  # a report beside another message
-        read_query_answer(report(good, "'foo' depends on axioms: []"), NONCE)
-    with pytest.raises(QueryRefused):  # not an info message
-        read_query_answer(report(good, severity="warning"), NONCE)
-    with pytest.raises(QueryRefused):  # a field too many
-        read_query_answer(report(good + " extra"), NONCE)
-    with pytest.raises(QueryRefused):  # the query failed inside Lean
-        read_query_answer(report("ambiguous identifier", severity="error"), NONCE)
+QUERY = {"theorem": ["Ns", "foo"], "found": True, "is_theorem": True, "has_reference": True, "same_type": True,
+         "same_levels": True, "axioms": [["propext"], ["Classical.choice"]], "local_constants": []}
+
+
+def test_query_report_is_read_fail_closed() -> None:
+    good = f"prover-check {NONCE} {json.dumps(QUERY)}"
+    answer = read_query_report(report(good), NONCE)
+    assert answer.theorem == ("Ns", "foo") and answer.same_type
+    # The kernel's names, exactly: the atomic «Classical.choice» is not Classical.choice.
+    assert answer.axioms == (("propext",), ("Classical.choice",))
+    with pytest.raises(ReportForged):  # another nonce: not this query's answer
+        read_query_report(report(good.replace(NONCE, "1" * 32)), NONCE)
+    with pytest.raises(ReportForged):  # no report at all
+        read_query_report(report(), NONCE)
+    with pytest.raises(ReportRefused):  # two reports
+        read_query_report(report(good, good), NONCE)
+    with pytest.raises(ReportRefused):  # a report beside another message
+        read_query_report(report(good, "'foo' depends on axioms: []"), NONCE)
+    with pytest.raises(ReportRefused):  # not an info message
+        read_query_report(report(good, severity="warning"), NONCE)
+    with pytest.raises(ReportRefused):  # not JSON
+        read_query_report(report(good + " extra"), NONCE)
+    with pytest.raises(ReportRefused):  # a field of the wrong type
+        read_query_report(report(f"prover-check {NONCE} {json.dumps({**QUERY, 'same_type': 'yes'})}"), NONCE)
+    with pytest.raises(ReportRefused):  # a name that is not a list of components
+        read_query_report(report(f"prover-check {NONCE} {json.dumps({**QUERY, 'axioms': ['propext']})}"), NONCE)
+    with pytest.raises(ReportRefused):  # the query failed inside Lean
+        read_query_report(report("ambiguous identifier", severity="error"), NONCE)
+
+
+def test_syntax_report_is_read_fail_closed() -> None:
+    body = {"commands": [{"chain": [["Lean", "Parser", "Command", "declaration"]], "line": 1, "namespace": []}],
+            "kinds": [[["Lean", "Parser", "Term", "app"], 2]], "idents": [[["Nat", "succ"], 2]],
+            "attributes": [[["Lean", "Parser", "Attr", "simple"], ["reducible"], 1]], "options": [],
+            "errors": [], "unclosed": []}
+    parsed = read_syntax_report(report(f"prover-parse {NONCE} {json.dumps(body)}"), NONCE)
+    assert parsed.idents == ((("Nat", "succ"), 2),) and parsed.attributes[0][1] == ("reducible",)
+    for broken in ({**body, "kinds": [["app", 2]]}, {**body, "commands": [{"chain": []}]},
+                   {k: v for k, v in body.items() if k != "unclosed"}, {**body, "idents": [[["x"], -1]]}):
+        with pytest.raises(ReportRefused):
+            read_syntax_report(report(f"prover-parse {NONCE} {json.dumps(broken)}"), NONCE)
+    with pytest.raises(ReportForged):
+        read_syntax_report(report(f"prover-check {NONCE} {json.dumps(body)}"), NONCE)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,6 @@
-"""The static soundness guard: a table of cheats (one per threat), and real proofs that pass."""
+"""The static layer of the guard (the pre-filter before Lean's parse): a table of cheats it
+stops by their tokens, and real proofs that pass. What only Lean's parse stops is in
+tests/test_lean_parse.py."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ CHEATS = [
     # A new axiom after the proof proves anything later.
     ("  trivial\naxiom cheat : False", "command"),
     ("  trivial\n  axiom cheat : False", "command"),  # deeper indentation is still a command
-    # `#` commands: every `#` token but the array literal `#[`.
+    # `#` commands (Lean's, Batteries' and Mathlib's).
     ("  #exit", "hash-command"),
     ("  trivial\n#eval IO.println \"hi\"", "hash-command"),
     ("  trivial\n#eval! 1", "hash-command"),
@@ -39,9 +41,6 @@ CHEATS = [
     ("  trivial\n  2#exit", "hash-command"),  # glued to a number
     ("  simp\n  ##eval 1", "hash-command"),
     ("  simp\n  #guard_msgs in trivial", "hash-command"),
-    ("  exact (#s).le_refl", "hash-command"),  # Mathlib's `#s` too: the rule has no exceptions
-    # Commands the guard has never heard of still start a line in column 0.
-    ("  trivial\nsome_new_command foo", "command"),
     # Redefine a tactic so that it expands to sorry.
     ("  rfl\nmacro_rules | `(tactic| rfl) => `(tactic| sorry)", "command"),
     ("  trivial\nmacro \"win\" : tactic => `(tactic| trivial)", "command"),
@@ -75,10 +74,6 @@ CHEATS = [
     ("  open Lean in exact ofReduceBool _ _ rfl", "unsafe"),
     ("  exact (IO.println \"{}\" ()).fst", "unsafe"),
     ("  have := (IO.RealWorld)\n  trivial", "unsafe"),
-    # Code inside interpolated strings is code.
-    ('  trivial\ndef s := s!"{(#eval 1)}"', "interpolation"),
-    ('  exact (fun _ => trivial) m!"{sorry}"', "interpolation"),
-    ('  exact (fun _ => trivial) "{"', "interpolation"),
     # `apply?` closed goals without a sorry warning in Lean 4.9.0 (DeepSeek-Prover-V2 paper).
     ("  apply?", "search-tactic"),
     ("  exact?", "search-tactic"),
@@ -118,6 +113,9 @@ def test_cheats_are_rejected(proof: str, rule: str) -> None:
         "  exact helper x\n\ntheorem other : True := trivial",
         "  simp\n\n@[simp] lemma aux (n : ℕ) : n + 0 = n := rfl",
         "  decide",
+        "  exact (#s).le_refl",  # Mathlib's `#s` (a card), not a `#` command
+        '  exact (fun _ => trivial) "{"',  # braces in a plain string
+        "  simp\nnlinarith [sq_nonneg x]",  # a tactic in column 0: Lean's parse says what it is
     ],
 )
 def test_honest_proofs_pass(proof: str) -> None:

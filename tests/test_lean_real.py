@@ -122,7 +122,7 @@ def test_the_certified_tier_accepts_a_good_proof_with_a_helper() -> None:
     verdict = certified(lambda v: v.verify(statement, "  exact helper n\n",
                                            preamble="theorem helper (m : Nat) : m + 0 = m := rfl\n\n"))
     assert isinstance(verdict, Proved) and verdict.tier == "certified"
-    assert verdict.checker.startswith("prover-certify/1 on Lean ")
+    assert verdict.checker.startswith("prover-certify/2 on Lean ")
 
 
 def test_the_certified_tier_rejects_an_axiom_and_a_sorry_from_the_context() -> None:
@@ -163,4 +163,45 @@ def test_the_kernel_replay_catches_a_declaration_added_without_the_kernel() -> N
 def test_a_theorem_moved_into_another_namespace_is_not_the_statement() -> None:
     statement = problem("theorem t (n : Nat) : n + 0 = n := by\n")
     verdict = certified(lambda v: v.verify(statement, "  rfl\n", preamble="namespace Elsewhere\n\n"))
-    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "statement-changed", verdict
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "scope", verdict
+
+
+# What issue 25 pinned with the REPL double (tests/test_lean_facts.py), on Lean itself.
+def test_a_statement_with_an_arrow_is_proved_fast_and_certified_after_a_helper() -> None:
+    statement = problem("theorem t (n : Nat) : n = 2 → n + n = 4 := by\n")
+    assert isinstance(run(lambda v: v.verify(statement, "  intro h\n  subst h\n  rfl\n")), Proved)
+    verdict = certified(lambda v: v.verify(statement, "  intro h\n  subst h\n  rfl\n",
+                                           preamble="def double (m : Nat) : Nat := m + m\n\n"))
+    assert isinstance(verdict, Proved) and verdict.tier == "certified", verdict
+
+
+def test_lean_s_parse_refuses_what_the_lexer_misreads_and_takes_column_0_tactics() -> None:
+    statement = problem("theorem t (n : Nat) : n + 0 = n := by\n")
+    hidden = "def g : Id Int := do let y <--1; pure y axiom cheat : False\n\n"
+    verdict = run(lambda v: v.verify(statement, "  rfl\n", preamble=hidden))
+    assert isinstance(verdict, GuardRejected) and verdict.run is None, verdict
+    assert isinstance(run(lambda v: v.verify(statement, "\nrfl\n")), Proved)
+
+
+def test_a_header_without_lean_and_a_theorem_of_an_odd_name() -> None:
+    verdict = run(lambda v: v.verify(problem("theorem «my thm» : True := by\n", header="import Init\n"),
+                                     "  trivial\n"))
+    assert isinstance(verdict, Proved), verdict
+
+
+def test_without_a_reference_a_statement_may_mention_only_the_imports() -> None:
+    own = problem("theorem t (a b : Nat) : a ≤ b := by\n", header="import Lean\n",
+                  context="instance (priority := high) myLE : LE Nat := ⟨fun _ _ => True⟩\n\n")
+    verdict = run(lambda v: v.verify_alone(own, "  trivial\n"))
+    assert isinstance(verdict, GuardRejected) and verdict.violations[0].rule == "meaning", verdict
+
+
+def test_tactic_mode_refuses_what_lean_reads_as_a_hole() -> None:
+    async def steps(verifier: Verifier) -> object:
+        async with verifier.tactic_session(problem("theorem t (n : Nat) : n + 0 = n := by\n")) as s:
+            state = await s.start()
+            assert isinstance(state, GoalState)
+            return await s.run_tactic(state, 'exact (fun _ => rfl) s!"{(sorry : Nat)}"')
+
+    outcome = run(steps)
+    assert [v.rule for v in getattr(outcome, "violations", ())] == ["sorry"], outcome

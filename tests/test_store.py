@@ -136,7 +136,7 @@ def test_a_store_of_schema_1_gains_the_provenance_columns(tmp_path: Path) -> Non
         (old,) = store.query()
         assert (old.proof, old.tier, old.preamble, old.checker) == ("  rfl", "fast", "", "")
         helper = replace(ProofRecord.for_problem(PROBLEM, "  exact two", **FOUND_BY), preamble="lemma two : 2 = 2 := rfl\n",
-                         tier="certified", checker="prover-certify/1 on Lean 4.15.0", repl_version="r1")
+                         tier="certified", checker="prover-certify/2 on Lean 4.15.0", repl_version="r1")
         assert store.add(helper)
         same_proof_other_helpers = replace(helper, preamble="lemma two : 2 = 2 := by rfl\n")
         assert store.add(same_proof_other_helpers)  # the helpers are part of the proof's identity

@@ -74,10 +74,12 @@ def test_an_unproved_lemma_in_the_context_counts_only_when_the_proof_uses_it() -
     assert "sorryAx" in verdict.violations[0].message
 
 
-def test_a_sorry_in_the_statement_is_incomplete() -> None:
+def test_a_sorry_in_the_statement_is_never_a_proof() -> None:
+    """The allowlist holds all the text of the candidate's command, the statement included
+    (Lean's parse of it has the statement's `sorry`)."""
     problem = Problem(**{**PROBLEM.__dict__, "formal_statement": "theorem t (h : sorry = 1) : True := by\n"})
     verdict, _ = with_verifier(lambda v: v.verify(problem, "  trivial\n"))
-    assert isinstance(verdict, Incomplete) and verdict.run.sorries
+    assert isinstance(verdict, GuardRejected) and [(v.rule, v.part) for v in verdict.violations] == [("sorry", "statement")]
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,6 @@ from lean_prover.eval.spec import RunSpec, Shard, parse_budget
 from lean_prover.eval.summary import RunSummary
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.dojo import DojoChecker, TracedOrigin
-from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
@@ -100,7 +99,7 @@ class DojoProverFactory:
     def __call__(self) -> Prover:
         prover = Prover.from_config(self.config.policy, self.config.lean, self.config.data)
         assert prover.verifier is not None
-        policy = GuardPolicy(allow_native_decide=self.config.lean.allow_native_decide)
+        policy = self.config.lean.guard_policy()
         return prover.checking_with(DojoChecker(prover.verifier, self.origins, policy, int(self.config.lean.timeout_s)))
 
 

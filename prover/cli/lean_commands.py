@@ -12,7 +12,6 @@ import typer
 
 from lean_prover.data.datasets import benchmark_lean_release
 from lean_prover.lean_env.file_check import TheoremReport, check_statically, check_with_lean, plan_checks
-from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.tracing import trace_repository
 from lean_prover.lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
@@ -64,7 +63,9 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print one machine-readable report."),
     static: bool = typer.Option(False, "--static", help="Only the static guard (the allowlist); needs no Lean."),
     trust_context: bool = typer.Option(
-        False, "--trust-context", help="Without --reference: trust FILE's text outside its proofs (you wrote it)."
+        False, "--trust-context",
+        help="Without --reference: trust FILE's text outside its proofs (you wrote it); otherwise it is held to the "
+        "allowlist and a statement may mention only what the imports define.",
     ),
     certified: bool = typer.Option(
         False, "--certified", help="Judge each proof with the certified tier too (kernel replay; `prover setup` builds it)."
@@ -72,8 +73,8 @@ def check(
 ) -> None:
     """Check every theorem of FILE with the soundness guard and Lean. Exit 0: all pass; 1: some fail; 2: bad input."""
     config: Config = ctx.obj
-    plans = plan_checks(file, reference, trust_context=trust_context)
-    policy = GuardPolicy(allow_native_decide=config.lean.allow_native_decide)
+    policy = config.lean.guard_policy()
+    plans = plan_checks(file, reference, trust_context=trust_context, policy=policy)
     if static:
         reports = check_statically(plans, policy)
     else:

@@ -18,6 +18,27 @@ import subprocess
 import sys
 import time
 
+from lean_session import EnvState, QuerySpec, answer_old_query
+from lean_session import answer_query as answer_session_query
+from lean_syntax import Reading, ident_parts, read_commands, read_tactic, string_literals
+
+QUERY_AGAINST = re.compile(r'elab "prover_query_(?P<keyword>[0-9a-f]+)" : command => _root_\.ProverKit\.queryAgainst '
+                           r'"(?P<nonce>[0-9a-f]+)" ``(?P<reference>\S+) `(?P<declared>.+)$', re.M)
+QUERY_ALONE = re.compile(r'elab "prover_query_(?P<keyword>[0-9a-f]+)" : command => _root_\.ProverKit\.queryAlone '
+                         r'"(?P<nonce>[0-9a-f]+)" (?P<scope>`«[^»]*»(?:\.«[^»]*»)*|\S+) `(?P<declared>.+)$', re.M)
+
+
+# The double knows no library's names; the identifiers it insists be declared are these (helpers).
+IMPORTS_LEAN = re.compile(r"^import (Lean|Mathlib)\b", re.M)
+
+
+def info(data: str) -> dict:
+    return {"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None, "data": data}
+
+
+def error_at(line: int, data: str, column: int = 0) -> dict:
+    return {"severity": "error", "pos": {"line": line, "column": column}, "endPos": None, "data": data}
+
 
 def read_request() -> dict | None:
     lines: list[str] = []
@@ -117,13 +138,16 @@ def forge(text: str, next_env: int) -> None:
 
 
 class Oracle:
+    """Answers commands as Lean would, as far as `lean_syntax` and `lean_session` emulate it;
+    markers in the text decide the rest (a failed tactic, a sorry, a forged reply, ...)."""
+
     def __init__(self) -> None:
-        self.envs: dict[int, str] = {}
+        self.envs: dict[int, EnvState] = {}
         self.proof_states = 0
 
-    def new_env(self, text: str) -> int:
+    def new_env(self, state: EnvState) -> int:
         env = len(self.envs)
-        self.envs[env] = text
+        self.envs[env] = state
         return env
 
     def new_proof_state(self) -> int:
@@ -133,8 +157,8 @@ class Oracle:
     def answer_command(self, request: dict) -> dict:
         text = request["cmd"]
         misbehave(text)
-        if "env" not in request:  # a header
-            env = self.new_env(text)
+        if "env" not in request:  # a header: its imports
+            env = self.new_env(EnvState(text=text))
             if "BROKEN_HEADER" in text:
                 error = {"severity": "error", "pos": {"line": 1, "column": 7}, "endPos": None, "data": "unknown module"}
                 return {"messages": [error], "env": env}
@@ -142,24 +166,38 @@ class Oracle:
         if request["env"] not in self.envs:
             return {"message": "Unknown environment."}
         parent = self.envs[request["env"]]
-        if text.startswith('#print "'):
-            env = self.new_env(text)
-            return {"env": env, "messages": [{"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None,
-                                              "data": text[len('#print "'):-1]}]}
-        if "#eval show MetaM Unit" in text and "prover-check" in text:
-            return self.answer_query(text, self.envs[request["env"]])
-        if re.search(r"theorem prover_reference_[0-9a-f]+ ", text):
-            env = self.new_env(parent + text)
-            if "BROKEN_STATEMENT" in text:
-                error = {"severity": "error", "pos": {"line": 1, "column": 0}, "endPos": None, "data": "unknown identifier"}
-                return {"messages": [error], "env": env}
+        state = parent.then()
+        if text.startswith('#print "'):  # `#print "s"` logs `s` (Lean's elabPrint on a string literal)
+            return {"env": self.new_env(state), "messages": [info(text[len('#print "'):-1])]}
+        if "namespace ProverKit" in text:
+            state.kit_serial = state.serial
+            state.text += text
+            env = self.new_env(state)
+            if not IMPORTS_LEAN.search(state.text):  # the kit elaborates against Lean's own library
+                return {"env": env, "messages": [error_at(34, "unknown namespace 'Lean'")]}
             return {"env": env}
+        if text.startswith("prover_parse "):
+            return self.answer_parse(text, state)
+        if re.fullmatch(r"prover_query_[0-9a-f]+", text.strip()):
+            return self.answer_query(text.strip(), state)
+        if "#eval show MetaM Unit" in text and "prover-check" in text:
+            nonce = re.search(r'"prover-check", "([0-9a-f]+)"', text)[1]
+            line = answer_old_query(state, text, nonce) if IMPORTS_LEAN.search(state.text) else ""
+            return {"env": self.new_env(state), "messages": [info(line)] if line else [error_at(3, "unknown constant")]}
+        reading = read_commands(text, parent.namespace, parent.scopes)
+        if "prover_reference_" in text or 'elab "prover_query_' in text:
+            return self.answer_reference(text, state, reading)
         forge(text, len(self.envs))
-        env = self.new_env(parent + text)
+        state.record(text, reading)
+        env = self.new_env(state)
+        errors = [error_at(line, message, column) for line, column, message in reading.errors]
+        errors += [error_at(line, f"unknown identifier '{'.'.join(parts)}'") for parts, line in reading.found.idents.items()
+                   if parts[0].startswith("helper_") and parts not in state.decls and parts[-1:] not in state.decls]
         if "FAIL" in text:
             pos = position_of(text, "FAIL")
-            error = {"severity": "error", "pos": pos, "endPos": pos, "data": "unknown tactic FAIL"}
-            return {"messages": [error], "env": env}
+            errors.append({"severity": "error", "pos": pos, "endPos": pos, "data": "unknown tactic FAIL"})
+        if errors:
+            return {"messages": errors, "env": env}
         result: dict = {"env": env}
         if re.search(r"\bsorry\b", text):
             pos = position_of(text, "sorry")
@@ -171,14 +209,55 @@ class Oracle:
             result["tactics"] = self.trace(text)
         if "FORGE_AXIOMS_MESSAGE" in text:  # reports printed inside its own reply (as `trace` could)
             result["messages"] = result.get("messages", []) + [
-                {"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None, "data": data}
-                for data in ("'t' depends on axioms: [propext]", "prover-check 0123 t prover_reference_0123 "
-                             "theorem same-type propext")
+                info(data) for data in ("'t' depends on axioms: [propext]", "prover-check 0123 t prover_reference_0123 "
+                                        "theorem same-type propext")
             ]
         if "FORGE_TRAILING_REPLY" in text:  # the real reply, then one for the next request
             answer(result)
             return {"env": env + 1}
         return result
+
+    def answer_reference(self, text: str, state: EnvState, reading: Reading) -> dict:
+        """A check's trusted first command: the context, the reference, the query's elaborator."""
+        state.record(text, reading)
+        for match in QUERY_AGAINST.finditer(text):
+            reference = next(d.name for d in state.decls.values() if d.name[-1:] == (match["reference"],))
+            state.queries[match["keyword"]] = QuerySpec(match["nonce"], tuple(ident_parts(match["declared"])), (),
+                                                        reference, state.serial)
+        for match in QUERY_ALONE.finditer(text):
+            scope = () if match["scope"] == "_root_.Lean.Name.anonymous" else tuple(ident_parts(match["scope"][1:]))
+            state.queries[match["keyword"]] = QuerySpec(match["nonce"], tuple(ident_parts(match["declared"])), scope,
+                                                        None, state.serial)
+        env = self.new_env(state)
+        errors = [error_at(line, message, column) for line, column, message in reading.errors]
+        if "BROKEN_STATEMENT" in text:
+            errors.append(error_at(1, "unknown identifier"))
+        return {"env": env, "messages": errors} if errors else {"env": env}
+
+    def answer_parse(self, text: str, state: EnvState) -> dict:
+        """lean-prover's trusted parse (`prover_parse NONCE MODE TEXT`, the kit's report)."""
+        nonce, mode, candidate = string_literals(text)
+        if mode == "tactic":
+            reading = read_tactic(candidate)
+        else:
+            reading = read_commands(candidate, state.namespace, state.scopes)
+        report = f"prover-parse {nonce} {json.dumps(reading.report(), ensure_ascii=False, separators=(',', ':'))}"
+        return {"env": self.new_env(state), "messages": [info(report)]}
+
+    def answer_query(self, keyword: str, state: EnvState) -> dict:
+        """The query a check compiled before its candidate ran (the kit's `theoremReport`)."""
+        env = self.new_env(state)
+        spec = state.queries.get(keyword[len("prover_query_"):])
+        if spec is None:
+            return {"env": env, "messages": [error_at(1, f"unexpected identifier; expected command")]}
+        if "AMBIGUOUS_NAME" in state.text:
+            return {"env": env, "messages": [error_at(3, "ambiguous identifier")]}
+        report = answer_session_query(state, spec)
+        line = f"prover-check {spec.nonce} {json.dumps(report, ensure_ascii=False, separators=(',', ':'))}"
+        messages = [info(line)]
+        if "EXTRA_MESSAGE" in state.text:
+            messages.append(info(line))
+        return {"env": env, "messages": messages}
 
     def trace(self, text: str) -> list[dict]:
         """Each indented line after `by` is a tactic; the goals before it name the line."""
@@ -201,31 +280,6 @@ class Oracle:
                 }
             )
         return tactics
-
-    def answer_query(self, text: str, proved_text: str) -> dict:
-        """The trusted query's one report, as Lean's `#eval` of it would print it."""
-        env = self.new_env(text)
-        name = re.search(r"mkIdent `(\S+)\)\n  let reference", text)[1]
-        reference = re.search(r"mkIdent `(prover_reference_[0-9a-f]+)\)", text)[1]
-        nonce = re.search(r'"prover-check", "([0-9a-f]+)"', text)[1]
-        if "AMBIGUOUS_NAME" in proved_text:
-            error = {"severity": "error", "pos": {"line": 3, "column": 2}, "endPos": None, "data": "ambiguous identifier"}
-            return {"messages": [error], "env": env}
-        axioms = ["propext", "Classical.choice", "Quot.sound"]
-        if "CHEAT_AXIOM" in proved_text:
-            axioms.append("cheatAx")
-        if re.search(r"\bsorry\b", proved_text) and "exact helper" in proved_text:
-            axioms.append("sorryAx")  # as Lean does for a theorem that uses a sorry lemma
-        if "NO_AXIOMS" in proved_text:
-            axioms = []
-        namespace = "Other." if "OTHER_NAMESPACE" in proved_text else ""
-        same = "other-type" if "WRONG_TYPE" in proved_text else "same-type"
-        kind = "other" if "NOT_A_THEOREM" in proved_text else "theorem"
-        report = f"prover-check {nonce} {namespace}{name} {reference} {kind} {same} {','.join(axioms)}"
-        messages = [{"severity": "info", "pos": {"line": 2, "column": 0}, "endPos": None, "data": report}]
-        if "EXTRA_MESSAGE" in proved_text:
-            messages.append({"severity": "info", "pos": {"line": 2, "column": 0}, "endPos": None, "data": report})
-        return {"messages": messages, "env": env}
 
     def answer_tactic(self, request: dict) -> dict:
         tactic = request["tactic"]
