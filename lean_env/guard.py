@@ -106,6 +106,7 @@ _FORBIDDEN_COMMANDS = frozenset(
 _META_CODE = {
     "run_tac": "`run_tac` runs a tactic metaprogram written in the proof (e.g. one that admits the goal)",
     "by_elab": "`by_elab` runs an elaborator metaprogram written in the proof",
+    "run_conv": "`run_conv` runs a conversion metaprogram written in the proof",
 }
 # The `#` commands of Lean, Batteries and Mathlib (`#[` is an array and `#s` Mathlib's card notation: they pass).
 HASH_COMMANDS = frozenset(

@@ -62,7 +62,9 @@ class HeaderParts:
 
 def split_header(header: str) -> HeaderParts:
     """Cut `header` after its last `import MODULE` (the module system's `public`/`meta`/`all`
-    forms and a leading `module` included). Raises LexError."""
+    forms and a leading `module` included): Lean reads a file's `import`s first and commands
+    after them (leanprover/lean4 `src/Lean/Parser/Module.lean`, `Module.header`: `many import`;
+    each `import` takes one module name). Raises LexError."""
     tokens = significant(tokenize(header))
     index, end, modules, module_line = 0, 0, [], False
     if tokens and tokens[0].kind is Kind.IDENT and tokens[0].text == "module":

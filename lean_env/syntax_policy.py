@@ -75,6 +75,7 @@ SIMPLE_ATTRIBUTES = frozenset({"simp", "reducible", "irreducible", "inline", "in
 # and Mathlib, and has moved between releases).
 META_KINDS = {
     "runTac": "`run_tac` runs a tactic metaprogram written in the proof",
+    "runConv": "`run_conv` runs a conversion metaprogram written in the proof",
     "byElab": "`by_elab` runs an elaborator metaprogram written in the proof",
     "eval_expr": "`eval%` runs compiled code while elaborating",
     "unsafe": "`unsafe` terms compile unchecked code",

@@ -67,6 +67,7 @@ CHEATS = [
     ("  trivial\nset_option backward.synthInstance.canonInstances false", "option"),
     # Metaprograms that can add declarations without the kernel or admit goals.
     ("  run_tac Lean.Elab.admitGoal", "meta-code"),
+    ("  conv => run_conv pure ()", "meta-code"),
     ("  exact by_elab pure (Lean.mkConst ``True.intro)", "meta-code"),
     ("  trivial\nrun_cmd Lean.addDecl default", "command"),
     ("  exact eval% (2 + 2)", "meta-code"),

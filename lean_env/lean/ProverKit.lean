@@ -188,7 +188,7 @@ def theoremReport (nonce : String) (reference : Option Name) (target : Name) : C
       let compared := match reference.bind (fun r => env.find? r) with
         | some referenceInfo =>
           [("has_reference", Json.bool true),
-           ("same_type", Json.bool (Expr.eqv info.type referenceInfo.type)),
+           ("same_type", Json.bool (Lean.Expr.eqv info.type referenceInfo.type)),
            ("same_levels", Json.bool (info.levelParams == referenceInfo.levelParams))]
         | none => [("has_reference", Json.bool false)]
       pure ([("found", Json.bool true), ("is_theorem", Json.bool isTheorem),
