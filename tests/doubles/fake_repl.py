@@ -3,8 +3,12 @@
     fake_repl.py replay REQUESTS.in ANSWERS.expected.out
         Answers the recorded requests with the recorded answers, in order, byte for byte.
     fake_repl.py scripted [--latency SECONDS]
-        A rule-based oracle: markers in the text decide the answer (see `answer_command`), and
-        some markers make it misbehave (hang, die mid-answer, print garbage, flood, eat memory).
+        An oracle that answers as Lean would where the checks depend on Lean's behaviour: it reads
+        text as Lean's parser does (`lean_syntax`), keeps each environment's declarations, scopes
+        and compiled queries as the REPL keeps its command state (`lean_session`), and answers
+        lean-prover's kit (`prover_parse`, the query) by the Lean facts of docs/verification.md.
+        Markers in the text decide the rest (see `answer_command`), and some make it misbehave
+        (hang, die mid-answer, print garbage, flood, eat memory).
 
 Input is read as the REPL reads it: lines up to a blank line, joined without newlines.
 """
