@@ -17,24 +17,29 @@ from lean_prover.eval.summary import RunSummary, summarize
 from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.prover.agent import Prover
 from lean_prover.search.base import keep_in_flight
-from lean_prover.search.registry import is_resumable
+from lean_prover.search.registry import draws_independent_samples, resumes_from_checkpoint
 
 logger = logging.getLogger(__name__)
 
 
 def pending_jobs(spec: RunSpec, problems: list[Problem], run_dir: RunDirectory, checkpoints: bool = True) -> list[UnitJob]:
-    """The searches not finished yet, repeat by repeat, with what each can resume from.
+    """The searches not finished yet, repeat by repeat, with what each can resume from: RMaxTS
+    its saved tree and the attempts it counts, whole-proof sampling its recorded attempts; the
+    other searches start again (`search.registry`).
 
     `checkpoints=False` (Ray workers that may not share the run directory) reruns an
     unfinished search from its start.
     """
     finished = run_dir.results()
-    use_trees = checkpoints and is_resumable(spec.search.algorithm)
+    algorithm = spec.search.algorithm
+    use_trees = checkpoints and resumes_from_checkpoint(algorithm)
 
-    def resumable_from(unit: Unit) -> int:
-        return _tree_samples(run_dir, unit) if use_trees else 0
+    def kept_by(unit: Unit) -> Callable[[AttemptRow], bool]:
+        if use_trees:
+            return _saved_samples(run_dir, unit)
+        return _every if checkpoints and draws_independent_samples(algorithm) else _nothing
 
-    earlier = run_dir.prepare_resume(resumable_from)
+    earlier = run_dir.prepare_resume(kept_by)
     jobs = []
     for repeat in range(spec.repeats):
         for problem in problems:
@@ -45,17 +50,32 @@ def pending_jobs(spec: RunSpec, problems: list[Problem], run_dir: RunDirectory, 
     return jobs
 
 
-def _tree_samples(run_dir: RunDirectory, unit: Unit) -> int:
-    """Samples a saved RMaxTS tree counts (0 without one)."""
+def _saved_samples(run_dir: RunDirectory, unit: Unit) -> Callable[[AttemptRow], bool]:
+    """Which attempt rows of an unfinished search its saved RMaxTS tree counts: those of the
+    samples it records as finished (none without a tree). Samples finish out of order, so these
+    need not be the first rows; the resumed search draws exactly the others."""
     path = run_dir.tree_path(unit)
     if not path.is_file():
-        return 0
+        return _nothing
     try:
-        return int(json.loads(path.read_text(encoding="utf-8"))["spending"]["samples"])
+        spending = json.loads(path.read_text(encoding="utf-8"))["spending"]
+        if "finished" not in spending:  # a tree saved before indices were: its first rows
+            samples = int(spending["samples"])
+            return lambda row: row.attempt <= samples
+        finished = {int(index) for index in spending["finished"]}
     except (OSError, ValueError, KeyError, TypeError):
         logger.warning("%s: unreadable saved tree; searching %s again from the start", path, unit.key)
         path.unlink(missing_ok=True)
-        return 0
+        return _nothing
+    return lambda row: row.sample in finished
+
+
+def _nothing(row: AttemptRow) -> bool:
+    return False
+
+
+def _every(row: AttemptRow) -> bool:
+    return True
 
 
 class ProofsAndProgress:

@@ -169,18 +169,24 @@ class RunDirectory:
 
     # ---------------------------------------------------------------- resuming
 
-    def prepare_resume(self, resumable_from: Callable[[Unit], int]) -> dict[str, list[AttemptRow]]:
-        """Trim the attempt rows of unfinished searches to the first `resumable_from(unit)` and
-        return the kept rows of each unfinished unit (finished units' rows are kept whole)."""
+    def prepare_resume(self, kept_by: Callable[[Unit], Callable[[AttemptRow], bool]]) -> dict[str, list[AttemptRow]]:
+        """Trim the attempt rows of unfinished searches to those `kept_by(unit)` keeps (the
+        samples the search resumes after) and return the kept rows of each unfinished unit
+        (finished units' rows are kept whole). Every kept sample index is kept once."""
         finished = self.results()
         kept: list[AttemptRow] = []
         unfinished: dict[str, list[AttemptRow]] = {}
+        keeps: dict[str, Callable[[AttemptRow], bool]] = {}
+        seen: set[tuple[str, int]] = set()
         dropped = 0
         for row in self.attempts():
             key = row.unit.key
             if key in finished:
                 kept.append(row)
-            elif row.attempt <= resumable_from(row.unit):
+                continue
+            keep = keeps.setdefault(key, kept_by(row.unit))
+            if keep(row) and (key, row.sample) not in seen:
+                seen.add((key, row.sample))
                 kept.append(row)
                 unfinished.setdefault(key, []).append(row)
             else:

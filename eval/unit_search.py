@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Protocol
@@ -17,6 +18,7 @@ from lean_prover.lean_env.file_check import report_verdict
 from lean_prover.lean_env.verdict import Proved, proof_record
 from lean_prover.prover.agent import Prover, answered
 from lean_prover.search.base import SearchAttempt, certified
+from lean_prover.search.budget import EarlierSamples
 from lean_prover.search.registry import build_search, draws_independent_samples
 
 
@@ -25,9 +27,17 @@ class UnitJob:
     unit: Unit
     problem: Problem
     earlier: list[AttemptRow] = field(default_factory=list)
-    """Attempts of an interrupted earlier run that the search resumes after (its saved tree)."""
+    """Attempts of an interrupted earlier run that the search resumes after: those its saved
+    tree counts (RMaxTS), or all (whole-proof sampling)."""
     checkpoint: Path | None = None
     """Where RMaxTS saves its tree; None to search without one."""
+
+
+def earlier_samples(rows: list[AttemptRow]) -> EarlierSamples:
+    """The samples that earlier attempts drew (a search of independent samples goes on after
+    them)."""
+    return EarlierSamples(frozenset(row.sample for row in rows), sum(row.tokens for row in rows),
+                          proved=any(row.verdict == "proved" for row in rows))
 
 
 AttemptSink = Callable[[AttemptRow], None]
@@ -77,7 +87,7 @@ async def search_unit(
     """Run the spec's search on the job's problem, reporting every attempt and proof as it
     comes (so that a run killed mid-search keeps them), and sum them up."""
     search_config, seed = spec.for_repeat(job.unit.repeat)
-    search = build_search(search_config, checkpoint=job.checkpoint)
+    search = build_search(search_config, checkpoint=job.checkpoint, earlier=earlier_samples(job.earlier))
     repeat_prover = prover.reseeded(seed, spec.policy.prompt_format_for(job.unit.repeat))
     rows = list(job.earlier)
     started = time.monotonic()
@@ -90,24 +100,26 @@ async def search_unit(
                                   algorithm="disproof", sample_cost=disproof.index,
                                   wall_time_s=round(time.monotonic() - started, 3), preamble=disproof.preamble))
             return replace(summarize_unit(job, rows, spec, time.monotonic() - started), disproof=disproof.proof)
-    async for attempt in search.run(job.problem, repeat_prover, spec.budget):
-        attempt = await certified(attempt, job.problem, repeat_prover)  # proofs leave the system from here
-        row = attempt_row(job.unit, len(rows) + 1, attempt)
-        rows.append(row)
-        on_attempt(row)
-        if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
-            on_proof(
-                proof_record(
-                    attempt.subgoal or answered(job.problem, attempt.answer),  # the context holds the answer
-                    attempt.proof,
-                    attempt.verdict,
-                    model=spec.policy.model,
-                    algorithm=search_config.algorithm,
-                    sample_cost=row.attempt,
-                    wall_time_s=round(time.monotonic() - started, 3),
-                    preamble=attempt.preamble,
+    # Closed here, not whenever it is collected: on Ctrl-C a search saves what the rows hold.
+    async with aclosing(search.run(job.problem, repeat_prover, spec.budget)) as attempts:
+        async for attempt in attempts:
+            attempt = await certified(attempt, job.problem, repeat_prover)  # proofs leave the system from here
+            row = attempt_row(job.unit, len(rows) + 1, attempt)
+            rows.append(row)
+            on_attempt(row)
+            if isinstance(attempt.verdict, Proved) and attempt.proof is not None:
+                on_proof(
+                    proof_record(
+                        attempt.subgoal or answered(job.problem, attempt.answer),  # the context holds the answer
+                        attempt.proof,
+                        attempt.verdict,
+                        model=spec.policy.model,
+                        algorithm=search_config.algorithm,
+                        sample_cost=row.attempt,
+                        wall_time_s=round(time.monotonic() - started, 3),
+                        preamble=attempt.preamble,
+                    )
                 )
-            )
     answer_check = ""
     first = next((row for row in rows if row.verdict == "proved"), None)
     if job.problem.answer_to_find is not None and first is not None and first.answer is not None and prover.verifier is not None:

@@ -1,3 +1,3 @@
-from lean_prover.prover.cli.app import main
+from lean_prover.prover.cli.entry import main
 
 main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Protocol, TypeVar
+from typing import AsyncGenerator, Awaitable, Callable, Protocol, TypeVar
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import Proved, Verdict
@@ -51,7 +51,7 @@ async def certified(attempt: SearchAttempt, problem: Problem, prover: Prover) ->
 class SearchAlgorithm(Protocol):
     name: str
 
-    def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+    def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
         """Check candidates until the budget is spent (or, if configured, the first proof)."""
         ...
 
@@ -59,7 +59,7 @@ class SearchAlgorithm(Protocol):
 async def keep_in_flight(
     next_job: Callable[[], Callable[[], Awaitable[T]] | None],
     concurrency: int,
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Run jobs `concurrency` at a time and yield each result as it comes.
 
     `next_job()` returns the next job to start, or None when no more may start now (it is

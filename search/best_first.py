@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from typing import AsyncIterator
+from typing import AsyncGenerator
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticRunner
@@ -35,7 +35,7 @@ class BestFirstSearch:
         self.expanded: list[tuple[str, ...]] = []
         """Tactic paths in the order their states were expanded (for inspection and tests)."""
 
-    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
         if prover.verifier is None:
             raise RuntimeError("best-first search needs a Prover with a verifier")
         async with prover.verifier.tactic_session(problem) as session:
@@ -44,7 +44,7 @@ class BestFirstSearch:
 
     async def _search(
         self, problem: Problem, prover: Prover, session: TacticRunner, budget: Budget
-    ) -> AsyncIterator[SearchAttempt]:
+    ) -> AsyncGenerator[SearchAttempt, None]:
         start = await session.start()
         if not isinstance(start, GoalState):
             return

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import AsyncIterator, Callable
+from typing import AsyncGenerator, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import Incomplete, Proved
@@ -49,7 +49,7 @@ class SubgoalDecomposition:
         self.build_search = build_search
         self.spending = Spending()
 
-    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
         attempts: asyncio.Queue[SearchAttempt | None] = asyncio.Queue()
         run = _Run(self.config, self.build_search, self.spending, prover, budget, attempts.put_nowait)
 

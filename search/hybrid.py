@@ -31,7 +31,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncGenerator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.text_files import write_atomically
@@ -102,6 +102,8 @@ class _Outcome:
     """A decomposition's proof put together from its lemmas' (it costs no sample)."""
     failure: _Failure | None = None
     new_lemmas: int = 0
+    index: int = 0
+    """The job's sample index (`SampleSlots.start`)."""
 
     @property
     def proved(self) -> bool:
@@ -133,7 +135,7 @@ class HybridSearch:
         self.spending = Spending()
         self.state: _Problem | None = None
 
-    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
         tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
         slots = SampleSlots(self.spending, budget, self.config.stop_at_first)
         state = self.state = _Problem(problem, prover, tree, slots, KindChooser(self.config.gamma))
@@ -150,7 +152,7 @@ class HybridSearch:
 
         try:
             async for outcome in keep_in_flight(next_job, self.config.concurrency):
-                slots.finish(outcome.attempts[0].tokens, outcome.proved)  # the lemmas' samples finished as drawn
+                slots.finish(outcome.index, outcome.attempts[0].tokens, outcome.proved)  # lemmas' samples: as drawn
                 grown = [tree.add_segments(segments, fits, made_by=outcome.kind) for segments in outcome.segments]
                 tree.count_expansion(outcome.node, outcome.kind)
                 reward = 1.0 if any(grown) or outcome.new_lemmas else 0.0
@@ -183,10 +185,13 @@ class HybridSearch:
 
     async def _expand(self, state: _Problem, node: int, kind: str, index: int) -> _Outcome:
         if kind == "revise":
-            return await self._revise(state, node, index)
-        if kind == "decompose":
-            return await self._decompose(state, node, index)
-        return await self._fresh(state, node, index)
+            outcome = await self._revise(state, node, index)
+        elif kind == "decompose":
+            outcome = await self._decompose(state, node, index)
+        else:
+            outcome = await self._fresh(state, node, index)
+        outcome.index = index
+        return outcome
 
     def _resume(self, state: _Problem, node: int) -> Resume:
         return resume_at(state.tree, node, self.config.tactic_state_comment)
@@ -277,7 +282,7 @@ class HybridSearch:
         used = 0
         async for attempt in keep_in_flight(next_sample, self.config.concurrency):
             used += 1
-            state.slots.finish(attempt.tokens, False)
+            state.slots.finish(None, attempt.tokens, False)
             outcome.attempts.append(attempt)
             if isinstance(attempt.verdict, Proved) and attempt.proof is not None and not found:
                 found.append(attempt.proof)

@@ -11,6 +11,7 @@ from lean_prover.prover.prompts import get_format
 
 from lean_prover.search.base import SearchAlgorithm
 from lean_prover.search.best_first import BestFirstSearch
+from lean_prover.search.budget import EarlierSamples
 from lean_prover.search.config import ALGORITHMS, SearchConfig
 from lean_prover.search.decomposition import SubgoalDecomposition
 from lean_prover.search.hybrid import HybridSearch
@@ -24,11 +25,17 @@ class UnknownAlgorithmError(SearchError, ValueError):
     pass
 
 
-RESUMABLE = frozenset({"rmaxts"})
-"""Searches that save their state to a checkpoint file and continue from it."""
+RESUMES_FROM_CHECKPOINT = frozenset({"rmaxts"})
+"""Searches that save their state to a checkpoint file and continue from it (drawing exactly
+the sample indices it does not record as finished)."""
 INDEPENDENT_SAMPLES = frozenset({"sample"})
 """Searches whose samples are independent draws: with search.stop_at_first off, every sample
-of the budget is drawn, and pass@k over them is unbiased."""
+of the budget is drawn, and pass@k over them is unbiased. Their recorded attempts are all an
+interrupted search needs to resume (`EarlierSamples`).
+
+The other searches restart an interrupted problem: self-correction's revisions need each
+failure's full Lean messages, best-first search its frontier of goals, decomposition and the
+hybrid search the lemmas of their sketches, none of which a checkpoint keeps."""
 
 
 FINDS_ANSWERS = frozenset({"sample", "self-correct"})
@@ -57,21 +64,22 @@ def require_answer_support(problems: Iterable[Problem], algorithm: str, prompt_f
             "chat format (deepseek-v2, deepseek-v2-cot, chat), or fill in the official answers (data.answers = \"given\")")
 
 
-def is_resumable(algorithm: str) -> bool:
-    return algorithm in RESUMABLE
+def resumes_from_checkpoint(algorithm: str) -> bool:
+    return algorithm in RESUMES_FROM_CHECKPOINT
 
 
 def draws_independent_samples(algorithm: str) -> bool:
     return algorithm in INDEPENDENT_SAMPLES
 
 
-def build_search(config: SearchConfig, checkpoint: Path | None = None) -> SearchAlgorithm:
-    """A fresh search for one problem; a resumable one saves its state to (and continues
-    from) `checkpoint`; hybrid saves its tree there; the others ignore it."""
+def build_search(config: SearchConfig, checkpoint: Path | None = None, earlier: EarlierSamples | None = None) -> SearchAlgorithm:
+    """A search for one problem. One that resumes from a checkpoint saves its state to (and
+    continues from) `checkpoint`; hybrid saves its tree there; the others ignore it. One of
+    independent samples goes on after the `earlier` samples; the others ignore them."""
     if config.algorithm == "rmaxts":
         return RMaxTS(config, checkpoint)
     if config.algorithm == "sample":
-        return WholeProofSampling(config)
+        return WholeProofSampling(config, earlier)
     if config.algorithm == "self-correct":
         return SelfCorrection(config)
     if config.algorithm == "decompose":

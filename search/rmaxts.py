@@ -26,9 +26,10 @@ import dataclasses
 import json
 import logging
 import textwrap
+from contextlib import aclosing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncGenerator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.text_files import write_atomically
@@ -95,7 +96,7 @@ class RMaxTS:
     async def _initial_state(self, problem: Problem, prover: Prover) -> RMaxTSState:
         if self.checkpoint is not None and self.checkpoint.is_file():
             state = _load_checkpoint(self.checkpoint)
-            logger.info("%s: resuming RMaxTS at sample %d, %d nodes", problem.id, state.spending.samples, len(state.tree))
+            logger.info("%s: resuming RMaxTS after %d samples (%d nodes)", problem.id, state.spending.samples, len(state.tree))
             return state
         tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
         return RMaxTSState(tree, Spending(), [])
@@ -104,7 +105,7 @@ class RMaxTS:
         if self.checkpoint is not None and self.state is not None:
             write_atomically(self.checkpoint, json.dumps(self.state.to_dict(), ensure_ascii=False))
 
-    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
         state = self.state = await self._initial_state(problem, prover)
         slots = SampleSlots(state.spending, budget, self.config.stop_at_first, proved=bool(state.proofs))
 
@@ -118,21 +119,28 @@ class RMaxTS:
             return lambda: self._expand(problem, prover, state.tree, node, index)
 
         try:
-            async for expansion in keep_in_flight(next_job, self.config.concurrency):
-                slots.finish(expansion.tokens, isinstance(expansion.verdict, Proved))
-                growth = expansion.growth
-                after = None if growth.continues is None else (expansion.node, growth.continues)
-                grew = state.tree.add_segments(growth.segments, fits, after=after)
-                state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
-                if isinstance(expansion.verdict, Proved):
-                    state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
-                # Saved after the caller has taken the attempt, so that a caller who records
-                # attempts has recorded every one the saved tree counts.
-                yield SearchAttempt(expansion.index, expansion.proof, expansion.verdict, expansion.tokens)
-                if state.spending.samples % self.config.checkpoint_every == 0:
-                    self.save()
+            async with aclosing(keep_in_flight(next_job, self.config.concurrency)) as expansions:
+                async for expansion in expansions:
+                    # The caller takes the attempt before the tree does: a search closed at this
+                    # yield (Ctrl-C while the caller records it) saves a tree without it, and a
+                    # saved tree counts only samples the caller has taken.
+                    yield SearchAttempt(expansion.index, expansion.proof, expansion.verdict, expansion.tokens)
+                    self._take(state, slots, expansion, fits)
+                    if state.spending.samples % self.config.checkpoint_every == 0:
+                        self.save()
         finally:
             self.save()
+
+    @staticmethod
+    def _take(state: RMaxTSState, slots: SampleSlots, expansion: _Expansion, fits: Callable[[str, Segment], bool]) -> None:
+        """Grow the tree by a finished sample and back its reward up."""
+        slots.finish(expansion.index, expansion.tokens, isinstance(expansion.verdict, Proved))
+        growth = expansion.growth
+        after = None if growth.continues is None else (expansion.node, growth.continues)
+        grew = state.tree.add_segments(growth.segments, fits, after=after)
+        state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
+        if isinstance(expansion.verdict, Proved):
+            state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
 
     async def _expand(self, problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int) -> _Expansion:
         resume = resume_at(tree, node, self.config.tactic_state_comment)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncGenerator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import LeanErrors, Verdict
@@ -35,7 +35,7 @@ class SelfCorrection:
         self.config = config
         self.spending = Spending()
 
-    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncIterator[SearchAttempt]:
+    async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
         slots = SampleSlots(self.spending, budget, self.config.stop_at_first)
         revisions: deque[_Step] = deque()
 
@@ -49,7 +49,7 @@ class SelfCorrection:
             return lambda: self._first(problem, prover, index)
 
         async for step in keep_in_flight(next_job, self.config.concurrency):
-            slots.finish(step.attempt.tokens, step.attempt.proved)
+            slots.finish(step.attempt.index, step.attempt.tokens, step.attempt.proved)
             if isinstance(step.attempt.verdict, LeanErrors) and step.round < self.config.revision_rounds:
                 revisions.append(step)
             yield step.attempt

@@ -165,3 +165,43 @@ def test_policy_bad_input_is_one_line_and_exit_2(env: dict[str, str], args: list
     result = run_cli(*args, env=env)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+CTRL_C_AT_IMPORT = """
+import importlib.abc, os, signal, sys
+
+AT = sys.argv[1]
+
+class CtrlCAt(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == AT:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, while the command's modules load
+        return None
+
+sys.meta_path.insert(0, CtrlCAt())
+sys.argv[1:] = ["--version"]
+from lean_prover.prover.cli.entry import main
+main()
+"""
+
+
+@pytest.mark.parametrize("module", ["typer", "pydantic", "lean_prover.prover.cli.eval_commands"])
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(module: str) -> None:
+    """The `prover` script's first second goes to imports; Ctrl-C then ends it as at any
+    other moment (it used to print a traceback and die by the signal)."""
+    import subprocess
+    import sys
+
+    ended = subprocess.run([sys.executable, "-c", CTRL_C_AT_IMPORT, module], capture_output=True, text=True, timeout=60)
+    assert ended.returncode == 130, ended.stderr
+    assert ended.stderr == "interrupted\n" and ended.stdout == ""
+
+
+def test_the_prover_script_starts_at_the_light_entry_point() -> None:
+    import tomllib
+
+    from tests.conftest import REPO_ROOT
+
+    scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"prover": "lean_prover.prover.cli.entry:main"}
+    assert "from lean_prover.prover.cli.entry import main" in (REPO_ROOT / "prover" / "__main__.py").read_text()

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -132,9 +133,9 @@ def test_every_proof_goes_into_the_store(uninterrupted: dict[str, Path]) -> None
         assert all(record.model == "scripted" and record.algorithm == "sample" for record in store.query())
 
 
-def run_job(out: Path, store: Path, algorithm: str, latency: float = 0.0) -> subprocess.Popen[str]:
+def run_job(out: Path, store: Path, algorithm: str, latency: float = 0.0, options: list[str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.doubles.eval_job", str(out), str(store), algorithm, "--latency", str(latency)],
+        [sys.executable, "-m", "tests.doubles.eval_job", str(out), str(store), algorithm, "--latency", str(latency), *(options or [])],
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
@@ -166,6 +167,56 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path, uninterrupted: 
     with ProofStore(store) as resumed_store:
         proved = {r["problem"] for r in rows(out / "results.jsonl") if r["proved"]}
         assert {record.problem_name for record in resumed_store.query()} == proved
+
+
+CONCURRENT = ["--concurrency", "8", "--every-sample", "--jitter", "--samples", "40", "--problems", "3",
+              "--checkpoint-every", "5"]
+"""Eight samples in flight that finish out of order, every sample of the budget drawn, the
+tree saved every fifth sample (so a kill lands between saves)."""
+
+
+def sample_indices(run: Path) -> dict[tuple[str, int], list[int]]:
+    return {unit: sorted(row["sample"] for row in unit_rows) for unit, unit_rows in attempts_by_unit(run).items()}
+
+
+@pytest.mark.parametrize("algorithm", ["rmaxts", "sample"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_killed_at_random_moments_at_concurrency_8_draws_every_sample_once(tmp_path: Path, algorithm: str, seed: int) -> None:
+    """kill -9 and Ctrl-C, three times, each after a random number of new attempts; then the
+    run finishes. Each unit ends with the samples of an uninterrupted run, 1..40, each once
+    (a resumed search used to number its samples on from the count it had saved, drawing some
+    twice and others never)."""
+    rng = random.Random(seed)
+    whole, out, store = tmp_path / "whole", tmp_path / "run", tmp_path / "store.sqlite"
+    uninterrupted_job = run_job(whole, tmp_path / "whole.sqlite", algorithm, 0.01, CONCURRENT)
+    assert uninterrupted_job.wait(timeout=120) == 0
+    expected = {unit: list(range(1, 41)) for unit in attempts_by_unit(whole)}
+    assert len(expected) == 3 and sample_indices(whole) == expected
+    landed = 0
+    for kill in range(3):
+        before = len(rows(out / "attempts.jsonl")) if (out / "attempts.jsonl").is_file() else 0
+        wanted = before + rng.randint(1, 30)
+        job = run_job(out, store, algorithm, 0.01, CONCURRENT)
+        deadline = time.monotonic() + 60
+        while job.poll() is None and time.monotonic() < deadline:
+            if (out / "attempts.jsonl").is_file() and len((out / "attempts.jsonl").read_text().splitlines()) >= wanted:
+                break
+            time.sleep(0.002)
+        if job.poll() is None:
+            landed += 1
+            job.send_signal(signal.SIGKILL if kill % 2 == 0 else signal.SIGINT)
+        job.wait(timeout=60)
+        assert job.returncode in (0, -signal.SIGKILL, 130), job.stderr.read() if job.stderr else ""
+    assert landed >= 2, "the kills should land mid-run"
+    final = run_job(out, store, algorithm, 0.01, CONCURRENT)
+    _, stderr = final.communicate(timeout=120)
+    assert final.returncode == 0, stderr
+    assert sample_indices(out) == expected  # none missing, none twice
+    for unit_rows in attempts_by_unit(out).values():
+        assert [row["attempt"] for row in unit_rows] == list(range(1, 41))
+    if algorithm == "rmaxts":
+        for tree in (out / "trees" / "0").glob("*/tree.json"):
+            assert json.loads(tree.read_text())["spending"]["finished"] == list(range(1, 41))
 
 
 def test_a_changed_config_is_refused_unless_forced(tmp_path: Path) -> None:

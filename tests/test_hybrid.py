@@ -108,7 +108,7 @@ def test_samples_reserved_together_never_overdraw() -> None:
     slots.release(5)
     assert slots.reserve(8) == 5
     for _ in range(3):
-        slots.finish(1, False)
+        slots.finish(None, 1, False)  # reserved samples have no index of the problem's
     assert slots.spending.samples == 3 and slots.in_flight == 7
 
 

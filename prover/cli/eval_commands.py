@@ -32,8 +32,8 @@ from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.cli.options import (
-    EXIT_INTERRUPTED,
     AlgorithmOption,
     DatasetOption,
     ForceOption,

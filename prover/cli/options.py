@@ -6,8 +6,6 @@ import typer
 
 from lean_prover.search.config import ALGORITHMS
 
-EXIT_INTERRUPTED = 130
-"""Exit code of a command stopped with Ctrl-C (128 + SIGINT), which a rerun continues."""
 
 PathOption = typer.Option(None, "--path", help="Read the dataset from this .jsonl or .lean file.")
 DatasetOption = typer.Option("minif2f", "--dataset", help="A dataset name, or a .jsonl or .lean file.")

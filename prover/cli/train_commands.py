@@ -15,7 +15,7 @@ from lean_prover.data.store import ProofStore
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.prover.cli.config import Config, load_config
-from lean_prover.prover.cli.options import EXIT_INTERRUPTED
+from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.model_files import resolve_model
 from lean_prover.prover.training.config import TrainingConfigError
 from lean_prover.prover.training.on_ray import train_rl_on_ray

@@ -1,12 +1,16 @@
 """A benchmark run with a scripted policy and verifier, as a process a test can kill. Tests only.
 
-    python -m tests.doubles.eval_job OUT STORE ALGORITHM [--ray] [--latency S] [--repeats N]
+    python -m tests.doubles.eval_job OUT STORE ALGORITHM [--latency S] [--repeats N]
+        [--problems N] [--samples N] [--concurrency N] [--checkpoint-every N] [--every-sample] [--jitter]
+
+It exits 130 on SIGINT, as `prover eval` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from lean_prover.data.problem import Problem
@@ -37,12 +41,13 @@ SEARCH = SearchConfig(concurrency=1, checkpoint_every=1)
 class LatencyProver:
     """Makes a Prover over the scripted doubles; picklable (Ray ships it to the workers)."""
 
-    def __init__(self, latency: float, outputs: list[str] | None = None) -> None:
+    def __init__(self, latency: float, outputs: list[str] | None = None, jitter: bool = False) -> None:
         self.latency = latency
         self.outputs = outputs or OUTPUTS
+        self.jitter = jitter
 
     def __call__(self) -> Prover:
-        policy = ScriptedPolicy(self.outputs, latency=self.latency)
+        policy = ScriptedPolicy(self.outputs, latency=self.latency, jitter=self.jitter)
         return Prover(policy, PolicyConfig(prompt_format="non-cot-state"), ScriptedVerifier())
 
 
@@ -96,13 +101,16 @@ WORKER_ENV = (("PYTHONPATH", str(REPO_ROOT)),)
 
 
 def benchmark_run(out: Path, store: Path, algorithm: str, latency: float = 0.0, repeats: int = 1,
-                  ray: bool = False, samples: int = 6) -> BenchmarkRun:
-    spec = RunSpec("toy", "test", Budget(samples), SearchConfig(**{**SEARCH.__dict__, "algorithm": algorithm}),
+                  ray: bool = False, samples: int = 6, problems: int = len(PROBLEMS), jitter: bool = False,
+                  **search: object) -> BenchmarkRun:
+    """The toy run; `search` overrides fields of `SEARCH`."""
+    config = SearchConfig(**{**SEARCH.__dict__, "algorithm": algorithm, **search})
+    spec = RunSpec("toy", "test", Budget(samples), config,
                    PolicyConfig(model="scripted", prompt_format="non-cot-state"), repeats=repeats)
     on_ray = OnRay(RayConfig(workers=2, local_cpus=2, object_store_mb=100), LatencyProver(latency),
                    worker_env=WORKER_ENV)
-    return BenchmarkRun(spec, PROBLEMS, out, LatencyProver(latency), store_path=store, show_progress=False,
-                        ray=on_ray if ray else None)
+    return BenchmarkRun(spec, PROBLEMS[:problems], out, LatencyProver(latency, jitter=jitter), store_path=store,
+                        show_progress=False, ray=on_ray if ray else None)
 
 
 def main() -> None:
@@ -112,9 +120,22 @@ def main() -> None:
     parser.add_argument("algorithm")
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--problems", type=int, default=len(PROBLEMS))
+    parser.add_argument("--samples", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=SEARCH.concurrency)
+    parser.add_argument("--checkpoint-every", type=int, default=SEARCH.checkpoint_every)
+    parser.add_argument("--every-sample", action="store_true", help="search.stop_at_first off")
+    parser.add_argument("--jitter", action="store_true")
     arguments = parser.parse_args()
     print(f"pid {os.getpid()}", flush=True)
-    run_benchmark(benchmark_run(arguments.out, arguments.store, arguments.algorithm, arguments.latency, arguments.repeats))
+    run = benchmark_run(arguments.out, arguments.store, arguments.algorithm, arguments.latency, arguments.repeats,
+                        samples=arguments.samples, problems=arguments.problems, jitter=arguments.jitter,
+                        concurrency=arguments.concurrency, checkpoint_every=arguments.checkpoint_every,
+                        stop_at_first=not arguments.every_sample)
+    try:
+        run_benchmark(run)
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 if __name__ == "__main__":

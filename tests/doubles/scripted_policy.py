@@ -12,14 +12,17 @@ Output = str | tuple[str, float]
 
 class ScriptedPolicy:
     """Sample i of a request with seed s is `outputs[(s + i) % len(outputs)]`; with no seed
-    (or `by_seed=False`), outputs are handed out in turn. `latency` seconds of (asynchronous) thinking per request."""
+    (or `by_seed=False`), outputs are handed out in turn. `latency` seconds of (asynchronous) thinking per request;
+    with `jitter`, between a quarter and twice that, fixed by the request's seed (so that requests
+    in flight together finish out of order, the same order on a rerun)."""
 
     name = "scripted"
 
-    def __init__(self, outputs: list[Output], latency: float = 0.0, by_seed: bool = True) -> None:
+    def __init__(self, outputs: list[Output], latency: float = 0.0, by_seed: bool = True, jitter: bool = False) -> None:
         self.outputs = outputs
         self.by_seed = by_seed
         self.latency = latency
+        self.jitter = jitter
         self.requests: list[GenerationRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -37,7 +40,7 @@ class ScriptedPolicy:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             if self.latency:
-                await asyncio.sleep(self.latency)
+                await asyncio.sleep(self._latency(requests))
             results = []
             for request in requests:
                 self.requests.append(request)
@@ -52,6 +55,12 @@ class ScriptedPolicy:
             return results
         finally:
             self.in_flight -= 1
+
+    def _latency(self, requests: list[GenerationRequest]) -> float:
+        seed = requests[0].seed if requests else None
+        if not self.jitter or seed is None:
+            return self.latency
+        return self.latency * (0.25 + 1.75 * ((seed * 2654435761) % 1000) / 999)
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())  # a word a token, as its completions are counted
