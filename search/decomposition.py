@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import zlib
 from typing import AsyncGenerator, Callable
 
 from lean_prover.data.problem import Problem
@@ -94,6 +95,8 @@ class _Run:
         self.budget = budget
         self.emit = emit
         self.sketches = 0
+        self.lemma_searches: dict[tuple[str, str], int] = {}
+        """How often each lemma (id, statement) was searched: a later sketch may ask for it again."""
 
     async def prove_by_sketch(self, goal: Problem, depth: int, root: Problem) -> str | None:
         """A verified proof of `goal` from up to `sketches` sketches, or None."""
@@ -156,12 +159,23 @@ class _Run:
         offset = self.spending.samples
         proof = None
         # The lemma's search stops by itself after its first proof (`stop_at_first`).
-        async for attempt in self.build_search(config).run(lemma, self.prover, budget):
+        async for attempt in self.build_search(config).run(lemma, self._prover_for(lemma), budget):
             self.spending.charge(1, attempt.tokens)
             self._emit(lemma, root, dataclasses.replace(attempt, index=offset + attempt.index))
             if attempt.proved and proof is None:
                 proof = attempt.proof
         return proof
+
+    def _prover_for(self, lemma: Problem) -> Prover:
+        """The prover of a lemma's search: the run's own the first time, and one with another
+        base seed each time a later sketch asks for the same lemma again (the same seeds would
+        draw the samples that failed before)."""
+        key = (lemma.id, lemma.formal_statement)
+        searched = self.lemma_searches.get(key, 0)
+        self.lemma_searches[key] = searched + 1
+        if not searched:
+            return self.prover
+        return self.prover.reseeded(zlib.crc32(f"{self.prover.config.seed}:{lemma.id}:search {searched}".encode()))
 
     @staticmethod
     def _subgoal_of(goal: Problem, root: Problem) -> Problem | None:

@@ -303,3 +303,20 @@ def test_rmaxts_grows_the_same_tree_when_resumed_prefixes_are_not_cut_again(monk
     assert trees[0] == trees[1]
     assert len(trees[0]["graph"]["nodes"]) > 50
     assert 50 < sum(cuts) < len(cuts)  # both ways were taken
+
+
+def test_a_resumed_search_draws_exactly_the_indices_its_checkpoint_lacks() -> None:
+    """Samples 1, 3, 4, 5, 2, 10, 9, 7 had finished (out of order) when the tree was saved; the
+    resumed search draws 6 and 8 first, then 11 on, each once (it used to number on from 9)."""
+    from lean_prover.search.budget import SampleSlots, Spending
+
+    saved = Spending(samples=8, tokens=0, finished={1, 3, 4, 5, 2, 10, 9, 7})
+    spending = Spending.from_dict(json.loads(json.dumps(saved.to_dict())))
+    assert spending.finished == saved.finished
+    slots = SampleSlots(spending, Budget(samples=12), stop_at_first=False)
+    started = [slots.start() for _ in range(4)]
+    assert started == [6, 8, 11, 12] and slots.start() is None  # 8 finished and 4 running: 12
+    slots.finish(8, 1, False)
+    assert slots.start() is None and spending.finished == saved.finished | {8}
+    # A checkpoint written before indices were saved counted samples 1..S.
+    assert Spending.from_dict({"samples": 3, "tokens": 0, "wall_time_s": 0.0}).finished == {1, 2, 3}

@@ -175,7 +175,7 @@ def eval_command(
     algorithm: Optional[str] = AlgorithmOption,
     budget: Optional[str] = typer.Option(None, "--budget", help="Samples per problem and repeat, e.g. 3200."),
     model: Optional[str] = ModelOption,
-    repeats: int = typer.Option(1, "--repeats", help="Independent runs over the problems (V1.5: 16)."),
+    repeats: int = typer.Option(1, "--repeats", help="Independent runs over the problems (V1.5's 63.5% RMaxTS row: 32, half CoT, half non-CoT)."),
     shard: str = typer.Option("1/1", "--shard", help="i/n: this machine's part of the problems."),
     force: bool = ForceOption,
     ray: bool = typer.Option(False, "--ray", help="Search on Ray workers (a local instance)."),

@@ -81,12 +81,14 @@ class SyntheticPolicy:
         self.odds = odds
         self.usage = PolicyUsage()
         self.prompts: list[str] = []
+        self.requests: list[GenerationRequest] = []
 
     async def generate(self, requests: list[GenerationRequest]) -> list[list[Completion]]:
         results = []
         for request in requests:
             assert isinstance(request.prompt, str), "the synthetic world speaks completion formats"
             self.prompts.append(request.prompt)
+            self.requests.append(request)
             rng = random.Random(request.seed)
             texts = [self._write(request.prompt, rng) + "\n```" for _ in range(request.n)]
             completions = [Completion(t, max(1, len(t.split())), "stop") for t in texts]
