@@ -265,12 +265,9 @@ class Verifier:
             header = await repl.header_env(canonical_imports(parts.modules))
             if not isinstance(header, CommandResponse) or header.errors:
                 return self._rejected(header, "", started, where="header")
-            report = await self._parse(repl, nonce, candidate, header.env)
+            report = await self._parse_refused(repl, nonce, candidate, header.env, self.policy)
             if isinstance(report, GuardRejected):
                 return report
-            refused = self._refusal(report, candidate, self.policy)
-            if refused is not None:
-                return refused
             statement_line = candidate.line_of(candidate.statement_start)
             scope = next((c.namespace for c in reversed(report.commands) if c.line <= statement_line), ())
             base = await repl.send(CommandRequest(cmd=query_elaborator(nonce, name_parts(name), None, scope),
@@ -327,8 +324,9 @@ class Verifier:
         runs. Raises ReplTamperedError for an answer that is not the kit's."""
         parsed = await repl.send(CommandRequest(cmd=parse_command(nonce, mode, text.text), env=env))
         if not isinstance(parsed, CommandResponse) or parsed.env <= env:
-            await _tampered(repl, f"the trusted parse was answered with {str(parsed)[:120]}")
-            raise ReplTamperedError(f"the trusted parse was answered with {str(parsed)[:120]}")
+            reason = f"the trusted parse was answered with {str(parsed)[:120]}"
+            await _tampered(repl, reason)
+            raise ReplTamperedError(reason)
         try:
             return read_syntax_report(parsed, nonce)
         except ReportForged as error:
@@ -345,21 +343,13 @@ class Verifier:
         report = await self._parse(repl, nonce, text, env)
         if isinstance(report, GuardRejected):
             return report
-        refused = self._refusal(report, text, policy, parse_errors=single)
-        if refused is None and single and len(report.commands) != 1:
+        violations = syntax_violations(report, policy) + (parse_violations(report) if single else [])
+        if violations:
+            return GuardRejected(tuple(text.locate(v) for v in violations))
+        if single and len(report.commands) != 1:
             return GuardRejected((Violation("answer-brackets", f"the answer's declaration reads as "
                                             f"{len(report.commands)} commands, not one", part="answer"),))
-        return report if refused is None else refused
-
-    @staticmethod
-    def _refusal(
-        report: SyntaxReport, text: CandidateText, policy: GuardPolicy, parse_errors: bool = False
-    ) -> GuardRejected | None:
-        """The allowlist's verdict on `report`; `parse_errors`: a parse error is one too."""
-        violations = syntax_violations(report, policy) + (parse_violations(report) if parse_errors else [])
-        if not violations:
-            return None
-        return GuardRejected(tuple(text.locate(v) for v in violations))
+        return report
 
     async def check_source(self, text: str) -> LeanRun:
         """Lean's messages on a whole file, imports included: the last check of a file this
