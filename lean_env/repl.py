@@ -48,7 +48,7 @@ from lean_prover.lean_env.protocol import (
     encode_request,
     parse_response,
 )
-from lean_prover.lean_env.kit import kit_text, split_header
+from lean_prover.lean_env.kit import ReportForged, SyntaxReport, kit_text, parse_command, read_syntax_report, split_header
 from lean_prover.lean_env.usage import LEAN_CPU
 
 logger = logging.getLogger(__name__)
@@ -243,6 +243,21 @@ class ReplProcess:
         ):
             await self.close()
             raise ReplTamperedError(f"the sentinel came back as {str(answer)[:200]}", self.stderr_tail())
+
+    async def trusted_parse(self, nonce: str, mode: str, text: str, env: int) -> SyntaxReport:
+        """Lean's own parse of `text` in `env` (the kit's `prover_parse`, `kit.parse_command`):
+        nothing of the text runs. Raises ReplTamperedError (the process is then closed) for an
+        answer that is not the kit's report with this nonce, in a new environment; ReportRefused
+        for a report that is the kit's but not well formed."""
+        answer = await self.send(CommandRequest(cmd=parse_command(nonce, mode, text), env=env))
+        try:
+            if not isinstance(answer, CommandResponse) or answer.env <= env:
+                raise ReportForged(f"the trusted parse was answered with {str(answer)[:120]}")
+            return read_syntax_report(answer, nonce)
+        except ReportForged as error:
+            logger.warning("REPL pid %d: tampered channel: %s", self.pid, error)
+            await self.close()
+            raise ReplTamperedError(str(error), self.stderr_tail()) from error
 
     async def _read_answer(self) -> bytes:
         """Lines up to the blank line that ends an answer. Bytes already waiting after that line

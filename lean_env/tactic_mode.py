@@ -13,9 +13,8 @@ from typing import Protocol, Union
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
-from lean_prover.lean_env.errors import ReplTamperedError
 from lean_prover.lean_env.guard import GuardPolicy, Violation, check_tactic
-from lean_prover.lean_env.kit import PARSE_TACTIC, ReportForged, ReportRefused, parse_command, read_syntax_report
+from lean_prover.lean_env.kit import PARSE_TACTIC, ReportRefused
 from lean_prover.lean_env.protocol import (
     CommandRequest,
     CommandResponse,
@@ -118,19 +117,12 @@ class TacticSession:
         return GoalState(answer.proof_state, tuple(answer.goals))
 
     async def _parse_refused(self, tactic: str) -> TacticFailed | None:
-        """Lean's parse of `tactic` (the kit's `prover_parse`) held to the allowlist. Raises
+        """Lean's parse of `tactic` (`ReplProcess.trusted_parse`) held to the allowlist. Raises
         ReplTamperedError (the process is closed) for an answer that is not the kit's."""
         if self._parse_env is None:
             return TacticFailed("the session has not started")
-        nonce = secrets.token_hex(16)
-        parsed = await self._repl.send(CommandRequest(cmd=parse_command(nonce, PARSE_TACTIC, tactic), env=self._parse_env))
         try:
-            if not isinstance(parsed, CommandResponse):
-                raise ReportForged(f"the trusted parse was answered with {str(parsed)[:120]}")
-            report = read_syntax_report(parsed, nonce)
-        except ReportForged as error:
-            await self._repl.close()
-            raise ReplTamperedError(str(error)) from error
+            report = await self._repl.trusted_parse(secrets.token_hex(16), PARSE_TACTIC, tactic, self._parse_env)
         except ReportRefused as error:
             return TacticFailed("rejected by the guard", violations=(Violation("lean-check", str(error)),))
         violations = parse_violations(report) + syntax_violations(report, self._policy, commands=False)

@@ -39,11 +39,9 @@ from lean_prover.lean_env.kit import (
     SyntaxReport,
     canonical_imports,
     dotted,
-    parse_command,
     query_command,
     query_elaborator,
     read_query_report,
-    read_syntax_report,
     split_header,
 )
 from lean_prover.lean_env.pool import ReplPool
@@ -320,18 +318,10 @@ class Verifier:
     async def _parse(
         self, repl: ReplProcess, nonce: str, text: CandidateText, env: int, mode: str = PARSE_COMMANDS
     ) -> SyntaxReport | GuardRejected:
-        """Lean's own parse of `text` in `env` (the kit's `prover_parse`): nothing of the text
-        runs. Raises ReplTamperedError for an answer that is not the kit's."""
-        parsed = await repl.send(CommandRequest(cmd=parse_command(nonce, mode, text.text), env=env))
-        if not isinstance(parsed, CommandResponse) or parsed.env <= env:
-            reason = f"the trusted parse was answered with {str(parsed)[:120]}"
-            await _tampered(repl, reason)
-            raise ReplTamperedError(reason)
+        """Lean's own parse of `text` in `env`, or a rejection for a malformed report (a forged
+        one raises ReplTamperedError: `ReplProcess.trusted_parse`)."""
         try:
-            return read_syntax_report(parsed, nonce)
-        except ReportForged as error:
-            await _tampered(repl, str(error))
-            raise ReplTamperedError(str(error)) from error
+            return await repl.trusted_parse(nonce, mode, text.text, env)
         except ReportRefused as error:
             return GuardRejected((Violation("lean-check", str(error)),))
 

@@ -253,7 +253,7 @@ class Oracle:
         env = self.new_env(state)
         spec = state.queries.get(keyword[len("prover_query_"):])
         if spec is None:
-            return {"env": env, "messages": [error_at(1, f"unexpected identifier; expected command")]}
+            return {"env": env, "messages": [error_at(1, "unexpected identifier; expected command")]}
         if "AMBIGUOUS_NAME" in state.text:
             return {"env": env, "messages": [error_at(3, "ambiguous identifier")]}
         report = answer_session_query(state, spec)

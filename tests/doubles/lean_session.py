@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from lean_syntax import DECLARATION_KINDS, Reading, Tok, ident_parts, read_commands
+from lean_syntax import DECLARATION_KINDS, Reading, Tok, ident_parts
 
 HYGIENIC = re.compile(r"→|->|[∀∃]\s*[^,:]+?\s*(?:>|<|≥|≤|≠|∈|∉|⊆)")
 STANDARD = [["propext"], ["Classical", "choice"], ["Quot", "sound"]]
