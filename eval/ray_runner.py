@@ -24,12 +24,14 @@ from lean_prover.eval.unit_search import SearchSink, UnitJob, search_unit
 from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
 from lean_prover.lean_env.usage import LEAN_CPU
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Proposer, Prover
 from lean_prover.prover.policy.base import PolicyUsage
 
 logger = logging.getLogger(__name__)
 
 ProverFactory = Callable[[], Prover]
+WorkerFactory = Callable[[], Proposer]
+"""Builds a worker's Prover; a Proposer (policy only) when the workers check on verifier actors."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class OnRay:
     holding a policy only."""
 
     config: RayConfig
-    make_prover: ProverFactory
+    make_prover: WorkerFactory
     make_verifier: VerifierFactory | None = None
     worker_env: tuple[tuple[str, str], ...] = ()
     """Environment variables of the workers (e.g. PYTHONPATH of code they must import)."""
@@ -49,9 +51,14 @@ class SearchWorker:
     """A Ray actor: builds its Prover once, then runs searches one at a time. Given verifier
     actors, its Prover checks on them (the factory then need not start a verifier)."""
 
-    def __init__(self, make_prover: ProverFactory, verifiers: list[Any] | None = None) -> None:
-        prover = make_prover()
-        self.prover = prover.checking_with(RemoteVerifier(verifiers)) if verifiers else prover
+    def __init__(self, make_prover: WorkerFactory, verifiers: list[Any] | None = None) -> None:
+        built = make_prover()
+        if verifiers:
+            self.prover = built.checking_with(RemoteVerifier(verifiers))
+        elif isinstance(built, Prover):
+            self.prover = built
+        else:
+            raise EvalError("a search worker without verifier actors needs a factory that builds a Prover (policy and Lean)")
 
     def spending(self) -> tuple[PolicyUsage, float]:
         """The policy's usage and the Lean CPU seconds of this worker's process so far."""

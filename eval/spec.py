@@ -3,7 +3,8 @@
 A run directory records its `RunSpec`; resuming with a different one is refused, because
 its finished problems would then mix two experiments. Settings that change speed but not
 what is computed (how many jobs are in flight, where caches live, which server hosts the
-model) are left out of the comparison.
+model) are left out of the comparison; the backend that draws the samples and the settings
+that decide a verdict are in it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lean_prover.eval.errors import EvalError
+from lean_prover.lean_env.config import LeanConfig
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.prover.prompts import get_format
 from lean_prover.search.budget import Budget
@@ -20,6 +22,9 @@ from lean_prover.search.config import SearchConfig
 
 # Fields that change how fast a run goes, not what it computes.
 OPERATIONAL_SEARCH_FIELDS = frozenset({"concurrency", "checkpoint_every"})
+VERDICT_LEAN_FIELDS = ("certify", "allow_native_decide")
+DEFAULT_POLICY = PolicyConfig()
+DEFAULT_LEAN = LeanConfig()
 RESULT_POLICY_FIELDS = ("model", "prompt_format", "few_shot", "temperature", "top_p", "max_new_tokens", "seed")
 
 
@@ -72,6 +77,8 @@ class RunSpec:
     policy: PolicyConfig
     repeats: int = 1
     shard: Shard = Shard()
+    lean: LeanConfig = dataclasses.field(default_factory=LeanConfig)
+    """The settings that decide a verdict (the tier that judges, what the guard allows)."""
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -87,6 +94,13 @@ class RunSpec:
         policy = {name: getattr(self.policy, name) for name in RESULT_POLICY_FIELDS}
         if self.policy.repeat_prompt_formats:  # only when set: runs recorded before it existed still resume
             policy["repeat_prompt_formats"] = self.policy.repeat_prompt_formats
+        # The backend decides the samples (vLLM and transformers draw differently from one seed);
+        # lean.certify and lean.allow_native_decide decide the verdicts. Each is recorded when it
+        # is not the default, so that runs recorded before they were still resume.
+        if self.policy.backend != DEFAULT_POLICY.backend:
+            policy["backend"] = self.policy.backend
+        lean = {name: getattr(self.lean, name) for name in VERDICT_LEAN_FIELDS
+                if getattr(self.lean, name) != getattr(DEFAULT_LEAN, name)}
         flat: dict[str, Any] = {
             "dataset": self.dataset,
             "split": self.split,
@@ -95,6 +109,7 @@ class RunSpec:
             **{f"budget.{k}": v for k, v in dataclasses.asdict(self.budget).items()},
             **{f"search.{k}": v for k, v in search.items()},
             **{f"policy.{k}": v for k, v in policy.items()},
+            **{f"lean.{k}": v for k, v in lean.items()},
         }
         return flat
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
+from lean_prover.lean_env.errors import LeanSettingError
 from lean_prover.lean_env.guard import GuardPolicy
 
 CERTIFY_MODES = ("final", "always", "never")
@@ -84,9 +84,9 @@ class LeanConfig:
 
     def __post_init__(self) -> None:
         if self.certify not in CERTIFY_MODES:
-            raise WorkspaceError(f"lean.certify = {self.certify!r}: must be one of {', '.join(CERTIFY_MODES)}")
+            raise LeanSettingError(f"lean.certify = {self.certify!r}: must be one of {', '.join(CERTIFY_MODES)}")
         if self.tactic_env not in TACTIC_ENVS:
-            raise WorkspaceError(f"lean.tactic_env = {self.tactic_env!r}: must be one of {', '.join(TACTIC_ENVS)}")
+            raise LeanSettingError(f"lean.tactic_env = {self.tactic_env!r}: must be one of {', '.join(TACTIC_ENVS)}")
 
     def guard_policy(self) -> GuardPolicy:
         """The one guard policy these settings give: every check (search, eval, `prover check`,
@@ -134,9 +134,9 @@ class RayConfig:
     def __post_init__(self) -> None:
         for name in ("workers", "object_store_mb"):
             if getattr(self, name) < 1:
-                raise LeanEnvError(f"ray.{name} = {getattr(self, name)}: must be at least 1")
+                raise LeanSettingError(f"ray.{name} = {getattr(self, name)}: must be at least 1")
         for name in ("verifiers", "local_cpus"):
             if getattr(self, name) < 0:
-                raise LeanEnvError(f"ray.{name} = {getattr(self, name)}: must be 0 or more")
+                raise LeanSettingError(f"ray.{name} = {getattr(self, name)}: must be 0 or more")
         if self.trainer_on_ray and not self.verifiers:
-            raise LeanEnvError("ray.trainer_on_ray needs ray.verifiers of at least 1 (the trainer checks on them)")
+            raise LeanSettingError("ray.trainer_on_ray needs ray.verifiers of at least 1 (the trainer checks on them)")

@@ -10,6 +10,10 @@ class LeanEnvError(LeanProverError):
     """Base of every exception raised by lean_env."""
 
 
+class LeanSettingError(LeanEnvError, ValueError):
+    """A [lean] or [ray] setting with a value it cannot have; the message names it."""
+
+
 class WorkspaceError(LeanEnvError):
     """The Lean workspace is missing or unusable; the message says what to do."""
 

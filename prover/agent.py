@@ -1,15 +1,19 @@
 """The agent's front door: a policy, a prompt format and a verifier, tied together.
 
 Search algorithms talk to a `Prover` only: they ask it for proposals (prompt, sample,
-extract) and verdicts, and never import a backend or the REPL.
+extract) and verdicts, and never import a backend or the REPL. A `Proposer` is the policy
+half alone; a `Prover` always has its checker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import zlib
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Self
 
 from lean_prover.data.datasets import DATASETS, resolve_dataset_file
 from lean_prover.data.config import DataConfig
@@ -18,7 +22,8 @@ from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checker import Checker
 from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.guard import Violation
-from lean_prover.lean_env.verdict import GuardRejected, Verdict
+from lean_prover.lean_env.tactic_mode import TacticRunner
+from lean_prover.lean_env.verdict import GuardRejected, Proved, Verdict
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.prover.extraction import FENCE, Extraction, extract
 from lean_prover.prover.policy.base import Completion, GenerationRequest, Policy, Prompt
@@ -55,50 +60,65 @@ class Attempt:
     verdict: Verdict
 
 
-class Prover:
-    def __init__(
-        self,
-        policy: Policy,
-        config: PolicyConfig,
-        verifier: Checker | None = None,
-        examples: list[SolvedExample] | None = None,
-    ) -> None:
+async def check_candidate(checker: Checker, problem: Problem, candidate: Extraction, sketch: bool = False) -> Verdict:
+    """Lean's verdict on an extracted candidate: the one check path of every caller (searches,
+    `prover sample`, RL rewards). An output without a proof is rejected; the candidate's answer
+    fills the problem that asks for one; its helpers and restated statement go with the proof.
+    With `sketch`, the `have ... := by sorry` steps of a proof sketch are allowed."""
+    if candidate.proof is None:
+        return GuardRejected((Violation("no-proof", candidate.reason),))
+    judged = answered(problem, candidate.answer)
+    check = checker.check_sketch if sketch else checker.verify
+    return await check(judged, candidate.proof, candidate.restated_statement, candidate.preamble)
+
+
+async def certify_candidate(checker: Checker, problem: Problem, candidate: Extraction, verdict: Verdict) -> Verdict:
+    """The verdict a found proof leaves the system with (`Checker.certify`, the certified tier
+    where lean.certify asks), on the same answered problem `check_candidate` checked."""
+    if not isinstance(verdict, Proved) or candidate.proof is None:
+        return verdict
+    return await checker.certify(answered(problem, candidate.answer), candidate.proof, verdict, candidate.preamble)
+
+
+class Proposer:
+    """A policy with its prompt format and few-shot examples: proposals, no verdicts (`prover
+    sample` without `--verify`; Ray workers whose Lean runs in verifier actors)."""
+
+    def __init__(self, policy: Policy, config: PolicyConfig, examples: list[SolvedExample] | None = None) -> None:
         get_format(config.prompt_format)  # fail early on an unknown format
         self.policy = policy
         self.config = config
-        self.verifier = verifier
         self.examples = examples or []
         self._samples_drawn: dict[str, int] = {}
 
     @classmethod
-    def from_config(
-        cls, policy_config: PolicyConfig, lean: LeanConfig | None, data: DataConfig | None = None
-    ) -> Prover:
-        """Load the policy; with `lean`, also start a verifier (else proposals only)."""
-        examples = load_few_shot_examples(data or DataConfig(), policy_config.few_shot)
-        verifier = Verifier.from_config(lean) if lean is not None else None
-        if lean is not None:  # generation on CPU leaves the REPL workers their cores
-            policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
-        return cls(build_policy(policy_config), policy_config, verifier, examples)
+    def from_config(cls, policy_config: PolicyConfig, data: DataConfig | None = None) -> Proposer:
+        """Load the policy and the few-shot examples."""
+        return cls(build_policy(policy_config), policy_config, load_few_shot_examples(data or DataConfig(), policy_config.few_shot))
 
-    def reseeded(self, seed: int, prompt_format: str | None = None) -> Prover:
-        """The same policy, verifier and examples, drawing samples from another base seed, and
-        prompting in another format if given (a benchmark's repeated runs)."""
+    def checking_with(self, checker: Checker) -> Prover:
+        """The same policy and examples, checking with `checker` (e.g. Lean verifier actors on
+        Ray, for a Proposer built to propose only)."""
+        return Prover(self.policy, self.config, checker, self.examples)
+
+    def reseeded(self, seed: int, prompt_format: str | None = None) -> Self:
+        """The same policy (and checker) and examples, drawing samples from another base seed,
+        and prompting in another format if given (a benchmark's repeated runs)."""
         prompt_format = prompt_format or self.config.prompt_format
         if seed == self.config.seed and prompt_format == self.config.prompt_format:
             return self
-        config = dataclasses.replace(self.config, seed=seed, prompt_format=prompt_format)
-        return Prover(self.policy, config, self.verifier, self.examples)
-
-    def checking_with(self, verifier: Checker) -> Prover:
-        """The same policy and examples, checking with `verifier` (e.g. Lean verifier actors on
-        Ray, for a Prover built to propose only)."""
-        return Prover(self.policy, self.config, verifier, self.examples)
+        other = copy.copy(self)
+        other.config = dataclasses.replace(self.config, seed=seed, prompt_format=prompt_format)
+        other._samples_drawn = {}
+        return other
 
     async def close(self) -> None:
         await self.policy.close()
-        if self.verifier is not None:
-            await self.verifier.close()
+
+    @property
+    def format_kind(self) -> str:
+        """`completion` or `chat`: how the prompt format asks for a proof."""
+        return get_format(self.config.prompt_format).kind
 
     def prompt(self, problem: Problem, resume: Resume | None = None) -> Prompt:
         return build_prompt(problem, self.config.prompt_format, self.examples, resume)
@@ -141,8 +161,7 @@ class Prover:
         `stop` replaces the format's stop strings (e.g. a line break, for one tactic at a time);
         `prompt` replaces the format's prompt (e.g. a revision request with Lean's errors).
         """
-        completion_format = get_format(self.config.prompt_format).kind == "completion"
-        default_stop = (FENCE,) if completion_format else ()
+        default_stop = (FENCE,) if self.format_kind == "completion" else ()
         request = GenerationRequest(
             prompt=prompt if prompt is not None else self.prompt(problem, resume),
             n=n,
@@ -159,32 +178,57 @@ class Prover:
             Proposal(c, extract(problem, self.config.prompt_format, c.text, proof_prefix=prefix)) for c in completions
         ]
 
-    async def check(self, problem: Problem, extraction: Extraction) -> Verdict:
-        """Lean's verdict on an extracted proof (an output without a proof is rejected)."""
-        if extraction.proof is None:
-            return GuardRejected((Violation("no-proof", extraction.reason),))
-        if self.verifier is None:
-            raise RuntimeError("this Prover was built without a verifier")
-        return await self.verifier.verify(
-            answered(problem, extraction.answer), extraction.proof, extraction.restated_statement, extraction.preamble
-        )
 
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        """The verdict that a found proof leaves the search with (see `Checker.certify`)."""
-        if self.verifier is None:
-            raise RuntimeError("this Prover was built without a verifier")
-        return await self.verifier.certify(problem, proof, verdict, preamble)
+class Prover(Proposer):
+    """A Proposer whose proposals Lean checks: what every search is given."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        config: PolicyConfig,
+        verifier: Checker,
+        examples: list[SolvedExample] | None = None,
+    ) -> None:
+        super().__init__(policy, config, examples)
+        self.verifier = verifier
+
+    @classmethod
+    def build(cls, policy_config: PolicyConfig, lean: LeanConfig, data: DataConfig | None = None) -> Prover:
+        """Load the policy and start a verifier; generation on CPU leaves the REPL workers their cores."""
+        policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
+        return Proposer.from_config(policy_config, data).checking_with(Verifier.from_config(lean))
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            await self.verifier.close()
+
+    def tactic_session(self, problem: Problem) -> AbstractAsyncContextManager[TacticRunner]:
+        """Tactic mode on the problem's goal (`Checker.tactic_session`)."""
+        return self.verifier.tactic_session(problem)
+
+    async def check(self, problem: Problem, extraction: Extraction) -> Verdict:
+        """Lean's verdict on an extracted proof (`check_candidate`)."""
+        return await check_candidate(self.verifier, problem, extraction)
 
     async def check_sketch(self, problem: Problem, extraction: Extraction) -> Verdict:
         """Lean's verdict on a proof sketch, whose `have` steps may be `sorry`
         (`Incomplete`, with the goals, when it compiles with only those)."""
-        if extraction.proof is None:
-            return GuardRejected((Violation("no-proof", extraction.reason),))
-        if self.verifier is None:
-            raise RuntimeError("this Prover was built without a verifier")
-        return await self.verifier.check_sketch(
-            problem, extraction.proof, extraction.restated_statement, extraction.preamble
-        )
+        return await check_candidate(self.verifier, problem, extraction, sketch=True)
+
+    async def certify(self, problem: Problem, extraction: Extraction, verdict: Verdict) -> Verdict:
+        """The verdict that a found proof leaves the search with (`certify_candidate`)."""
+        return await certify_candidate(self.verifier, problem, extraction, verdict)
+
+    async def attempt_one(
+        self, problem: Problem, seed: int, resume: Resume | None = None, prompt: Prompt | None = None,
+        sketch: bool = False,
+    ) -> Attempt:
+        """The step every search is made of: one sample (from `prompt`, or the format's prompt
+        continuing `resume`), checked (as a sketch, with `sketch`)."""
+        (proposal,) = await self.propose(problem, 1, resume=resume, seed=seed, prompt=prompt)
+        return Attempt(proposal, await check_candidate(self.verifier, problem, proposal.extraction, sketch))
 
     async def attempt(self, problem: Problem, n: int, seed: int | None = None) -> list[Attempt]:
         """Propose `n` proofs and check them all, in parallel on the verifier's pool."""

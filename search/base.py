@@ -9,7 +9,8 @@ from typing import AsyncGenerator, Awaitable, Callable, Protocol, TypeVar
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import Proved, Verdict
-from lean_prover.prover.agent import Prover, answered
+from lean_prover.prover.agent import Attempt, Prover, answered
+from lean_prover.prover.extraction import Extraction
 from lean_prover.search.budget import Budget
 
 T = TypeVar("T")
@@ -21,30 +22,49 @@ class SearchAttempt:
 
     index: int
     """1-based number of the sample that produced it, within the problem."""
-    proof: str | None
+    candidate: Extraction
+    """What was checked: the proof, with the helpers and the answer it came with (one value
+    from the extraction to the store, so that no step can drop a part of it)."""
     verdict: Verdict
     tokens: int
     subgoal: Problem | None = None
     """Set when the attempt was on a lemma the search made of the problem (subgoal
     decomposition) rather than on the problem: its proof proves that lemma only."""
-    preamble: str = ""
-    """Helper declarations the proof needs before the statement (chat answers)."""
-    answer: str | None = None
-    """The answer the candidate gave, for a problem that asks for one."""
+
+    @classmethod
+    def of(cls, index: int, attempt: Attempt, subgoal: Problem | None = None) -> SearchAttempt:
+        """A sample the search drew (`Prover.attempt_one`), as its `index`-th attempt."""
+        return cls(index, attempt.proposal.extraction, attempt.verdict, attempt.proposal.completion.token_count, subgoal)
+
+    @property
+    def proof(self) -> str | None:
+        return self.candidate.proof
+
+    @property
+    def preamble(self) -> str:
+        """Helper declarations the proof needs before the statement (chat answers)."""
+        return self.candidate.preamble
+
+    @property
+    def answer(self) -> str | None:
+        """The answer the candidate gave, for a problem that asks for one."""
+        return self.candidate.answer
 
     @property
     def proved(self) -> bool:
         """Whether this attempt proved the problem itself."""
         return self.subgoal is None and isinstance(self.verdict, Proved)
 
+    def judged(self, problem: Problem) -> Problem:
+        """The problem this attempt's proof is a proof of: its lemma, or `problem` with the
+        candidate's answer filled in."""
+        return self.subgoal or answered(problem, self.answer)
+
 
 async def certified(attempt: SearchAttempt, problem: Problem, prover: Prover) -> SearchAttempt:
     """The attempt with the verdict its proof leaves the search with: a found proof (of the
     problem, or of a subgoal lemma) is judged by the certified tier where lean.certify asks."""
-    if not isinstance(attempt.verdict, Proved) or attempt.proof is None:
-        return attempt
-    judged = attempt.subgoal or answered(problem, attempt.answer)
-    verdict = await prover.certify(judged, attempt.proof, attempt.verdict, attempt.preamble)
+    verdict = await prover.certify(attempt.subgoal or problem, attempt.candidate, attempt.verdict)
     return dataclasses.replace(attempt, verdict=verdict)
 
 

@@ -36,9 +36,7 @@ class BestFirstSearch:
         """Tactic paths in the order their states were expanded (for inspection and tests)."""
 
     async def run(self, problem: Problem, prover: Prover, budget: Budget) -> AsyncGenerator[SearchAttempt, None]:
-        if prover.verifier is None:
-            raise RuntimeError("best-first search needs a Prover with a verifier")
-        async with prover.verifier.tactic_session(problem) as session:
+        async with prover.tactic_session(problem) as session:
             async for attempt in self._search(problem, prover, session, budget):
                 yield attempt
 
@@ -64,8 +62,8 @@ class BestFirstSearch:
                 outcome = await session.run_tactic(state, tactic)
                 if isinstance(outcome, ProofFinished):
                     proof = prefix + f"{INDENT}{tactic}\n"
-                    verdict = await prover.check(problem, Extraction(proof))
-                    attempt = SearchAttempt(self.spending.samples, proof, verdict, 0)
+                    candidate = Extraction(proof)
+                    attempt = SearchAttempt(self.spending.samples, candidate, await prover.check(problem, candidate), 0)
                     yield attempt
                     if attempt.proved and self.config.stop_at_first:
                         return

@@ -20,17 +20,18 @@ import asyncio
 import dataclasses
 import logging
 import zlib
+from dataclasses import dataclass
 from typing import AsyncGenerator, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import Incomplete, Proved
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.extraction import Extraction
-from lean_prover.prover.prompts import sketch_prompt
+from lean_prover.prover.prompts import Resume, sketch_prompt, state_comment
 from lean_prover.search.base import SearchAlgorithm, SearchAttempt
 from lean_prover.search.budget import Budget, Spending
 from lean_prover.search.config import SearchConfig
-from lean_prover.search.subgoals import SketchError, SorrySite, subgoals_of, substitute
+from lean_prover.search.subgoals import SketchError, SorrySite, Subgoal, subgoals_of, substitute
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,39 @@ _DONE = None
 SKETCH_SEED_BASE = 1_000_000
 """Sketch k of a goal draws with `seed_for(goal, SKETCH_SEED_BASE + k)`, apart from the seeds
 of the goal's own search (its sample indices)."""
+
+
+@dataclass(frozen=True)
+class SketchStep:
+    """A sketch drawn and checked, and the lemmas its `sorry`s leave (none unless Lean accepted
+    it with only those)."""
+
+    attempt: SearchAttempt
+    subgoals: list[Subgoal]
+
+
+async def draw_sketch(prover: Prover, goal: Problem, seed: int, index: int = 0, resume: Resume | None = None) -> SketchStep:
+    """Decomposition's expansion step: the policy sketches the proof of `goal` (continuing
+    `resume`'s prefix, for a completion format), Lean checks the sketch, and each sorry's goal
+    becomes a lemma."""
+    prompt = sketch_prompt(goal, prover.config.prompt_format)
+    if resume is not None and isinstance(prompt, str):
+        prompt += resume.proof_prefix + (state_comment(resume.goal, resume.indent) if resume.goal else "")
+    attempt = SearchAttempt.of(index, await prover.attempt_one(goal, seed, resume=resume, prompt=prompt, sketch=True))
+    if not isinstance(attempt.verdict, Incomplete) or attempt.proof is None:
+        return SketchStep(attempt, [])
+    try:
+        return SketchStep(attempt, subgoals_of(goal, attempt.proof, attempt.verdict.run.sorries))
+    except SketchError as error:
+        logger.info("%s: sketch not used: %s", goal.id, error)
+        return SketchStep(attempt, [])
+
+
+def assembled(sketch: Extraction, proofs: list[tuple[SorrySite, str]]) -> Extraction:
+    """The sketch with its lemmas' proofs in place of its sorries: the same candidate (helpers,
+    answer and restated statement kept), with the whole proof."""
+    assert sketch.proof is not None
+    return dataclasses.replace(sketch, proof=substitute(sketch.proof, proofs))
 
 
 class SubgoalDecomposition:
@@ -111,33 +145,24 @@ class _Run:
     async def _try_sketch(self, goal: Problem, depth: int, root: Problem) -> str | None:
         self.sketches += 1
         index = self.spending.samples + 1
-        prompt = sketch_prompt(goal, self.prover.config.prompt_format)
-        seed = self.prover.seed_for(goal, SKETCH_SEED_BASE + self.sketches)
-        (proposal,) = await self.prover.propose(goal, 1, prompt=prompt, seed=seed)
-        extraction = proposal.extraction
-        verdict = await self.prover.check_sketch(goal, extraction)
-        self.spending.charge(1, proposal.completion.token_count)
-        self._emit(goal, root, SearchAttempt(index, extraction.proof, verdict, proposal.completion.token_count))
-        if isinstance(verdict, Proved):
-            return extraction.proof  # a sketch without sorries that Lean accepts is a proof
-        if not isinstance(verdict, Incomplete) or extraction.proof is None:
-            return None
-        try:
-            subgoals = subgoals_of(goal, extraction.proof, verdict.run.sorries)
-        except SketchError as error:
-            logger.info("%s: sketch not used: %s", goal.id, error)
+        step = await draw_sketch(self.prover, goal, self.prover.seed_for(goal, SKETCH_SEED_BASE + self.sketches), index)
+        self.spending.charge(1, step.attempt.tokens)
+        self._emit(goal, root, step.attempt)
+        if isinstance(step.attempt.verdict, Proved):
+            return step.attempt.proof  # a sketch without sorries that Lean accepts is a proof
+        if not step.subgoals:
             return None
         proofs: list[tuple[SorrySite, str]] = []
-        for subgoal in subgoals:
+        for subgoal in step.subgoals:
             proof = await self._prove_lemma(subgoal.lemma, depth, root)
             if proof is None:
                 return None
             proofs.append((subgoal.site, proof))
-        whole = substitute(extraction.proof, proofs)
-        verdict = await self.prover.check(goal, Extraction(whole, extraction.restated_statement))
+        whole = assembled(step.attempt.candidate, proofs)
         # The recombined proof costs no sample: it carries the index of the last one drawn.
-        self._emit(goal, root, SearchAttempt(self.spending.samples, whole, verdict, 0))
-        return whole if isinstance(verdict, Proved) else None
+        attempt = SearchAttempt(self.spending.samples, whole, await self.prover.check(goal, whole), 0)
+        self._emit(goal, root, attempt)
+        return attempt.proof if isinstance(attempt.verdict, Proved) else None
 
     async def _prove_lemma(self, lemma: Problem, depth: int, root: Problem) -> str | None:
         """A lemma's proof: by the subgoal search first, then by sketching it (if deep enough)."""

@@ -35,18 +35,16 @@ from typing import AsyncGenerator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.text_files import write_atomically
-from lean_prover.lean_env.verdict import Incomplete, LeanErrors, Proved
+from lean_prover.lean_env.verdict import LeanErrors, Proved, Verdict
 from lean_prover.prover.agent import Prover
-from lean_prover.prover.extraction import Extraction
 from lean_prover.prover.policy.base import Prompt
-from lean_prover.prover.prompts import Resume, get_format, revision_prompt, sketch_prompt, state_comment
 from lean_prover.search.base import SearchAttempt, keep_in_flight
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
-from lean_prover.search.rmaxts import prefix_cap, resume_at, root_goal, tree_segments
-from lean_prover.search.segments import Segment
-from lean_prover.search.self_correction import lean_errors
-from lean_prover.search.subgoals import SketchError, SorrySite, subgoals_of, substitute
+from lean_prover.search.decomposition import assembled, draw_sketch
+from lean_prover.search.rmaxts import Growth, expand, prefix_cap, resume_at, root_goal, tree_segments
+from lean_prover.search.self_correction import revised_text, revision_of
+from lean_prover.search.subgoals import SorrySite
 from lean_prover.search.tree import ROOT, SearchTree, discounted, hoeffding_bonus, log_total
 
 KINDS = ("fresh", "revise", "decompose")
@@ -86,8 +84,15 @@ class _Failure:
 
     prompt: Prompt
     answer: str
-    errors: list[str]
+    rejected: Verdict
     round: int
+
+
+def _failure(attempt: SearchAttempt, prompt: Prompt, text: str, round: int) -> _Failure | None:
+    """What a revision of `attempt` starts from, when Lean rejected its proof."""
+    if isinstance(attempt.verdict, LeanErrors) and attempt.proof is not None:
+        return _Failure(prompt, text, attempt.verdict, round)
+    return None
 
 
 @dataclass
@@ -96,7 +101,7 @@ class _Outcome:
     kind: str
     attempts: list[SearchAttempt]
     """The samples drawn, in order: the job's own (fresh, revision or sketch) first."""
-    segments: list[list[Segment]]
+    growths: list[Growth]
     """What each checked whole proof adds to the tree."""
     assembled: SearchAttempt | None = None
     """A decomposition's proof put together from its lemmas' (it costs no sample)."""
@@ -153,7 +158,7 @@ class HybridSearch:
         try:
             async for outcome in keep_in_flight(next_job, self.config.concurrency):
                 slots.finish(outcome.index, outcome.attempts[0].tokens, outcome.proved)  # lemmas' samples: as drawn
-                grown = [tree.add_segments(segments, fits, made_by=outcome.kind) for segments in outcome.segments]
+                grown = [growth.merge_into(tree, outcome.node, fits, made_by=outcome.kind) for growth in outcome.growths]
                 tree.count_expansion(outcome.node, outcome.kind)
                 reward = 1.0 if any(grown) or outcome.new_lemmas else 0.0
                 tree.complete(outcome.node, reward)
@@ -179,7 +184,7 @@ class HybridSearch:
         failure = state.failures.get(node)
         if failure is not None and failure.round < self.config.revision_rounds:
             kinds.append("revise")
-        if node == ROOT or get_format(state.prover.config.prompt_format).kind == "completion":
+        if node == ROOT or state.prover.format_kind == "completion":
             kinds.append("decompose")
         return kinds
 
@@ -193,69 +198,45 @@ class HybridSearch:
         outcome.index = index
         return outcome
 
-    def _resume(self, state: _Problem, node: int) -> Resume:
-        return resume_at(state.tree, node, self.config.tactic_state_comment)
-
     async def _fresh(self, state: _Problem, node: int, index: int) -> _Outcome:
-        problem, prover = state.problem, state.prover
-        resume = self._resume(state, node)
-        prompt = prover.prompt(problem, resume)
-        (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
-        return await self._checked(state, node, "fresh", proposal.extraction, proposal.completion.text,
-                                   proposal.completion.token_count, prompt, round=0)
+        """RMaxTS's expansion (`rmaxts.expand`)."""
+        expansion = await expand(state.problem, state.prover, state.tree, node, index, self.config.tactic_state_comment)
+        failure = _failure(expansion.attempt, expansion.prompt, expansion.text, round=0)
+        return _Outcome(node, "fresh", [expansion.attempt], [expansion.growth], failure=failure)
 
     async def _revise(self, state: _Problem, node: int, index: int) -> _Outcome:
+        """Self-correction's revision (`self_correction.revision_of`) of the node's last failure;
+        the revised proof is a whole new proof, merged from the root."""
         problem, prover = state.problem, state.prover
         failed = state.failures[node]
-        prompt = revision_prompt(problem, prover.config.prompt_format, failed.prompt, failed.answer, failed.errors)
-        (proposal,) = await prover.propose(problem, 1, prompt=prompt, seed=prover.seed_for(problem, index))
-        return await self._checked(state, node, "revise", proposal.extraction, proposal.completion.text,
-                                   proposal.completion.token_count, prompt, round=failed.round + 1)
-
-    async def _checked(self, state: _Problem, node: int, kind: str, extraction: Extraction, text: str, tokens: int,
-                       prompt: Prompt, round: int) -> _Outcome:
-        problem, prover = state.problem, state.prover
-        verdict = await prover.check(problem, extraction)
-        attempt = SearchAttempt(0, extraction.proof, verdict, tokens, preamble=extraction.preamble)
-        segments = (await tree_segments(problem, prover, extraction, verdict)).segments
-        failure = None
-        if isinstance(verdict, LeanErrors) and extraction.proof is not None:
-            # A completion format's revision shows the whole failed proof; a chat format's
-            # continues the conversation with the model's own answer.
-            chat = get_format(prover.config.prompt_format).kind == "chat"
-            failure = _Failure(prompt, text if chat else extraction.proof, lean_errors(verdict), round)
-        return _Outcome(node, kind, [attempt], [segments], failure=failure)
+        prompt = revision_of(prover, problem, failed.prompt, failed.answer, failed.rejected)
+        drawn = await prover.attempt_one(problem, prover.seed_for(problem, index), prompt=prompt)
+        attempt = SearchAttempt.of(index, drawn)
+        growth = await tree_segments(problem, prover, attempt.candidate, attempt.verdict)
+        failure = _failure(attempt, prompt, revised_text(prover, drawn), round=failed.round + 1)
+        return _Outcome(node, "revise", [attempt], [growth], failure=failure)
 
     async def _decompose(self, state: _Problem, node: int, index: int) -> _Outcome:
+        """Decomposition's sketch (`decomposition.draw_sketch`) from the node's prefix; its
+        lemmas are proved by sampling, with the per-problem lemma cache."""
         problem, prover = state.problem, state.prover
-        resume = self._resume(state, node) if node != ROOT else None
-        prompt = sketch_prompt(problem, prover.config.prompt_format)
-        if resume is not None and isinstance(prompt, str):
-            prompt += resume.proof_prefix + (state_comment(resume.goal, resume.indent) if resume.goal else "")
-        (proposal,) = await prover.propose(problem, 1, resume=resume, prompt=prompt, seed=prover.seed_for(problem, index))
-        sketch = proposal.extraction
-        verdict = await prover.check_sketch(problem, sketch)
+        resume = resume_at(state.tree, node, self.config.tactic_state_comment) if node != ROOT else None
+        step = await draw_sketch(prover, problem, prover.seed_for(problem, index), index, resume)
+        sketch = step.attempt
         # The sketch's tactics up to its first `sorry` (or error) grow the tree like any sample's.
-        outcome = _Outcome(node, "decompose",
-                           [SearchAttempt(0, sketch.proof, verdict, proposal.completion.token_count, preamble=sketch.preamble)],
-                           [(await tree_segments(problem, prover, sketch, verdict)).segments])
-        if not isinstance(verdict, Incomplete) or sketch.proof is None:
-            return outcome  # a sketch without sorries that Lean accepts is a proof
-        try:
-            subgoals = subgoals_of(problem, sketch.proof, verdict.run.sorries)
-        except SketchError:
-            return outcome
+        outcome = _Outcome(node, "decompose", [sketch], [await tree_segments(problem, prover, sketch.candidate, sketch.verdict)])
+        if not step.subgoals:
+            return outcome  # not a sketch to use (or, without sorries and accepted, a proof)
         proofs: list[tuple[SorrySite, str]] = []
-        for subgoal in subgoals:
+        for subgoal in step.subgoals:
             proof, new = await self._prove_lemma(state, subgoal.lemma, outcome)
             outcome.new_lemmas += new
             if proof is None:
                 return outcome
             proofs.append((subgoal.site, proof))
-        whole = Extraction(substitute(sketch.proof, proofs), sketch.restated_statement, preamble=sketch.preamble)
-        verdict = await prover.check(problem, whole)
-        outcome.assembled = SearchAttempt(0, whole.proof, verdict, 0, preamble=whole.preamble)
-        outcome.segments.append((await tree_segments(problem, prover, whole, verdict)).segments)
+        whole = assembled(sketch.candidate, proofs)
+        outcome.assembled = SearchAttempt(index, whole, await prover.check(problem, whole), 0)
+        outcome.growths.append(await tree_segments(problem, prover, whole, outcome.assembled.verdict))
         return outcome
 
     async def _prove_lemma(self, state: _Problem, lemma: Problem, outcome: _Outcome) -> tuple[str | None, int]:
@@ -271,9 +252,7 @@ class HybridSearch:
         found: list[str] = []
 
         async def sample(k: int) -> SearchAttempt:
-            (proposal,) = await prover.propose(lemma, 1, seed=prover.seed_for(lemma, LEMMA_SEED_BASE + k))
-            verdict = await prover.check(lemma, proposal.extraction)
-            return SearchAttempt(0, proposal.extraction.proof, verdict, proposal.completion.token_count, subgoal=lemma)
+            return SearchAttempt.of(0, await prover.attempt_one(lemma, prover.seed_for(lemma, LEMMA_SEED_BASE + k)), lemma)
 
         def next_sample() -> Callable[[], Awaitable[SearchAttempt]] | None:
             k = None if found else next(samples, None)

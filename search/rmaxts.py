@@ -38,8 +38,10 @@ from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
 from lean_prover.lean_env.verdict import GuardRejected, Proved, Verdict
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.extraction import Extraction
+from lean_prover.prover.policy.base import Prompt
 from lean_prover.prover.prompts import Resume
 from lean_prover.search.base import SearchAttempt, keep_in_flight
+from lean_prover.search.self_correction import revised_text
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.errors import SearchError
@@ -50,17 +52,6 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class _Expansion:
-    node: int
-    index: int
-    proof: str | None
-    verdict: Verdict
-    tokens: int
-    growth: Growth
-    """What the sample adds to the tree."""
-
-
-@dataclass
 class Growth:
     """The segments a checked sample adds to the tree (`tree_segments`)."""
 
@@ -68,6 +59,39 @@ class Growth:
     continues: str | None = None
     """The code of the node the sample resumed from, when the segments continue it rather than
     start at the root."""
+
+    def merge_into(self, tree: SearchTree, node: int, fits: Callable[[str, Segment], bool],
+                   made_by: str | None = None) -> bool:
+        """Add the segments to the tree (from `node`'s resumed code when they continue it);
+        True when a node was added (the RMax reward)."""
+        after = None if self.continues is None else (node, self.continues)
+        return tree.add_segments(self.segments, fits, made_by=made_by, after=after)
+
+
+@dataclass
+class Expansion:
+    """RMaxTS's expansion step: a sample from a node's prefix, checked, and what it adds."""
+
+    node: int
+    attempt: SearchAttempt
+    growth: Growth
+    """What the sample adds to the tree."""
+    prompt: Prompt
+    text: str
+    """What a revision of it would show the model (`revised_text`)."""
+
+
+async def expand(problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int,
+                 tactic_state_comment: bool) -> Expansion:
+    """Expand `node` with the `index`-th sample: the policy writes the rest of the proof from one
+    of the node's code variants, Lean checks it, and its tactics up to the first error are
+    what it may add to the tree."""
+    resume = resume_at(tree, node, tactic_state_comment)
+    prompt = prover.prompt(problem, resume)
+    attempt = await prover.attempt_one(problem, prover.seed_for(problem, index), resume=resume, prompt=prompt)
+    resumed = Resumed(resume.proof_prefix, tree.goal(node))
+    growth = await tree_segments(problem, prover, attempt.proposal.extraction, attempt.verdict, resumed)
+    return Expansion(node, SearchAttempt.of(index, attempt), growth, prompt, revised_text(prover, attempt))
 
 
 @dataclass
@@ -111,12 +135,12 @@ class RMaxTS:
 
         fits = prefix_cap(prover, self.config.tactic_state_comment)
 
-        def next_job() -> Callable[[], Awaitable[_Expansion]] | None:
+        def next_job() -> Callable[[], Awaitable[Expansion]] | None:
             index = slots.start()
             if index is None:
                 return None
             node = state.tree.select()
-            return lambda: self._expand(problem, prover, state.tree, node, index)
+            return lambda: expand(problem, prover, state.tree, node, index, self.config.tactic_state_comment)
 
         try:
             async with aclosing(keep_in_flight(next_job, self.config.concurrency)) as expansions:
@@ -124,7 +148,7 @@ class RMaxTS:
                     # The caller takes the attempt before the tree does: a search closed at this
                     # yield (Ctrl-C while the caller records it) saves a tree without it, and a
                     # saved tree counts only samples the caller has taken.
-                    yield SearchAttempt(expansion.index, expansion.proof, expansion.verdict, expansion.tokens)
+                    yield expansion.attempt
                     self._take(state, slots, expansion, fits)
                     if state.spending.samples % self.config.checkpoint_every == 0:
                         self.save()
@@ -132,23 +156,14 @@ class RMaxTS:
             self.save()
 
     @staticmethod
-    def _take(state: RMaxTSState, slots: SampleSlots, expansion: _Expansion, fits: Callable[[str, Segment], bool]) -> None:
+    def _take(state: RMaxTSState, slots: SampleSlots, expansion: Expansion, fits: Callable[[str, Segment], bool]) -> None:
         """Grow the tree by a finished sample and back its reward up."""
-        slots.finish(expansion.index, expansion.tokens, isinstance(expansion.verdict, Proved))
-        growth = expansion.growth
-        after = None if growth.continues is None else (expansion.node, growth.continues)
-        grew = state.tree.add_segments(growth.segments, fits, after=after)
+        attempt = expansion.attempt
+        slots.finish(attempt.index, attempt.tokens, isinstance(attempt.verdict, Proved))
+        grew = expansion.growth.merge_into(state.tree, expansion.node, fits)
         state.tree.complete(expansion.node, reward=1.0 if grew else 0.0)
-        if isinstance(expansion.verdict, Proved):
-            state.proofs.append({"sample": expansion.index, "proof": expansion.proof})
-
-    async def _expand(self, problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int) -> _Expansion:
-        resume = resume_at(tree, node, self.config.tactic_state_comment)
-        (proposal,) = await prover.propose(problem, 1, resume=resume, seed=prover.seed_for(problem, index))
-        verdict = await prover.check(problem, proposal.extraction)
-        resumed = Resumed(resume.proof_prefix, tree.goal(node))
-        growth = await tree_segments(problem, prover, proposal.extraction, verdict, resumed)
-        return _Expansion(node, index, proposal.extraction.proof, verdict, proposal.completion.token_count, growth)
+        if isinstance(attempt.verdict, Proved):
+            state.proofs.append({"sample": attempt.index, "proof": attempt.proof})
 
 
 class CheckpointError(SearchError, ValueError):
@@ -218,9 +233,7 @@ async def root_goal(problem: Problem, prover: Prover) -> str:
     takes the goal Lean reports, so that a first segment that leaves the state unchanged is
     recognised as such. The dataset's `goal` field stands in only when Lean gives none (the
     statement does not compile: then no sample can prove it either)."""
-    if prover.verifier is None:
-        return problem.goal
-    async with prover.verifier.tactic_session(problem) as session:
+    async with prover.tactic_session(problem) as session:
         start = await session.start()
     if isinstance(start, GoalState):
         return "\n\n".join(start.goals)
@@ -232,10 +245,10 @@ async def root_goal(problem: Problem, prover: Prover) -> str:
 async def replay_states(problem: Problem, prover: Prover, proof: str, line_ends: list[int]) -> dict[int, str]:
     """The states after the lines the trace left open (by their line ends), by running the
     proof up to each of them as one tactic block in the REPL's tactic mode."""
-    if not line_ends or prover.verifier is None:
+    if not line_ends:
         return {}
     states: dict[int, str] = {}
-    async with prover.verifier.tactic_session(problem) as session:
+    async with prover.tactic_session(problem) as session:
         start = await session.start()
         if not isinstance(start, GoalState):
             return {}

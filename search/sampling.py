@@ -35,9 +35,4 @@ class WholeProofSampling:
 
     @staticmethod
     async def _sample(problem: Problem, prover: Prover, index: int) -> SearchAttempt:
-        (proposal,) = await prover.propose(problem, 1, seed=prover.seed_for(problem, index))
-        verdict = await prover.check(problem, proposal.extraction)
-        return SearchAttempt(
-            index, proposal.extraction.proof, verdict, proposal.completion.token_count,
-            preamble=proposal.extraction.preamble, answer=proposal.extraction.answer,
-        )
+        return SearchAttempt.of(index, await prover.attempt_one(problem, prover.seed_for(problem, index)))

@@ -10,7 +10,7 @@ from typing import AsyncGenerator, Awaitable, Callable
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.verdict import LeanErrors, Verdict
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Attempt, Prover
 from lean_prover.prover.policy.base import Prompt
 from lean_prover.prover.prompts import revision_prompt
 from lean_prover.search.base import SearchAttempt, keep_in_flight
@@ -56,27 +56,28 @@ class SelfCorrection:
 
     async def _first(self, problem: Problem, prover: Prover, index: int) -> _Step:
         prompt = prover.prompt(problem)
-        (proposal,) = await prover.propose(problem, 1, prompt=prompt, seed=prover.seed_for(problem, index))
-        verdict = await prover.check(problem, proposal.extraction)
-        attempt = SearchAttempt(
-            index, proposal.extraction.proof, verdict, proposal.completion.token_count,
-            preamble=proposal.extraction.preamble, answer=proposal.extraction.answer,
-        )
-        return _Step(attempt, prompt, proposal.completion.text, 0)
+        attempt = await prover.attempt_one(problem, prover.seed_for(problem, index), prompt=prompt)
+        return _Step(SearchAttempt.of(index, attempt), prompt, revised_text(prover, attempt), 0)
 
     async def _revise(self, problem: Problem, prover: Prover, failed: _Step, index: int) -> _Step:
-        prompt = revision_prompt(
-            problem, prover.config.prompt_format, failed.prompt, failed.answer, lean_errors(failed.attempt.verdict)
-        )
-        # Both kinds of revision prompt end where the format's own prompt ends, so the
-        # format's extraction applies unchanged.
-        (proposal,) = await prover.propose(problem, 1, prompt=prompt, seed=prover.seed_for(problem, index))
-        verdict = await prover.check(problem, proposal.extraction)
-        attempt = SearchAttempt(
-            index, proposal.extraction.proof, verdict, proposal.completion.token_count,
-            preamble=proposal.extraction.preamble, answer=proposal.extraction.answer,
-        )
-        return _Step(attempt, prompt, proposal.completion.text, failed.round + 1)
+        prompt = revision_of(prover, problem, failed.prompt, failed.answer, failed.attempt.verdict)
+        attempt = await prover.attempt_one(problem, prover.seed_for(problem, index), prompt=prompt)
+        return _Step(SearchAttempt.of(index, attempt), prompt, revised_text(prover, attempt), failed.round + 1)
+
+
+def revision_of(prover: Prover, problem: Problem, prompt: Prompt, answer: str, rejected: Verdict) -> Prompt:
+    """The prompt that asks for a revision of `answer` (given for `prompt`), with Lean's errors.
+    Both kinds of revision prompt end where the format's own prompt ends, so the format's
+    extraction applies unchanged."""
+    return revision_prompt(problem, prover.config.prompt_format, prompt, answer, lean_errors(rejected))
+
+
+def revised_text(prover: Prover, attempt: Attempt) -> str:
+    """What a revision of this attempt shows the model: a chat format continues the conversation
+    with the model's own answer; a completion format shows the whole failed proof."""
+    if prover.format_kind == "chat":
+        return attempt.proposal.completion.text
+    return attempt.proposal.extraction.proof or attempt.proposal.completion.text
 
 
 def lean_errors(verdict: Verdict) -> list[str]:

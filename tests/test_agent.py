@@ -10,7 +10,7 @@ from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Proposer, Prover
 from lean_prover.prover.policy.config import PolicyConfig
 from tests.conftest import scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
@@ -73,7 +73,7 @@ def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch) -> N
     monkeypatch.setattr("lean_prover.prover.agent.build_policy", lambda config: built.append(config) or object())
     monkeypatch.setattr("lean_prover.prover.agent.Verifier.from_config", lambda lean: object())
     monkeypatch.setattr("lean_prover.prover.policy.config.usable_cpus", lambda: 16)
-    Prover.from_config(PolicyConfig(), LeanConfig(workers=4))
-    Prover.from_config(PolicyConfig(threads=2), LeanConfig(workers=4))
-    Prover.from_config(PolicyConfig(), None)  # proposals only: no Lean beside the model
+    Prover.build(PolicyConfig(), LeanConfig(workers=4))
+    Prover.build(PolicyConfig(threads=2), LeanConfig(workers=4))
+    Proposer.from_config(PolicyConfig())  # proposals only: no Lean beside the model
     assert [config.threads for config in built] == [12, 2, 0]

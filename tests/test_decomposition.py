@@ -192,3 +192,18 @@ def test_substitution_reindents_each_proof_under_its_have() -> None:
 def test_the_subgoal_search_cannot_be_decompose_itself() -> None:
     with pytest.raises(UnknownAlgorithmError, match="subgoal_algorithm"):
         build_search(config(subgoal_algorithm="decompose"))
+
+
+def test_a_recombined_proof_keeps_the_sketch_s_helpers_and_answer() -> None:
+    """Both decomposing searches put the proof together with `assembled`: the helpers the sketch
+    came with (and its answer) stay with it (decomposition used to drop them)."""
+    from lean_prover.prover.extraction import Extraction
+    from lean_prover.search.decomposition import assembled
+    from lean_prover.search.subgoals import sorry_sites
+
+    sketch = Extraction("  have h : True := by sorry\n  exact h\n", "theorem t : True := by", preamble="def k := 1\n\n",
+                        answer="3")
+    (site,) = sorry_sites(sketch.proof or "")
+    whole = assembled(sketch, [(site, "trivial")])
+    assert (whole.preamble, whole.answer, whole.restated_statement) == ("def k := 1\n\n", "3", "theorem t : True := by")
+    assert whole.proof is not None and "sorry" not in whole.proof and "trivial" in whole.proof

@@ -357,3 +357,24 @@ def test_runs_record_their_statement_set_and_refuse_a_changed_one(tmp_path: Path
         shards.append(tmp_path / f"shard{index}")
     with pytest.raises(EvalError, match="shard 2/2 ran over other statements .*not parts of one run"):
         merge_runs(shards, tmp_path / "merged")
+
+
+def test_the_fingerprint_tells_runs_apart_by_backend_and_verdict_settings() -> None:
+    """A run directory recorded under one backend or verdict regime is not resumed under another
+    (before, `policy.backend`, `lean.certify` and `lean.allow_native_decide` were left out)."""
+    from lean_prover.eval.spec import RunSpec, differences
+    from lean_prover.search.budget import Budget
+    from lean_prover.search.config import SearchConfig
+    from lean_prover.lean_env.config import LeanConfig
+    from lean_prover.prover.policy.config import PolicyConfig
+
+    def spec(policy: PolicyConfig | None = None, lean: LeanConfig | None = None) -> dict[str, object]:
+        return RunSpec("toy", "test", Budget(4), SearchConfig(algorithm="sample"), policy or PolicyConfig(),
+                       lean=lean or LeanConfig()).fingerprint()
+
+    recorded = spec()
+    assert differences(recorded, spec(PolicyConfig(backend="vllm"))) == ["policy.backend: None -> 'vllm'"]
+    assert differences(recorded, spec(lean=LeanConfig(certify="never"))) == ["lean.certify: None -> 'never'"]
+    assert differences(recorded, spec(lean=LeanConfig(allow_native_decide=True))) == ["lean.allow_native_decide: None -> True"]
+    assert differences(spec(lean=LeanConfig(certify="never")), recorded) == ["lean.certify: 'never' -> None"]
+    assert differences(recorded, spec(lean=LeanConfig(workers=7))) == []  # speed, not results

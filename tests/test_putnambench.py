@@ -276,3 +276,28 @@ def test_a_chat_answer_that_restates_the_files_definitions_keeps_only_its_own_he
     extraction = extract(problem, "deepseek-v2", answer)
     assert extraction.answer == "fun n => n" and "dist_to_int" not in extraction.preamble
     assert "/-- mine -/\nlemma my_helper : True := trivial" in extraction.preamble and "open Real" in extraction.preamble
+
+
+def test_rl_rewards_an_answer_problem_proved_with_its_answer(putnam: list[Problem], tmp_path: Path) -> None:
+    """GRPO's reward checks as every search does: the completion's answer fills the problem
+    (before, the reward never filled it, and every answer problem scored 0 as answer-missing)."""
+    from lean_prover.data.store import ProofStore
+    from lean_prover.lean_env.blocking import BlockingChecker
+    from lean_prover.prover.training.config import RLConfig
+    from lean_prover.prover.training.reward import LeanReward
+
+    problem = by_id(putnam, ANSWER_PROBLEM)
+    completions = [chat_answer("fun n => n * (n + 1) * 2 ^ (n - 2)"), "no code at all"]
+    with ProofStore(tmp_path / "store.sqlite") as store, \
+            BlockingChecker(Verifier(ReplPool(scripted_settings(), 1), Pins.unknown())) as checker:
+        reward = LeanReward({problem.id: problem}, checker, RLConfig(), store)
+        rewards = reward(["p", "p"], completions, [problem.id] * 2, ["deepseek-v2"] * 2)
+        (record,) = store.query()
+    assert rewards == [1.0, 0.0]
+    assert "n * (n + 1) * 2 ^ (n - 2)" in record.context  # the proof is kept with the answer it proves
+
+
+def test_train_rl_refuses_answer_problems_with_a_completion_format(shared_data: Path, tmp_path: Path) -> None:
+    result = run_cli("--set", "rl.dataset=putnambench", "--set", "rl.split=", "--set", "rl.prompt_formats=non-cot",
+                     "train", "rl", env={"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path)}, cwd=tmp_path)
+    assert result.returncode == 2 and "only continues a proof" in result.stderr, result.stderr

@@ -151,9 +151,9 @@ def test_processes_are_recycled_after_their_quota() -> None:
 
 CTRL_C_SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import asyncio, sys, time
     from lean_prover.data.problem import Problem
-    from lean_prover.lean_env.blocking import BlockingVerifier
+    from lean_prover.lean_env.blocking import BlockingChecker
     from lean_prover.lean_env.guard import GuardPolicy
     from lean_prover.lean_env.pool import ReplPool
     from lean_prover.lean_env.verifier import Verifier
@@ -162,10 +162,14 @@ CTRL_C_SCRIPT = textwrap.dedent(
 
     pool = ReplPool(scripted_settings(timeout_s=600), size=2)
     problem = Problem("t", "", "import Mathlib", "", "theorem t : True := by\\n", "", "test")
-    with BlockingVerifier(Verifier(pool, Pins.unknown(), GuardPolicy())) as verifier:
-        verifier.verify(problem, "  trivial")
+    with BlockingChecker(Verifier(pool, Pins.unknown(), GuardPolicy())) as blocking:
+        blocking.run(lambda checker: checker.verify(problem, "  trivial"))
         print(" ".join(map(str, pool.live_pids())), flush=True)
-        verifier.verify_many([(problem, "  -- HANG", None, ""), (problem, "  -- HANG", None, "")])
+
+        async def two_hangs(checker):
+            return await asyncio.gather(checker.verify(problem, "  -- HANG"), checker.verify(problem, "  -- HANG"))
+
+        blocking.run(two_hangs)
     """
 )
 

@@ -3,6 +3,8 @@ real SmolLM2 policy on CPU, and the `prover train` commands."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 import json
 import sys
@@ -12,7 +14,7 @@ import pytest
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofRecord, ProofStore
-from lean_prover.lean_env.blocking import BlockingVerifier
+from lean_prover.lean_env.blocking import BlockingChecker
 from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.guard import GuardPolicy
@@ -58,7 +60,7 @@ class ParityVerifier:
 def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:
     completions = ["  subst h\n  simp\n```", "  FAIL\n```", "  sorry\n```", "```"]
     verifier = Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
-    with ProofStore(tmp_path / "store.sqlite") as store, BlockingVerifier(verifier) as blocking:
+    with ProofStore(tmp_path / "store.sqlite") as store, BlockingChecker(verifier) as blocking:
         binary = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(), store, model_name="m")
         rewards = binary(prompts=[""] * 4, completions=completions, problem_id=["toy_0"] * 4, prompt_format=["non-cot"] * 4)
         shaped = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(shaping_lean_errors=0.25))
@@ -109,7 +111,7 @@ def test_the_consistency_reward_holds_a_chat_proof_to_its_own_sketch(tmp_path: P
     dropped = sketch + f"Proof:\n```lean4\n{statement}\n  subst h\n  rfl\n```"
     verifier = Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
     completions = [[{"role": "assistant", "content": text}] for text in (kept, dropped)]
-    with BlockingVerifier(verifier) as blocking:
+    with BlockingChecker(verifier) as blocking:
         plain = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig())
         consistent = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(consistency=True))
         kwargs = dict(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2, prompt_format=["deepseek-v2-cot"] * 2)
@@ -162,6 +164,18 @@ def test_sft_data_drops_layout_copies_and_holds_out_whole_statements() -> None:
     first = next(e for e in split.train + split.held_out if "theorem t5 " in e["prompt"])
     assert first["completion"] == "\n  trivial5\n```"
     assert normalized("\n  a  \n\n  b\n") == "  a\n  b"
+
+
+def test_sft_examples_keep_the_helpers_a_proof_needs() -> None:
+    """A chat example writes the helpers above the statement, as the format's extraction reads
+    them back; a completion format, whose prompt ends at the statement, cannot, and drops it."""
+    helped = dataclasses.replace(record("h", "\n  exact helper\n"), preamble="theorem helper : True := trivial\n\n")
+    plain = record("p", "\n  trivial\n")
+    chat = sft_split([helped, plain], SFTConfig(held_out=0.0, prompt_format="deepseek-v2"))
+    (answer,) = [e["completion"][0]["content"] for e in chat.train if "theorem h " in e["completion"][0]["content"]]
+    assert answer.index("theorem helper : True := trivial") < answer.index("theorem h : True")
+    completion = sft_split([helped, plain], SFTConfig(held_out=0.0, prompt_format="non-cot"))
+    assert completion.need_helpers == 1 and len(completion.train) == 1
 
 
 @pytest.mark.slow
@@ -257,7 +271,7 @@ def test_certified_rewards_close_the_fast_tier_to_the_policy(tmp_path: Path) -> 
     completions = ["  subst h\n  simp\n```", "  exact KERNEL_REJECTS\n```"]
     for certified, expected in ((False, [1.0, 1.0]), (True, [1.0, 0.0])):
         verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, "final")
-        with ProofStore(tmp_path / f"store-{certified}.sqlite") as store, BlockingVerifier(verifier) as blocking:
+        with ProofStore(tmp_path / f"store-{certified}.sqlite") as store, BlockingChecker(verifier) as blocking:
             reward = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(certified_rewards=certified), store)
             assert reward(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2,
                           prompt_format=["non-cot"] * 2) == expected

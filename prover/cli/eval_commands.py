@@ -30,7 +30,7 @@ from lean_prover.lean_env.dojo import DojoChecker, TracedOrigin
 from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Proposer, Prover
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.cli.options import (
@@ -78,7 +78,7 @@ def _as_json(config: Config) -> dict[str, Any]:
 def _local_prover(config: Config, dataset: str = "", path: Path | None = None) -> ProverFactory:
     if config.lean.tactic_env == "dojo":
         return DojoProverFactory(config, _dojo_origins(config, dataset, path))
-    return functools.partial(Prover.from_config, config.policy, config.lean, config.data)
+    return functools.partial(Prover.build, config.policy, config.lean, config.data)
 
 
 def _dojo_origins(config: Config, dataset: str, path: Path | None) -> dict[str, TracedOrigin]:
@@ -97,8 +97,7 @@ class DojoProverFactory:
     origins: dict[str, TracedOrigin]
 
     def __call__(self) -> Prover:
-        prover = Prover.from_config(self.config.policy, self.config.lean, self.config.data)
-        assert prover.verifier is not None
+        prover = Prover.build(self.config.policy, self.config.lean, self.config.data)
         policy = self.config.lean.guard_policy()
         return prover.checking_with(DojoChecker(prover.verifier, self.origins, policy, int(self.config.lean.timeout_s)))
 
@@ -110,7 +109,7 @@ def _on_ray(config: Config, address: str | None) -> OnRay:
         raise EvalError('lean.tactic_env = "dojo" runs in this process only, not on Ray workers')
     settings = dataclasses.replace(config.ray, address=address) if address else config.ray
     if settings.verifiers:
-        propose_only = functools.partial(Prover.from_config, config.policy, None, config.data)
+        propose_only = functools.partial(Proposer.from_config, config.policy, config.data)
         return OnRay(settings, propose_only, functools.partial(Verifier.from_config, config.lean))
     return OnRay(settings, _local_prover(config))
 
@@ -186,7 +185,7 @@ def eval_command(
     config: Config = ctx.obj
     search_budget = _apply(config, algorithm, budget, model)
     spec = RunSpec(_dataset_name(dataset, path), split, search_budget, config.search, config.policy,
-                   repeats=repeats, shard=Shard.parse(shard))
+                   repeats=repeats, shard=Shard.parse(shard), lean=config.lean)
     on_ray = _on_ray(config, ray_address) if ray or ray_address else None
     summary = _run(_benchmark_run(config, spec, dataset, path, out, force, on_ray))
     spread = f" ± {100 * summary.pass_rate_std:.1f}%" if summary.repeats > 1 else ""
@@ -222,7 +221,8 @@ def collect(
     config.ray.verifiers = verifiers if verifiers is not None else (config.ray.verifiers or 2)
     name = Path(dataset).stem if path is None else path.stem
     out = out or Path("runs/collect") / f"{name}-{split or 'all'}-{config.search.algorithm}"
-    spec = RunSpec(_dataset_name(dataset, path), split, search_budget, config.search, config.policy, repeats=repeats)
+    spec = RunSpec(_dataset_name(dataset, path), split, search_budget, config.search, config.policy, repeats=repeats,
+                   lean=config.lean)
     summary = _run(_benchmark_run(config, spec, dataset, path, out, force, _on_ray(config, ray_address)))
     with ProofStore(config.store.path) as store:
         stored = store.count()
@@ -273,7 +273,7 @@ def prove(
         raise EvalError("give --in-place or --out, not both")
     search_budget = _apply(config, algorithm, budget, model)
     destination = file if in_place else (out or file.with_name(file.stem + ".proved.lean"))
-    spec = RunSpec(str(file), None, search_budget, config.search, config.policy)
+    spec = RunSpec(str(file), None, search_budget, config.search, config.policy, lean=config.lean)
     job = ProveJob(LeanFile.read(file), destination, spec, theorem, config.store.path)
     select_theorems(job.file, theorem)  # bad input fails before Lean or the model starts
     if config.lean.tactic_env != "repl":
@@ -288,7 +288,7 @@ def prove(
                 return await prove_file(job, _on_ray(config, ray_address), verifier)
             finally:
                 await verifier.close()
-        prover = Prover.from_config(config.policy, config.lean, config.data)
+        prover = Prover.build(config.policy, config.lean, config.data)
         try:
             return await prove_file(job, prover, prover.verifier)
         finally:

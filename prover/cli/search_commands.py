@@ -51,7 +51,7 @@ def search(
         config.search.samples = samples
     problem = load_problem(reference, config.data, path=path)
     spec = RunSpec(reference, None, Budget(config.search.samples, config.search.tokens, config.search.wall_time_s),
-                   config.search, config.policy)
+                   config.search, config.policy, lean=config.lean)
     job = UnitJob(Unit(problem.id, 0), problem, checkpoint=out / problem.id / TREE_FILE)
     build_search(config.search)  # an unknown algorithm: one line, before Lean or the model starts
     if config.lean.tactic_env != "repl":
@@ -59,7 +59,7 @@ def search(
     require_answer_support([problem], config.search.algorithm, config.policy.prompt_format)
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
     require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
-    prover = Prover.from_config(config.policy, config.lean, config.data)
+    prover = Prover.build(config.policy, config.lean, config.data)
 
     async def run(store: ProofStore) -> UnitResult:
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]

@@ -20,6 +20,7 @@ from lean_prover.prover.model_files import resolve_model
 from lean_prover.prover.training.config import TrainingConfigError
 from lean_prover.prover.training.on_ray import train_rl_on_ray
 from lean_prover.prover.training.rl import train_rl
+from lean_prover.search.registry import require_answer_support
 from lean_prover.prover.training.sft import SFTSplit, tactic_split, train_on, train_sft
 
 train_app = typer.Typer(help="Train the policy: GRPO from Lean's verdicts (rl), or on stored proofs (sft).",
@@ -45,6 +46,8 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     settings = config.rl
     settings.validate()
     problems = load_problems(settings.dataset, config.data, split=settings.split or None)
+    for prompt_format in settings.formats():  # GRPO draws whole proofs, as sampling does
+        require_answer_support(problems, "sample", prompt_format)
     model = resolve_model(settings.model, config.policy.cache_dir).location
     with _resumable(settings.output_dir):
         if config.ray.verifiers:

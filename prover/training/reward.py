@@ -4,11 +4,13 @@
 Lean accept with no `sorry` and standard axioms only, else 0.0 (or a configured shaping
 value). `LeanReward` is the adapter TRL calls with a batch of completions: it extracts each
 proof with the prompt format's own extraction and checks them all at once on the verifier's
-REPL pool.
+REPL pool, through the same check as every search (`check_candidate`: a candidate's answer
+fills the problem that asks for one).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -16,10 +18,11 @@ from typing import Any
 from lean_prover.data.lean_lexer import LexError, significant, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
-from lean_prover.lean_env.blocking import BlockingVerifier
-from lean_prover.lean_env.verdict import GuardRejected, Incomplete, LeanErrors, Proved, Verdict, proof_record
-from lean_prover.lean_env.guard import Violation
-from lean_prover.prover.extraction import extract, lean_code_blocks
+from lean_prover.lean_env.blocking import BlockingChecker
+from lean_prover.lean_env.checker import Checker
+from lean_prover.lean_env.verdict import Incomplete, LeanErrors, Proved, Verdict, proof_record
+from lean_prover.prover.agent import answered, certify_candidate, check_candidate
+from lean_prover.prover.extraction import Extraction, extract, lean_code_blocks
 from lean_prover.prover.training.config import RLConfig
 
 logger = logging.getLogger(__name__)
@@ -86,13 +89,13 @@ class LeanReward:
     def __init__(
         self,
         problems: dict[str, Problem],
-        verifier: BlockingVerifier,
+        checker: BlockingChecker,
         config: RLConfig,
         store: ProofStore | None = None,
         model_name: str = "",
     ) -> None:
         self.problems = problems
-        self.verifier = verifier
+        self.checker = checker
         self.config = config
         self.store = store
         self.model_name = model_name
@@ -110,29 +113,15 @@ class LeanReward:
         started = time.monotonic()
         problems = [self.problems[name] for name in problem_id]
         texts = [completion_text(completion) for completion in completions]
-        extractions = [extract(problem, fmt, text) for problem, fmt, text in zip(problems, prompt_format, texts)]
-        to_check = [(i, p, e) for i, (p, e) in enumerate(zip(problems, extractions)) if e.proof is not None]
-        verdicts: list[Verdict] = [GuardRejected((Violation("no-proof", e.reason),)) for e in extractions]
-        checked = self.verifier.verify_many(
-            [(p, e.proof or "", e.restated_statement, e.preamble) for _, p, e in to_check]
-        )
-        for (index, *_), verdict in zip(to_check, checked):
-            verdicts[index] = verdict
-        if self.config.certified_rewards:
-            proved = [i for i, v in enumerate(verdicts) if isinstance(v, Proved)]
-            certified = self.verifier.certify_many(
-                [(problems[i], extractions[i].proof or "", verdicts[i], extractions[i].preamble) for i in proved]
-            )
-            for index, verdict in zip(proved, certified):
-                verdicts[index] = verdict
+        candidates = [extract(problem, fmt, text) for problem, fmt, text in zip(problems, prompt_format, texts)]
+        verdicts = self.checker.run(lambda checker: self._judge(checker, problems, candidates))
         rewards: list[float | None] = []
-        for index, verdict in enumerate(verdicts):
+        for problem, candidate, text, verdict in zip(problems, candidates, texts, verdicts):
             reward = score(verdict, self.config)
-            proof = extractions[index].proof
-            if reward == 1.0 and self.config.consistency and proof is not None:
-                reward = 1.0 if keeps_every_have(proof, sketch_haves(texts[index])) else 0.0
-            if isinstance(verdict, Proved) and proof is not None:
-                self._store(problems[index], proof, verdict, extractions[index].preamble)
+            if reward == 1.0 and self.config.consistency and candidate.proof is not None:
+                reward = 1.0 if keeps_every_have(candidate.proof, sketch_haves(text)) else 0.0
+            if isinstance(verdict, Proved):
+                self._store(problem, candidate, verdict)
             rewards.append(reward)
         self.checked += len(verdicts)
         self.proved += sum(isinstance(v, Proved) for v in verdicts)
@@ -140,12 +129,22 @@ class LeanReward:
                     time.monotonic() - started)
         return rewards
 
-    def _store(self, problem: Problem, proof: str, verdict: Proved, preamble: str) -> None:
-        """Keep a proof found during RL (the reward used the fast tier; what is kept is certified)."""
-        if self.store is None:
+    async def _judge(self, checker: Checker, problems: list[Problem], candidates: list[Extraction]) -> list[Verdict]:
+        """Every candidate checked at once on the pool (`check_candidate`, as every search
+        checks), then certified where rl.certified_rewards asks."""
+        verdicts = await asyncio.gather(*(check_candidate(checker, p, c) for p, c in zip(problems, candidates)))
+        if not self.config.certified_rewards:
+            return list(verdicts)
+        return list(await asyncio.gather(*(certify_candidate(checker, p, c, v)
+                                           for p, c, v in zip(problems, candidates, verdicts))))
+
+    def _store(self, problem: Problem, candidate: Extraction, verdict: Proved) -> None:
+        """Keep a proof found during RL (the reward may have used the fast tier; what is kept is
+        certified: no work if it already was)."""
+        if self.store is None or candidate.proof is None:
             return
-        certified = self.verifier.certify(problem, proof, verdict, preamble)  # no work if already certified
+        certified = self.checker.run(lambda checker: certify_candidate(checker, problem, candidate, verdict))
         if isinstance(certified, Proved):
-            record = proof_record(problem, proof, certified, model=self.model_name, algorithm="grpo", sample_cost=0,
-                                  wall_time_s=0.0, preamble=preamble)
+            record = proof_record(answered(problem, candidate.answer), candidate.proof, certified, model=self.model_name,
+                                  algorithm="grpo", sample_cost=0, wall_time_s=0.0, preamble=candidate.preamble)
             self.store.add(record)

@@ -15,7 +15,7 @@ from typing import Any
 
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
-from lean_prover.lean_env.blocking import BlockingVerifier
+from lean_prover.lean_env.blocking import BlockingChecker
 from lean_prover.lean_env.checker import Checker
 from lean_prover.prover.policy.base import Prompt
 from lean_prover.prover.prompts import build_prompt
@@ -97,7 +97,7 @@ def train_rl(
 
     model, tokenizer, cuda = load_for_training(model_path)
     rows = rl_rows(problems, config)
-    with BlockingVerifier(verifier) as blocking:
+    with BlockingChecker(verifier) as blocking:
         reward = LeanReward({p.id: p for p in problems}, blocking, config, store if config.store_proofs else None,
                             model_name=config.model)
         trainer = GRPOTrainer(

@@ -34,6 +34,9 @@ class SFTSplit:
     held_out: list[dict[str, Any]]
     duplicates: int
     """Proofs dropped as copies of another proof of the same statement (layout aside)."""
+    need_helpers: int = 0
+    """Proofs dropped because they need helper declarations that a completion format's
+    prompt (which ends at the statement) has no place for."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +62,17 @@ def record_problem(record: ProofRecord) -> Problem:
                    context=record.context)
 
 
-def example(record: ProofRecord, prompt_format: str) -> dict[str, Any]:
-    """A prompt-completion pair: the completion is what the format's extraction reads back."""
+def example(record: ProofRecord, prompt_format: str) -> dict[str, Any] | None:
+    """A prompt-completion pair: the completion is what the format's extraction reads back
+    (helpers and all). None for a proof with helpers in a completion format: its prompt ends at
+    the statement, and a continuation cannot write declarations above it."""
     problem = record_problem(record)
     proof = record.proof.rstrip()
     if get_format(prompt_format).kind == "completion":
+        if record.preamble.strip():
+            return None
         return {"prompt": build_prompt(problem, prompt_format), "completion": proof + "\n```"}
-    theorem = (problem.header + problem.context + problem.formal_statement + proof).strip()
+    theorem = (problem.header + problem.context + record.preamble + problem.formal_statement + proof).strip()
     answer = f"```lean4\n{theorem}\n```"
     return {
         "prompt": as_trl_prompt(build_prompt(problem, prompt_format)),
@@ -77,16 +84,20 @@ def sft_split(records: list[ProofRecord], config: SFTConfig) -> SFTSplit:
     seen: set[tuple[str, str]] = set()
     train: list[dict[str, Any]] = []
     held_out: list[dict[str, Any]] = []
-    duplicates = 0
+    duplicates = need_helpers = 0
     for record in records:
-        key = (record.statement_sha256, normalized(record.proof))
+        key = (record.statement_sha256, normalized(record.preamble + "\n" + record.proof))
         if key in seen:
             duplicates += 1
             continue
         seen.add(key)
+        pair = example(record, config.prompt_format)
+        if pair is None:
+            need_helpers += 1
+            continue
         target = held_out if is_held_out(record.statement_sha256, config.held_out) else train
-        target.append(example(record, config.prompt_format))
-    return SFTSplit(train, held_out, duplicates)
+        target.append(pair)
+    return SFTSplit(train, held_out, duplicates, need_helpers)
 
 
 def tactic_example(problem: Problem, before: list[str], tactic: str, state: str, prompt_format: str,
@@ -153,7 +164,8 @@ def train_sft(config: SFTConfig, records: list[ProofRecord], model_path: str) ->
         raise TrainingConfigError(
             f"no proofs to train on ({len(records)} in the store, {len(split.held_out)} held out): run `prover collect` first"
         )
-    logger.info("%d training proofs, %d held out, %d duplicates dropped", len(split.train), len(split.held_out), split.duplicates)
+    logger.info("%d training proofs, %d held out, %d duplicates dropped, %d needing helpers a %s prompt cannot hold dropped",
+                len(split.train), len(split.held_out), split.duplicates, split.need_helpers, config.prompt_format)
     return train_on(config, split, model_path)
 
 

@@ -18,7 +18,7 @@ from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
 from lean_prover.eval.ray_runner import OnRay
 from lean_prover.lean_env.config import RayConfig
 from lean_prover.eval.spec import RunSpec
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Proposer, Prover
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
@@ -52,14 +52,14 @@ class LatencyProver:
 
 
 class PolicyOnlyProver:
-    """Makes a Prover with no verifier of its own (its checks go to verifier actors); picklable."""
+    """Makes a Proposer (no verifier of its own: its checks go to verifier actors); picklable."""
 
     def __init__(self, outputs: list[str], latency: float = 0.0) -> None:
         self.outputs = outputs
         self.latency = latency
 
-    def __call__(self) -> Prover:
-        return Prover(ScriptedPolicy(self.outputs, latency=self.latency), PolicyConfig(prompt_format="non-cot"))
+    def __call__(self) -> Proposer:
+        return Proposer(ScriptedPolicy(self.outputs, latency=self.latency), PolicyConfig(prompt_format="non-cot"))
 
 
 class CrashingVerifier(Verifier):
