@@ -48,6 +48,7 @@ from typing import Any
 from lean_prover.data.lean_lexer import name_parts
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof, theorem_name
+from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_prover.lean_env.kit import Name, dotted
@@ -100,17 +101,30 @@ def require_checker(workspace: Path, certify: str, checker: Path | None = None) 
 
 @dataclass(frozen=True)
 class CertifySettings:
+    """The certified tier's settings, each read from `LeanConfig` (`from_config`): no default here."""
+
     workspace: Path
-    env_command: tuple[str, ...] = ("lake", "env")
+    env_command: tuple[str, ...]
     """The prefix that runs a program with the workspace's Lean and Mathlib on its paths."""
-    timeout_s: float = 900.0
+    timeout_s: float
     """Time limit of each of the three steps."""
-    memory_limit_mb: int = 0
+    memory_limit_mb: int
     """RLIMIT_AS of each step's process tree; 0 for no cap."""
-    guard_policy: GuardPolicy = GuardPolicy()
+    guard_policy: GuardPolicy
     """The allowlist the candidate is held to first (`LeanConfig.guard_policy`)."""
-    checker: Path | None = None
+    checker: Path | None
     """The checker binary; None for the workspace's build (`prover setup`)."""
+
+    @classmethod
+    def from_config(cls, config: LeanConfig) -> CertifySettings:
+        return cls(
+            workspace=config.workspace,
+            env_command=tuple(shlex.split(config.certify_command)),
+            timeout_s=config.certify_timeout_s,
+            memory_limit_mb=config.memory_limit_mb,
+            guard_policy=config.guard_policy(),
+            checker=config.checker_binary,
+        )
 
 
 @dataclass(frozen=True)

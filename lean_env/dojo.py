@@ -85,8 +85,7 @@ class DojoSession:
 class DojoChecker:
     """A `Checker` whose tactic sessions, for the problems in `origins` (by id), run in `Dojo`."""
 
-    def __init__(self, inner: Checker, origins: dict[str, TracedOrigin], policy: GuardPolicy = GuardPolicy(),
-                 timeout_s: int = 600) -> None:
+    def __init__(self, inner: Checker, origins: dict[str, TracedOrigin], policy: GuardPolicy, timeout_s: int) -> None:
         self.inner = inner
         self.origins = origins
         self.policy = policy

@@ -3,7 +3,7 @@ these are for a REPL that misbehaves or a setup that is missing."""
 
 from __future__ import annotations
 
-from lean_prover.data.errors import LeanProverError
+from lean_prover.data.errors import EnvironmentFailure, LeanProverError
 
 
 class LeanEnvError(LeanProverError):
@@ -11,14 +11,16 @@ class LeanEnvError(LeanProverError):
 
 
 class LeanSettingError(LeanEnvError, ValueError):
-    """A [lean] or [ray] setting with a value it cannot have; the message names it."""
+    """A [lean] or [ray] setting, or a flag of a Lean command (`--lean`, `--commit`), with a
+    value it cannot have, or missing; the message names it. Bad input: exit 2."""
 
 
-class WorkspaceError(LeanEnvError):
-    """The Lean workspace is missing or unusable; the message says what to do."""
+class WorkspaceError(LeanEnvError, EnvironmentFailure):
+    """The Lean workspace (or a tool it needs: lake, the checker, lean-dojo) is missing or
+    unusable; the message says what to do. An environment failure: exit 3."""
 
 
-class ReplError(LeanEnvError):
+class ReplError(LeanEnvError, EnvironmentFailure):
     """A REPL process failed. It has been killed and reaped; its owner starts a new one."""
 
     def __init__(self, message: str, stderr: str = "") -> None:

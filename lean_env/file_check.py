@@ -62,7 +62,7 @@ class TheoremReport:
 
 
 def plan_checks(
-    file: Path, reference: Path | None, trust_context: bool = False, policy: GuardPolicy = GuardPolicy()
+    file: Path, reference: Path | None, policy: GuardPolicy, trust_context: bool = False
 ) -> list[PlannedCheck]:
     """Pair each theorem of `file` with what it must prove. Raises DataError."""
     parsed = LeanFile.read(file)  # read and parsed once: the guard and the checks see the same text
@@ -110,7 +110,7 @@ def helpers_of(candidate: Problem, reference: Problem) -> str:
 def file_violations(text: str, header: str, policy: GuardPolicy) -> list[Violation]:
     """The whole file held to the static allowlist: imports, then only what proof text may hold."""
     body_line = header.count("\n")
-    return check_header(header) + [
+    return check_header(header, policy) + [
         Violation(v.rule, f"in the file: {v.message}", None if v.line is None else v.line + body_line)
         for v in check_commands(text[len(header) :], policy)
     ]

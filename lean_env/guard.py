@@ -193,17 +193,17 @@ def lines_before_violations(proof: str, violations: Sequence[Violation]) -> str:
     return "".join(proof.splitlines(keepends=True)[: first - 1])
 
 
-def check_proof(proof: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+def check_proof(proof: str, policy: GuardPolicy) -> list[Violation]:
     """Violations in the text that follows the statement (the proof, and anything after it)."""
     return _check(proof, policy)
 
 
-def check_tactic(tactic: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+def check_tactic(tactic: str, policy: GuardPolicy) -> list[Violation]:
     """Violations in one tactic for the REPL's tactic mode."""
     return _check(tactic, policy)
 
 
-def check_answer(term: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+def check_answer(term: str, policy: GuardPolicy) -> list[Violation]:
     """Violations in an answer's term. It stands in the problem's own context, before the
     statement, in parentheses (`Problem.with_answer`): its brackets must balance, so that
     nothing in it closes them and it stays one term, whatever it holds. Besides, the rules for
@@ -231,12 +231,12 @@ def check_answer(term: str, policy: GuardPolicy = GuardPolicy()) -> list[Violati
 _ANSWER_DENIED_WORDS = (DECLARATION_HEADS | MODIFIERS | SCOPE_COMMANDS | DECLARATION_CONTINUATIONS) - {"in", "set_option"}
 
 
-def check_commands(text: str, policy: GuardPolicy = GuardPolicy()) -> list[Violation]:
+def check_commands(text: str, policy: GuardPolicy) -> list[Violation]:
     """Violations in a run of commands: helper declarations before a theorem, or a file's body."""
     return _check(text, policy)
 
 
-def check_header(header: str) -> list[Violation]:
+def check_header(header: str, policy: GuardPolicy) -> list[Violation]:
     """A file's header: `import`s (as `kit.split_header` cuts them), then only what any
     candidate text may hold."""
     try:
@@ -246,7 +246,7 @@ def check_header(header: str) -> list[Violation]:
     line_offset = header[: len(header) - len(parts.rest)].count("\n")
     return [
         Violation(v.rule, v.message, None if v.line is None else v.line + line_offset)
-        for v in check_commands(parts.rest)
+        for v in check_commands(parts.rest, policy)
     ]
 
 

@@ -16,6 +16,7 @@ import tempfile
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
+from lean_prover.data.errors import EnvironmentFailure
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.errors import LeanEnvError
@@ -28,8 +29,8 @@ VerifierFactory = Callable[[], Verifier]
 """Builds an actor's verifier (e.g. `functools.partial(Verifier.from_config, lean_config)`)."""
 
 
-class RayUnavailableError(LeanEnvError):
-    """Ray is not installed."""
+class RayUnavailableError(LeanEnvError, EnvironmentFailure):
+    """Ray is not installed: exit 3."""
 
 
 def connect_ray(config: RayConfig, env: tuple[tuple[str, str], ...] = ()) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from lean_prover.lean_env.certify import CHECKER_TARGET, checker_sources
-from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.errors import LeanSettingError, WorkspaceError
 from lean_prover.lean_env.workspace import Pins, read_pins
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def run_step(command: list[str], cwd: Path) -> int:
 def setup_workspace(directory: Path, run: Runner = run_step, version: str = LEAN_VERSION) -> Pins:
     """Create or update the workspace of Lean `version` at `directory`; return what it pins. Idempotent."""
     if not _VERSION.fullmatch(version):
-        raise WorkspaceError(f"--lean {version}: not a Lean 4 release tag such as {LEAN_VERSION} or v4.27.0")
+        raise LeanSettingError(f"--lean {version}: not a Lean 4 release tag such as {LEAN_VERSION} or v4.27.0")
     if shutil.which("lake") is None:
         raise WorkspaceError(
             "`lake` is not on PATH: install elan (https://github.com/leanprover/elan), "

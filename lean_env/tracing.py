@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lean_prover.lean_env.errors import WorkspaceError
+from lean_prover.lean_env.errors import LeanSettingError, WorkspaceError
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def trace_repository(repository: str, commit: str | None, out: Path) -> TraceRes
     if Path(repository).is_dir():
         repo = LeanGitRepo.from_path(Path(repository))
     elif commit is None:
-        raise WorkspaceError(f"{repository}: give --commit to trace a repository by its URL")
+        raise LeanSettingError(f"{repository}: give --commit to trace a repository by its URL")
     else:
         repo = LeanGitRepo(repository, commit)
     traced = trace(repo)

@@ -17,7 +17,6 @@ import dataclasses
 import itertools
 import logging
 import secrets
-import shlex
 import shutil
 import time
 from contextlib import asynccontextmanager
@@ -104,7 +103,7 @@ class Verifier:
         self,
         pool: ReplPool,
         pins: Pins,
-        policy: GuardPolicy = GuardPolicy(),
+        policy: GuardPolicy,
         certifier: CertifiedChecker | None = None,
         certify: str = "never",
     ) -> None:
@@ -122,15 +121,7 @@ class Verifier:
         pool = ReplPool(settings, config.pool_size(), starter=ReplProcess.start)
         certifier = None
         if config.certify != "never":
-            certify_settings = CertifySettings(
-                workspace=config.workspace,
-                env_command=tuple(shlex.split(config.certify_command)),
-                timeout_s=config.certify_timeout_s,
-                memory_limit_mb=config.memory_limit_mb,
-                guard_policy=config.guard_policy(),
-                checker=config.checker_binary,
-            )
-            certifier = CertifiedChecker(certify_settings, pins)
+            certifier = CertifiedChecker(CertifySettings.from_config(config), pins)
         return cls(pool, pins, config.guard_policy(), certifier, config.certify)
 
     async def __aenter__(self) -> Verifier:

@@ -75,6 +75,16 @@ def fake_certifying_workspace(workspace: Path) -> list[str]:
     return ["--set", f"lean.workspace={workspace}", "--set", f"lean.certify_command={sys.executable} {FAKE_LAKE} env"]
 
 
+def fake_certify_settings(workspace: Path, **lean_settings: object):
+    """CertifySettings read from a LeanConfig (as every command builds them) whose `lake env` is
+    the fake one; `lean_settings` are further `lean.*` settings."""
+    from lean_prover.lean_env.certify import CertifySettings
+    from lean_prover.lean_env.config import LeanConfig
+
+    config = LeanConfig(workspace=workspace, certify_command=f"{sys.executable} {FAKE_LAKE} env", **lean_settings)  # type: ignore[arg-type]
+    return CertifySettings.from_config(config)
+
+
 def scripted_settings(**overrides: object):
     """ReplSettings that start the scripted fake REPL."""
     from lean_prover.lean_env.repl import ReplSettings

@@ -136,15 +136,15 @@ def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: P
                                           encoding="utf-8")
     if rule == "unterminated":  # the file cannot be read at all: one line, exit 2
         with pytest.raises(DataError, match="unterminated comment"):
-            plan_checks(tmp_path / "cheat.lean", None)
+            plan_checks(tmp_path / "cheat.lean", None, GuardPolicy())
         return
-    reports = check_statically(plan_checks(tmp_path / "cheat.lean", None), GuardPolicy())
+    reports = check_statically(plan_checks(tmp_path / "cheat.lean", None, GuardPolicy()), GuardPolicy())
     static = STATIC_RULES.get(proof, True)
     rejected = [r for r in reports if not r.passed and any(d.startswith(rule) for d in r.details)]
     assert bool(rejected) is static, reports  # the static layer stops what it knows, Lean's parse the rest
     async def checked(file: str, reference: str | None) -> list[str]:
         async with Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
-            reports = await check_with_lean(plan_checks(tmp_path / file, reference and tmp_path / reference), verifier)
+            reports = await check_with_lean(plan_checks(tmp_path / file, reference and tmp_path / reference, GuardPolicy()), verifier)
         return [r.outcome for r in reports if r.id == "t"]
 
     # Without a reference everything before a theorem's end is candidate text; with one, the
@@ -155,7 +155,7 @@ def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: P
         assert outcomes and "proved" not in outcomes, (file, reference, outcomes)
     attack = proof.removeprefix("  omega\n").strip()
     for reference in (None, "ref.lean"):
-        plan = next(p for p in plan_checks(tmp_path / "cheat.lean", reference and tmp_path / reference) if p.id == "t")
+        plan = next(p for p in plan_checks(tmp_path / "cheat.lean", reference and tmp_path / reference, GuardPolicy()) if p.id == "t")
         outcomes = asyncio.run(checked("cheat.lean", reference))
         assert "proved" not in outcomes or attack not in plan.proof + plan.preamble, (reference, outcomes)
 
@@ -165,10 +165,10 @@ def test_a_file_whose_context_changes_its_statement_fails_unless_trusted(tmp_pat
     the theorem can make `2 + 2 = 5` mean anything."""
     file = tmp_path / "notation.lean"
     file.write_text("import Mathlib\n\nlocal notation \"5\" => 4\n\ntheorem f : 2 + 2 = 5 := by\n  rfl\n")
-    (report,) = check_statically(plan_checks(file, None), GuardPolicy())
+    (report,) = check_statically(plan_checks(file, None, GuardPolicy()), GuardPolicy())
     assert not report.passed and report.outcome == "guard-rejected"
     assert any("line 3 of the file" in d for d in report.details) and any("--trust-context" in d for d in report.details)
-    (trusted,) = check_statically(plan_checks(file, None, trust_context=True), GuardPolicy())
+    (trusted,) = check_statically(plan_checks(file, None, GuardPolicy(), trust_context=True), GuardPolicy())
     assert trusted.passed
     result = run_cli("check", str(file), "--static", cwd=tmp_path)
     assert result.returncode == 1 and "FAIL  f  guard-rejected" in result.stdout
@@ -188,7 +188,7 @@ def test_prove_holds_generated_text_to_the_allowlist_and_trusts_the_users_file(t
                          preamble: str = "") -> Verdict:
             from lean_prover.lean_env.guard import check_proof
 
-            violations = check_proof(proof)
+            violations = check_proof(proof, GuardPolicy())
             if violations:
                 return GuardRejected(tuple(violations))
             return await super().verify(problem, proof, restated_statement, preamble)
@@ -304,7 +304,7 @@ def test_all_deepseek_v2_proofs_pass_prover_check_without_a_reference(shared_dat
     files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
     assert len(files) == 221
     for file in files:
-        reports = check_statically(plan_checks(file, None), GuardPolicy())
+        reports = check_statically(plan_checks(file, None, GuardPolicy()), GuardPolicy())
         assert all(r.passed for r in reports), (file.name, [r.details for r in reports])
 
 
@@ -373,7 +373,7 @@ def test_all_deepseek_v2_proofs_pass_through_lean_with_and_without_a_reference(s
             reference = tmp_path / f"{file.stem}.ref.lean"
             reference.write_text(statements[file.stem], encoding="utf-8")
             for against in (None, reference):
-                reports = await check_with_lean(plan_checks(file, against), verifier)
+                reports = await check_with_lean(plan_checks(file, against, GuardPolicy()), verifier)
                 out += [(file.stem, str(against), [r.outcome for r in reports if r.id == file.stem])]
         return out
 
@@ -402,7 +402,7 @@ def test_honest_helpers_pass_in_every_mode(tmp_path: Path, helpers: str) -> None
     (tmp_path / "file.lean").write_text(f"import Mathlib\n\n{helpers}{STATEMENT}{proof}", encoding="utf-8")
     for reference, trust in ((None, False), (None, True), (tmp_path / "ref.lean", False)):
         async def checked(v: Verifier) -> list[str]:
-            reports = await check_with_lean(plan_checks(tmp_path / "file.lean", reference, trust), v)
+            reports = await check_with_lean(plan_checks(tmp_path / "file.lean", reference, GuardPolicy(), trust), v)
             return [r.outcome for r in reports if r.id == "t"]
 
         outcomes, _ = run_with_verifier(checked)

@@ -7,21 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
 
 from lean_prover.data.problem import Problem
-from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings, checker_path
+from lean_prover.lean_env.certify import CertifiedChecker, checker_path
 from lean_prover.lean_env.errors import WorkspaceError
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, Proved, TimedOut, Verdict
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
-from tests.conftest import FAKE_LAKE, fake_certifying_workspace, scripted_settings
+from tests.conftest import fake_certify_settings, fake_certifying_workspace, scripted_settings
 STATEMENT = "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
 PROBLEM = Problem(name="t", split="", header="import Mathlib\n", informal_prefix="", formal_statement=STATEMENT,
                   goal="", source="test")
@@ -35,7 +34,7 @@ def install_checker(workspace: Path) -> None:
 @pytest.fixture
 def certifier(tmp_path: Path) -> CertifiedChecker:
     install_checker(tmp_path)
-    return CertifiedChecker(CertifySettings(tmp_path, (sys.executable, str(FAKE_LAKE), "env"), timeout_s=20), Pins.unknown())
+    return CertifiedChecker(fake_certify_settings(tmp_path, certify_timeout_s=20), Pins.unknown())
 
 
 def certify(checker: CertifiedChecker, proof: str, preamble: str = "") -> Verdict:
@@ -96,7 +95,7 @@ def test_a_missing_or_changed_checker_is_one_clear_error(certifier: CertifiedChe
 
 def test_a_compile_that_hangs_is_killed(tmp_path: Path) -> None:
     install_checker(tmp_path)
-    settings = CertifySettings(tmp_path, (sys.executable, str(FAKE_LAKE), "env"), timeout_s=1.5)
+    settings = fake_certify_settings(tmp_path, certify_timeout_s=1.5)
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     verdict = certify(CertifiedChecker(settings, Pins.unknown()), "  exact HANG_COMPILE\n")
     assert isinstance(verdict, TimedOut)

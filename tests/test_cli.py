@@ -157,14 +157,20 @@ def test_sample_with_the_offline_model(env: dict[str, str], smollm2: object, mod
          "model 'no-such-org/no-such-model' not found"),
         (["--set", "policy.backend=tpu", "sample", "minif2f:mathd_algebra_478"], "unknown policy backend 'tpu'"),
         (["prompt", "minif2f:mathd_algebra_478", "--format", "v9"], "unknown prompt format 'v9'"),
-        (["--set", "policy.backend=openai", "--set", "policy.base_url=http://127.0.0.1:9/v1", "--set",
-          "policy.retries=0", "sample", "minif2f:mathd_algebra_478", "-n", "1"], "did not answer after 1 tries"),
     ],
 )
 def test_policy_bad_input_is_one_line_and_exit_2(env: dict[str, str], args: list[str], message: str) -> None:
     result = run_cli(*args, env=env)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_policy_server_that_does_not_answer_is_exit_3(env: dict[str, str]) -> None:
+    """An environment failure, not bad input: the same command may pass once the server is up."""
+    result = run_cli("--set", "policy.backend=openai", "--set", "policy.base_url=http://127.0.0.1:9/v1", "--set",
+                     "policy.retries=0", "sample", "minif2f:mathd_algebra_478", "-n", "1", env=env)
+    assert result.returncode == 3, result.stderr
+    assert "did not answer after 1 tries" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 CTRL_C_AT_IMPORT = """

@@ -103,7 +103,7 @@ def test_best_first_search_steps_in_dojo_and_verifies_the_whole_proof(fake_dojo:
     problem = Problem("t", "test", "", "", "theorem t : True := by\n", START, "toy", id="Demo.t")
     policy = ScriptedPolicy([("a", -0.1), ("done", -0.2)], by_seed=False)
     inner = ScriptedVerifier()
-    checker = DojoChecker(inner, {"Demo.t": ORIGIN})
+    checker = DojoChecker(inner, {"Demo.t": ORIGIN}, GuardPolicy(), 600)
     prover = Prover(policy, PolicyConfig(prompt_format="non-cot"), checker)
     search = BestFirstSearch(SearchConfig(algorithm="bfs", bfs_candidates=2, bfs_expansions=4))
 

@@ -22,35 +22,35 @@ def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, message, code",
     [
-        (["eval", "--out", "r", "--budget", "0"], "--budget '0': expected a positive number"),
-        (["eval", "--out", "r", "--budget", "many"], "--budget 'many'"),
-        (["eval", "--out", "r", "--shard", "3/2"], "--shard '3/2'"),
-        (["eval", "--out", "r", "--algorithm", "dfs"], "unknown search algorithm 'dfs'"),
-        (["eval", "--out", "r", "--dataset", "minif2g"], "unknown dataset 'minif2g'"),
-        (["eval", "--out", "r", "--split", "train"], "has no split 'train'"),
-        (["eval", "--out", "r", "--repeats", "0"], "--repeats 0"),
-        (["eval", "--out", "r"], "Lean is not set up"),
-        (["prove", "absent.lean"], "absent.lean"),
-        (["prove", "proved.lean"], "no theorem or lemma whose proof is `sorry`"),
-        (["prove", "three.lean", "--theorem", "four"], "no sorry theorem named four"),
-        (["prove", "three.lean", "--budget", "-1"], "--budget '-1'"),
-        (["prove", "three.lean", "--in-place", "--out", "x.lean"], "--in-place or --out, not both"),
-        (["prove", "latin1.lean"], "not UTF-8"),
-        (["prove", "three.lean"], "Lean is not set up"),
-        (["collect", "--algorithm", "dfs"], "unknown search algorithm 'dfs'"),
-        (["collect"], "Lean is not set up"),
-        (["report", "nowhere"], "not a run directory"),
-        (["merge", "nowhere", "--out", "m"], "not a run directory"),
+        (["eval", "--out", "r", "--budget", "0"], "--budget '0': expected a positive number", 2),
+        (["eval", "--out", "r", "--budget", "many"], "--budget 'many'", 2),
+        (["eval", "--out", "r", "--shard", "3/2"], "--shard '3/2'", 2),
+        (["eval", "--out", "r", "--algorithm", "dfs"], "unknown search algorithm 'dfs'", 2),
+        (["eval", "--out", "r", "--dataset", "minif2g"], "unknown dataset 'minif2g'", 2),
+        (["eval", "--out", "r", "--split", "train"], "has no split 'train'", 2),
+        (["eval", "--out", "r", "--repeats", "0"], "--repeats 0", 2),
+        (["eval", "--out", "r"], "Lean is not set up", 3),
+        (["prove", "absent.lean"], "absent.lean", 2),
+        (["prove", "proved.lean"], "no theorem or lemma whose proof is `sorry`", 2),
+        (["prove", "three.lean", "--theorem", "four"], "no sorry theorem named four", 2),
+        (["prove", "three.lean", "--budget", "-1"], "--budget '-1'", 2),
+        (["prove", "three.lean", "--in-place", "--out", "x.lean"], "--in-place or --out, not both", 2),
+        (["prove", "latin1.lean"], "not UTF-8", 2),
+        (["prove", "three.lean"], "Lean is not set up", 3),
+        (["collect", "--algorithm", "dfs"], "unknown search algorithm 'dfs'", 2),
+        (["collect"], "Lean is not set up", 3),
+        (["report", "nowhere"], "not a run directory", 2),
+        (["merge", "nowhere", "--out", "m"], "not a run directory", 2),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, env: dict[str, str], args: list[str], message: str) -> None:
+def test_bad_input_exits_2_and_no_lean_3_in_one_line(tmp_path: Path, env: dict[str, str], args: list[str], message: str, code: int) -> None:
     (tmp_path / "three.lean").write_text(ORIGINAL)
     (tmp_path / "proved.lean").write_text("theorem t : True := by\n  trivial\n")
     (tmp_path / "latin1.lean").write_bytes("theorem caf\xe9 : True := by\n  sorry\n".encode("latin-1"))
     result = run_cli(*args, env=env, cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == code, result.stderr
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
@@ -171,7 +171,7 @@ def test_a_missing_certified_checker_stops_eval_before_any_search(tmp_path: Path
     (workspace / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
     result = run_cli("--set", SCRIPTED, "--set", f"lean.workspace={workspace}", "eval", "--dataset", "minif2f",
                      "--budget", "1", "--out", "run", env=env, cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.strip().startswith("error: the certified checker is not built")
+    assert result.returncode == 3 and result.stderr.strip().startswith("error: the certified checker is not built")
     assert "run `prover setup`" in result.stderr and not (tmp_path / "run").exists()
 
 

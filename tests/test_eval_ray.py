@@ -14,6 +14,7 @@ from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
 from lean_prover.eval.ray_runner import OnRay
 from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.config import RayConfig
+from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
@@ -81,7 +82,7 @@ def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_n
 
     def local_prover() -> Prover:
         return Prover(ScriptedPolicy(COLLECT_OUTPUTS), PolicyConfig(prompt_format="non-cot"),
-                      Verifier(ReplPool(scripted_settings(), 2), Pins.unknown()))
+                      Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy()))
 
     local = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "local", local_prover,
                                        store_path=tmp_path / "local.sqlite", show_progress=False))

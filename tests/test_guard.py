@@ -92,7 +92,7 @@ CHEATS = [
 
 @pytest.mark.parametrize("proof, rule", CHEATS)
 def test_cheats_are_rejected(proof: str, rule: str) -> None:
-    violations = check_proof(proof)
+    violations = check_proof(proof, GuardPolicy())
     rules = [v.rule for v in violations]
     assert rule in rules, rules
     assert all(v.line is not None for v in violations if v.rule != "statement-changed")
@@ -120,7 +120,7 @@ def test_cheats_are_rejected(proof: str, rule: str) -> None:
     ],
 )
 def test_honest_proofs_pass(proof: str) -> None:
-    assert check_proof(proof) == []
+    assert check_proof(proof, GuardPolicy()) == []
 
 
 @pytest.mark.parametrize(
@@ -143,14 +143,14 @@ def test_honest_proofs_pass(proof: str) -> None:
     ],
 )
 def test_honest_helper_declarations_pass(preamble: str) -> None:
-    assert check_commands(preamble) == []
+    assert check_commands(preamble, GuardPolicy()) == []
 
 
 def test_v2_headers_pass() -> None:
     header = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n"
-    assert check_header(header) == []
-    assert "option" in [v.rule for v in check_header("import Mathlib\nset_option debug.skipKernelTC true\n")]
-    assert [v.line for v in check_header("import Mathlib\n\nmacro \"x\" : term => `(1)\n")] == [3]
+    assert check_header(header, GuardPolicy()) == []
+    assert "option" in [v.rule for v in check_header("import Mathlib\nset_option debug.skipKernelTC true\n", GuardPolicy())]
+    assert [v.line for v in check_header("import Mathlib\n\nmacro \"x\" : term => `(1)\n", GuardPolicy())] == [3]
 
 
 def test_native_decide_allowed_by_flag() -> None:
@@ -196,7 +196,7 @@ def test_deepseek_v2_proofs_pass_layer_one(shared_data: Path) -> None:
     for file in files:
         (theorem,) = [t for t in parse_theorems(file.read_text(encoding="utf-8"), str(file)) if t.problem.name == file.stem]
         statement = reference[file.stem]
-        assert check_proof(attach_proof(statement, theorem.after_assign)) == [], file.name
+        assert check_proof(attach_proof(statement, theorem.after_assign), GuardPolicy()) == [], file.name
         if check_statement(statement, theorem.problem.formal_statement):
             flagged.add(file.stem)
     assert flagged == RESTATED_DIFFERENTLY

@@ -1,12 +1,13 @@
-"""The house: one import root, and packages that depend on each other in one direction only.
+"""The house: one import root, and layers that depend on each other in one direction only.
 
-The intended dependencies are stated here, once (docs/architecture.md explains them):
-data <- lean_env <- prover (policy, agent) <- search <- eval <- prover/cli, the composition root.
+The intended arrows are stated here, once (`ARROWS`), and docs/architecture.md draws the same
+ones (`test_the_docs_draw_the_arrows_stated_here` holds the two together).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import textwrap
@@ -23,16 +24,34 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = "lean_prover"
 PACKAGES = ("prover", "search", "lean_env", "data", "eval")
-# What each package may import from the others. The CLI (prover/cli) is the composition root:
-# the only place that knows every package.
-ALLOWED = {
-    "data": set(),
-    "lean_env": {"data"},
-    "prover": {"data", "lean_env"},
-    "search": {"data", "lean_env", "prover"},
-    "eval": {"data", "lean_env", "prover", "search"},
-    "prover/cli": set(PACKAGES),
+LAYERS = ("data", "lean_env", "prover", "search", "eval", "cli")
+"""Bottom to top. `cli` is `prover/cli/` (and `prover/__main__.py`): the composition root, the
+only layer that knows every other, and one that nothing imports."""
+EVERY = "*"
+"""An arrow to a whole layer."""
+ARROWS: dict[str, dict[str, str | frozenset[str]]] = {
+    "data": {},
+    "lean_env": {"data": EVERY},
+    "prover": {"lean_env": EVERY, "data": EVERY},
+    "search": {
+        "prover": EVERY,
+        "data": EVERY,
+        # Around prover: the verdicts a search weighs, tactic-mode goals, positions in a proof.
+        "lean_env": frozenset({"verdict", "tactic_mode", "protocol", "guard", "verifier"}),
+    },
+    "eval": {
+        "search": EVERY,
+        "data": EVERY,
+        # Around search: the attempt step and the policy's counters and settings (fingerprint).
+        "prover": frozenset({"agent", "policy.base", "policy.config", "prompts"}),
+        # Around prover: verdicts, the checker protocol, a file's report, Ray actors, settings.
+        "lean_env": frozenset({"verdict", "checker", "file_check", "remote", "config", "usage"}),
+    },
+    "cli": {layer: EVERY for layer in ("eval", "search", "prover", "lean_env", "data")},
 }
+"""What each layer imports from the others: every arrow, none implied by another. `data` (the
+problems, files, proof store and error root) is every layer's vocabulary; an arrow that reaches
+around a layer names the modules it may use."""
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -45,21 +64,93 @@ def imported_modules(path: Path) -> set[str]:
     return names
 
 
-def our_packages(modules: set[str]) -> set[str]:
-    return {m.split(".")[1] for m in modules if m.startswith(f"{ROOT}.") and m.split(".")[1] in PACKAGES}
+def layer_of(relative: str) -> str:
+    """The layer of a file (`prover/agent.py`) or of a module path (`prover/cli/app`)."""
+    if relative.startswith("prover/cli/") or relative in ("prover/cli", "prover/__main__.py"):
+        return "cli"
+    return relative.split("/")[0]
+
+
+def our_imports(path: Path) -> set[tuple[str, str]]:
+    """(layer, module within it) for each of our modules `path` imports from another layer."""
+    here = layer_of(path.relative_to(REPO_ROOT).as_posix())
+    found = set()
+    for module in imported_modules(path):
+        parts = module.split(".")
+        if parts[0] != ROOT or len(parts) < 2 or parts[1] not in PACKAGES:
+            continue
+        layer = layer_of("/".join(parts[1:]))
+        if layer != here:
+            found.add((layer, ".".join(parts[2:])))
+    return found
 
 
 def code_files() -> list[Path]:
     return sorted(p for package in PACKAGES for p in (REPO_ROOT / package).rglob("*.py"))
 
 
-@pytest.mark.parametrize("package", PACKAGES)
-def test_imports_point_one_way(package: str) -> None:
-    for path in sorted((REPO_ROOT / package).rglob("*.py")):
+def allowed(source: str, layer: str, module: str) -> bool:
+    arrow = ARROWS[source].get(layer)
+    return arrow == EVERY or (isinstance(arrow, frozenset) and module in arrow)
+
+
+def test_every_import_follows_a_stated_arrow() -> None:
+    for path in code_files():
         relative = path.relative_to(REPO_ROOT).as_posix()
-        owner = "prover/cli" if relative.startswith("prover/cli/") else package
-        forbidden = our_packages(imported_modules(path)) - ALLOWED[owner] - {package}
-        assert not forbidden, f"{relative} imports {sorted(forbidden)}"
+        source = layer_of(relative)
+        against = sorted(f"{layer}.{module}" for layer, module in our_imports(path) if not allowed(source, layer, module))
+        assert not against, f"{relative} ({source}) imports {against}: no arrow in tests/test_layout.py allows it"
+
+
+def test_every_stated_arrow_is_used() -> None:
+    """An allowance nobody needs any more is removed, so the list stays what the code does."""
+    used: dict[str, set[tuple[str, str]]] = {layer: set() for layer in LAYERS}
+    for path in code_files():
+        used[layer_of(path.relative_to(REPO_ROOT).as_posix())] |= our_imports(path)
+    for source, arrows in ARROWS.items():
+        for layer, arrow in arrows.items():
+            modules = {module for used_layer, module in used[source] if used_layer == layer}
+            assert modules, f"{source} -> {layer} is stated and unused"
+            if isinstance(arrow, frozenset):
+                assert arrow <= modules, f"{source} -> {layer}: {sorted(arrow - modules)} stated and unused"
+
+
+def test_the_arrows_point_down_and_nothing_imports_the_cli() -> None:
+    for source, arrows in ARROWS.items():
+        for layer in arrows:
+            assert LAYERS.index(layer) < LAYERS.index(source), f"{source} -> {layer} points up"
+    assert not any("cli" in arrows for arrows in ARROWS.values())
+
+
+def test_an_import_against_the_arrows_is_caught(tmp_path: Path) -> None:
+    """The check itself: eval reaching around search and prover into the REPL pool, and a
+    search importing the CLI, are both refused."""
+    assert not allowed("eval", "lean_env", "pool")
+    assert not allowed("search", "cli", "app")
+    assert allowed("eval", "lean_env", "verdict") and allowed("cli", "lean_env", "pool")
+    assert layer_of("prover/cli/app.py") == "cli" and layer_of("prover/agent.py") == "prover"
+
+
+def drawn_arrows(text: str) -> dict[str, dict[str, str | frozenset[str]]]:
+    """The arrows of docs/architecture.md's ```layers block: `eval -> search, lean_env: a b`,
+    one target a clause, `;` between clauses."""
+    block = re.search(r"```layers\n(.*?)```", text, re.S)
+    assert block, "docs/architecture.md has no ```layers block"
+    drawn: dict[str, dict[str, str | frozenset[str]]] = {}
+    for line in block.group(1).splitlines():
+        if "->" not in line:
+            continue
+        source, targets = (part.strip() for part in line.split("->"))
+        drawn[source] = {}
+        for clause in filter(None, (c.strip() for c in targets.split(";"))):
+            layer, _, modules = clause.partition(":")
+            drawn[source][layer.strip()] = frozenset(modules.split()) if modules.strip() else EVERY
+    return drawn
+
+
+def test_the_docs_draw_the_arrows_stated_here() -> None:
+    drawn = drawn_arrows((REPO_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8"))
+    assert drawn == {source: arrows for source, arrows in ARROWS.items() if arrows}
 
 
 def test_every_import_goes_through_the_root() -> None:
@@ -103,11 +194,12 @@ def test_a_users_own_modules_do_not_shadow_ours(tmp_path: Path) -> None:
 
 
 def test_every_error_has_the_one_root() -> None:
-    """One `except LeanProverError` in the CLI turns any of them into one line and exit 2."""
+    """One `except LeanProverError` in the CLI turns any of them into one line and exit 2 (3 for
+    an `EnvironmentFailure`, which each package's environment errors derive from as well)."""
     import importlib
     import inspect
 
-    from lean_prover.data.errors import LeanProverError
+    from lean_prover.data.errors import EnvironmentFailure, LeanProverError
 
     roots = {"data": "DataError", "lean_env": "LeanEnvError", "prover": "ProverError", "search": "SearchError",
              "eval": "EvalError"}
@@ -118,7 +210,7 @@ def test_every_error_has_the_one_root() -> None:
         module = importlib.import_module(f"{ROOT}." + ".".join(relative.parts).removesuffix(".__init__"))
         for name, value in vars(module).items():
             if (inspect.isclass(value) and issubclass(value, BaseException) and value.__module__ == module.__name__
-                    and value is not LeanProverError):
+                    and value not in (LeanProverError, EnvironmentFailure)):
                 assert issubclass(value, LeanProverError), f"{module.__name__}.{name} is outside LeanProverError"
                 package_root = getattr(importlib.import_module(f"{ROOT}.{relative.parts[0]}.errors"), roots[relative.parts[0]])
                 assert issubclass(value, package_root), f"{module.__name__}.{name} is outside {package_root.__name__}"

@@ -14,7 +14,7 @@ from typing import Awaitable, Callable, TypeVar
 import pytest
 
 from lean_prover.data.problem import Problem
-from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings, checker_sources
+from lean_prover.lean_env.certify import CertifiedChecker, checker_sources
 from lean_prover.lean_env.file_check import check_statically, plan_checks
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
@@ -22,7 +22,7 @@ from lean_prover.lean_env.setup import write_checker_sources
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved, Verdict
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
-from tests.conftest import FAKE_LAKE, FAKE_REPL, fake_certifying_workspace, run_cli, scripted_settings
+from tests.conftest import FAKE_REPL, fake_certify_settings, fake_certifying_workspace, run_cli, scripted_settings
 
 T = TypeVar("T")
 SCRIPTED = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted"
@@ -50,7 +50,7 @@ def installed_checker(workspace: Path, toolchain: str = "leanprover/lean4:v4.15.
     `toolchain` (the fake checker reads them as the real one was built from them)."""
     fake_certifying_workspace(workspace)
     write_checker_sources(workspace, toolchain)
-    return CertifiedChecker(CertifySettings(workspace, (sys.executable, str(FAKE_LAKE), "env"), timeout_s=20),
+    return CertifiedChecker(fake_certify_settings(workspace, certify_timeout_s=20),
                             Pins.unknown())
 
 
@@ -148,6 +148,48 @@ def test_check_honours_allow_native_decide(tmp_path: Path) -> None:
     assert theorem["outcome"] == "proved", theorem
 
 
+def test_every_check_takes_its_guard_policy_from_the_lean_settings(tmp_path: Path) -> None:
+    """No check has a guard policy of its own to fall back on (a default `GuardPolicy()` is how
+    `prover check` came to ignore `lean.allow_native_decide`): each takes the one that
+    `LeanConfig.guard_policy` builds, and `Verifier.from_config` hands it to both tiers."""
+    import ast
+    import inspect
+
+    from lean_prover.lean_env import dojo, file_check, guard
+    from lean_prover.lean_env.certify import CertifySettings
+    from lean_prover.lean_env.config import LeanConfig
+    from tests.conftest import REPO_ROOT
+
+    takers = [guard.check_proof, guard.check_tactic, guard.check_answer, guard.check_commands, guard.check_header,
+              guard.check_candidate, file_check.plan_checks, file_check.check_statically, Verifier.__init__,
+              dojo.DojoChecker.__init__, dojo.DojoSession.__init__, CertifySettings]
+    for taker in takers:
+        parameters = inspect.signature(taker).parameters
+        policy = parameters.get("policy") or parameters["guard_policy"]
+        assert policy.default is inspect.Parameter.empty, f"{taker.__qualname__} has a default guard policy"
+    builders = []
+    for path in sorted(p for package in ("lean_env", "prover", "search", "eval", "data") for p in (REPO_ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "GuardPolicy":
+                builders.append(path.relative_to(REPO_ROOT).as_posix())
+    # The settings build it; extraction only asks whether a block parses as commands at all.
+    assert sorted(builders) == ["lean_env/config.py", "prover/extraction.py"]
+
+    fake_certifying_workspace(tmp_path)
+    for allowed in (False, True):
+        config = LeanConfig(workspace=tmp_path, repl_command=f"{sys.executable} {FAKE_REPL} scripted", certify="final",
+                            allow_native_decide=allowed)
+        verifier = Verifier.from_config(config)
+        assert verifier.policy.allow_native_decide is allowed
+        assert verifier.certifier is not None and verifier.certifier.settings.guard_policy.allow_native_decide is allowed
+    text = "import Mathlib\n\ntheorem t : 2 + 2 = 4 := by\n  native_decide\n"
+    (tmp_path / "config.toml").write_text("[lean]\nallow_native_decide = true\n")
+    (tmp_path / "file.lean").write_text(text)
+    result = run_cli("--config", "config.toml", "check", "file.lean", "--static", "--json", cwd=tmp_path)
+    (theorem,) = json.loads(result.stdout)["theorems"]
+    assert theorem["outcome"] == "static-ok", theorem
+
+
 def test_tactics_in_column_0_are_tactics(tmp_path: Path) -> None:
     text = "import Mathlib\n\ntheorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\nsubst h\nrfl\n"
     assert check_file(tmp_path, text)["t"]["outcome"] == "proved"
@@ -208,7 +250,7 @@ def test_axioms_are_compared_as_the_kernel_names_them(tmp_path: Path) -> None:
 def test_the_header_is_held_to_the_allowlist_after_its_imports(tmp_path: Path) -> None:
     (tmp_path / "file.lean").write_text("import Mathlib\n  macro_rules | `(tactic| rfl) => `(tactic| sorry)\n\n"
                                         "theorem t : True := by\n  rfl\n")
-    (report,) = check_statically(plan_checks(tmp_path / "file.lean", None), GuardPolicy())
+    (report,) = check_statically(plan_checks(tmp_path / "file.lean", None, GuardPolicy()), GuardPolicy())
     assert not report.passed and any(d.startswith("command") and "line 2" in d for d in report.details), report
 
 

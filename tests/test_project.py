@@ -108,7 +108,7 @@ def test_prove_in_a_project_without_lake_is_one_line(tmp_path: Path) -> None:
     file = lake_project(tmp_path / "proj")
     result = run_cli("prove", str(file), env={"PATH": str(Path(sys.executable).parent),
                                               "XDG_CACHE_HOME": str(tmp_path / "cache")})
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.returncode == 3 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "is a Lake project for leanprover/lean4:v4.27.0, and `lake` is not on PATH" in result.stderr
 
 

@@ -46,16 +46,16 @@ def test_tree_show_bad_input(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    "args, message, code",
     [
-        (["search", "minif2f:mathd_algebra_478", "--algorithm", "dfs"], "unknown search algorithm 'dfs'"),
-        (["search", "minif2f:mathd_algebra_478"], "Lean is not set up"),
+        (["search", "minif2f:mathd_algebra_478", "--algorithm", "dfs"], "unknown search algorithm 'dfs'", 2),
+        (["search", "minif2f:mathd_algebra_478"], "Lean is not set up", 3),
     ],
 )
-def test_search_bad_input(shared_data: Path, tmp_path: Path, args: list[str], message: str) -> None:
+def test_search_bad_input_exits_2_and_no_lean_3(shared_data: Path, tmp_path: Path, args: list[str], message: str, code: int) -> None:
     env = {"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path)}
     result = run_cli(*args, env=env, cwd=tmp_path)
-    assert result.returncode == 2 and message in result.stderr
+    assert result.returncode == code and message in result.stderr
 
 
 @pytest.mark.slow

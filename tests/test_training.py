@@ -263,11 +263,11 @@ def test_train_rl_from_the_command_line(smollm2: object, model_cache: Path, shar
 def test_certified_rewards_close_the_fast_tier_to_the_policy(tmp_path: Path) -> None:
     """The scripted REPL accepts KERNEL_REJECTS (a hole in the fast tier); with
     rl.certified_rewards the policy is not paid for it, and only certified proofs are stored."""
-    from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings
-    from tests.conftest import FAKE_LAKE, fake_certifying_workspace
+    from lean_prover.lean_env.certify import CertifiedChecker
+    from tests.conftest import fake_certify_settings, fake_certifying_workspace
 
     fake_certifying_workspace(tmp_path / "lean")
-    certifier = CertifiedChecker(CertifySettings(tmp_path / "lean", (sys.executable, str(FAKE_LAKE), "env")), Pins.unknown())
+    certifier = CertifiedChecker(fake_certify_settings(tmp_path / "lean"), Pins.unknown())
     completions = ["  subst h\n  simp\n```", "  exact KERNEL_REJECTS\n```"]
     for certified, expected in ((False, [1.0, 1.0]), (True, [1.0, 0.0])):
         verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, "final")

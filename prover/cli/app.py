@@ -1,7 +1,9 @@
 """The `prover` command: the composition root, the only place that wires all packages together.
 
-Errors caused by the user's input (a missing file, a bad config) end the command with one
-line on stderr and exit code 2; anything else is a bug and keeps its traceback.
+Errors raised on purpose end the command with one line on stderr: exit code 2 for the user's
+input (a missing file, a bad config), 3 for an environment failure (Lean not set up, a REPL
+that crashed, a policy server down, no Ray); 1 is a command's own "not proved" or "failed";
+anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Optional
 
 import typer
 
-from lean_prover.data.errors import LeanProverError
+from lean_prover.data.errors import EnvironmentFailure, LeanProverError
 from lean_prover.prover import __version__
 from lean_prover.prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
 from lean_prover.prover.cli.train_commands import train_app
@@ -20,6 +22,7 @@ from lean_prover.prover.cli.config import configure_logging, load_config, preset
 from lean_prover.prover.cli.doctor import Status, run_checks
 
 EXIT_BAD_INPUT = 2
+EXIT_ENVIRONMENT = 3
 
 app = typer.Typer(
     name="prover",
@@ -122,4 +125,4 @@ def main() -> None:
         app()
     except LeanProverError as error:  # raised on purpose, with a message for the user
         typer.echo(f"error: {error}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(EXIT_ENVIRONMENT if isinstance(error, EnvironmentFailure) else EXIT_BAD_INPUT)

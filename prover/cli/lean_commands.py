@@ -74,7 +74,7 @@ def check(
     """Check every theorem of FILE with the soundness guard and Lean. Exit 0: all pass; 1: some fail; 2: bad input."""
     config: Config = ctx.obj
     policy = config.lean.guard_policy()
-    plans = plan_checks(file, reference, trust_context=trust_context, policy=policy)
+    plans = plan_checks(file, reference, policy, trust_context=trust_context)
     if static:
         reports = check_statically(plans, policy)
     else:

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, Union
 
+from lean_prover.data.errors import EnvironmentFailure
 from lean_prover.prover.errors import ProverError
 
 
@@ -21,8 +22,8 @@ class ModelLoadError(PolicyError):
     """The model was found but does not load (a broken GGUF, an unsupported architecture)."""
 
 
-class PolicyServerError(PolicyError):
-    """An inference server did not answer, or kept failing after the retries."""
+class PolicyServerError(PolicyError, EnvironmentFailure):
+    """An inference server did not answer, or kept failing after the retries: exit 3."""
 
 
 class PromptTooLongError(PolicyError):

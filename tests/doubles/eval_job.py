@@ -22,6 +22,7 @@ from lean_prover.prover.agent import Proposer, Prover
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
+from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import Verdict
 from lean_prover.lean_env.verifier import Verifier
@@ -67,7 +68,7 @@ class CrashingVerifier(Verifier):
     `crash_at`-th check, once per `marker` file: the restarted actor does not die again."""
 
     def __init__(self, marker: Path, crash_at: int) -> None:
-        super().__init__(ReplPool(scripted_settings(), 2), Pins.unknown())
+        super().__init__(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
         self.marker = marker
         self.crash_at = crash_at
         self.checks = 0
@@ -84,7 +85,7 @@ class ScriptedReplVerifierFactory:
     """Makes the real verifier over a pool of two scripted REPLs; picklable (for Ray actors)."""
 
     def __call__(self) -> Verifier:
-        return Verifier(ReplPool(scripted_settings(), 2), Pins.unknown())
+        return Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
 
 
 class CrashingVerifierFactory:
