@@ -6,7 +6,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from lean_prover.eval.errors import EvalError
 from lean_prover.eval.pass_at_k import ProblemOutcome
+from lean_prover.lean_env.file_check import Outcome
 
 
 @dataclass(frozen=True)
@@ -30,19 +32,28 @@ class AttemptRow:
     sample: int
     """The search's own sample index (decides the sample's seed)."""
     proof: str | None
-    verdict: str
-    """proved, lean-errors, incomplete, guard-rejected, timeout or crashed; with a `subgoal-`
-    prefix for an attempt on a lemma of the problem (subgoal decomposition)."""
+    verdict: Outcome
     detail: str
     tokens: int
     preamble: str = ""
     """Helper declarations the proof needs before the statement (chat answers)."""
     answer: str | None = None
     """The answer the candidate gave, for a problem that asks for one."""
+    on_subgoal: bool = False
+    """The attempt was on a lemma of the problem (subgoal decomposition): its verdict is the
+    lemma's, not the problem's. In `attempts.jsonl` its verdict reads `subgoal-proved`, ..."""
 
     @property
     def unit(self) -> Unit:
         return Unit(self.problem, self.repeat)
+
+    @property
+    def proved(self) -> bool:
+        """The attempt proved the problem itself."""
+        return self.verdict is Outcome.PROVED and not self.on_subgoal
+
+
+SUBGOAL_PREFIX = "subgoal-"
 
 
 @dataclass(frozen=True)
@@ -85,11 +96,22 @@ class UnitResult:
 
 
 def to_json(row: AttemptRow | UnitResult) -> dict[str, Any]:
-    return dataclasses.asdict(row)
+    data = dataclasses.asdict(row)
+    if isinstance(row, AttemptRow):
+        del data["on_subgoal"]
+        data["verdict"] = (SUBGOAL_PREFIX if row.on_subgoal else "") + row.verdict.value
+    return data
 
 
 def attempt_from_json(data: dict[str, Any]) -> AttemptRow:
-    return AttemptRow(**data)
+    """An attempt row as `to_json` wrote it. Raises EvalError on a verdict it never writes."""
+    word = str(data.get("verdict", ""))
+    on_subgoal = word.startswith(SUBGOAL_PREFIX)
+    try:
+        verdict = Outcome(word.removeprefix(SUBGOAL_PREFIX))
+    except ValueError as error:
+        raise EvalError(f"an attempt row of {data.get('problem')!r} has the verdict {word!r}, which no run writes") from error
+    return AttemptRow(**{**data, "verdict": verdict, "on_subgoal": on_subgoal})
 
 
 def result_from_json(data: dict[str, Any]) -> UnitResult:

@@ -37,7 +37,7 @@ def earlier_samples(rows: list[AttemptRow]) -> EarlierSamples:
     """The samples that earlier attempts drew (a search of independent samples goes on after
     them)."""
     return EarlierSamples(frozenset(row.sample for row in rows), sum(row.tokens for row in rows),
-                          proved=any(row.verdict == "proved" for row in rows))
+                          proved=any(row.proved for row in rows))
 
 
 AttemptSink = Callable[[AttemptRow], None]
@@ -55,13 +55,11 @@ class SearchSink(Protocol):
 
 
 def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:
-    """The row of an attempt; an attempt on a subgoal lemma has its verdict marked `subgoal-`
-    (it proves the lemma, not the problem) and the lemma named in its detail."""
+    """The row of an attempt; an attempt on a subgoal lemma is marked so (it proves the lemma,
+    not the problem) and has the lemma named in its detail."""
     report = report_verdict(unit.problem_id, "", attempt.verdict)
     detail = "; ".join(report.details)
-    verdict = report.outcome
     if attempt.subgoal is not None:
-        verdict = f"subgoal-{verdict}"
         detail = f"lemma {attempt.subgoal.name}" + (f": {detail}" if detail else "")
     return AttemptRow(
         problem=unit.problem_id,
@@ -69,11 +67,12 @@ def attempt_row(unit: Unit, number: int, attempt: SearchAttempt) -> AttemptRow:
         attempt=number,
         sample=attempt.index,
         proof=attempt.proof,
-        verdict=verdict,
+        verdict=report.outcome,
         detail=detail[:500],
         tokens=attempt.tokens,
         preamble=attempt.preamble,
         answer=attempt.answer,
+        on_subgoal=attempt.subgoal is not None,
     )
 
 
@@ -121,7 +120,7 @@ async def search_unit(
                     )
                 )
     answer_check = ""
-    first = next((row for row in rows if row.verdict == "proved"), None)
+    first = next((row for row in rows if row.proved), None)
     if job.problem.answer_to_find is not None and first is not None and first.answer is not None and prover.verifier is not None:
         answer_check = await compare_with_official(job.problem, first.answer, prover.verifier)
     return summarize_unit(job, rows, spec, time.monotonic() - started, answer_check)
@@ -130,7 +129,7 @@ async def search_unit(
 def summarize_unit(
     job: UnitJob, rows: list[AttemptRow], spec: RunSpec, seconds: float, answer_check: str = ""
 ) -> UnitResult:
-    proofs = [row for row in rows if row.verdict == "proved"]
+    proofs = [row for row in rows if row.proved]
     first = proofs[0] if proofs else None
     return UnitResult(
         problem=job.unit.problem_id,

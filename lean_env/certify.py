@@ -48,7 +48,7 @@ from typing import Any
 from lean_prover.data.lean_lexer import name_parts
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof, theorem_name
-from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.config import CertifyMode, LeanConfig
 from lean_prover.lean_env.errors import LeanEnvError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_prover.lean_env.kit import Name, dotted
@@ -88,7 +88,7 @@ def checker_path(workspace: Path) -> Path:
     return workspace / ".lake" / "build" / "bin" / CHECKER_TARGET
 
 
-def require_checker(workspace: Path, certify: str, checker: Path | None = None) -> None:
+def require_checker(workspace: Path, certify: CertifyMode, checker: Path | None = None) -> None:
     """Fail before any work when proofs are to be certified and the checker (`checker`, or the
     workspace's build) is not built."""
     binary = checker or checker_path(workspace)

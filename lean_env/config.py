@@ -5,14 +5,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 import psutil
 
 from lean_prover.lean_env.errors import LeanSettingError
 from lean_prover.lean_env.guard import GuardPolicy
 
-CERTIFY_MODES = ("final", "always", "never")
-TACTIC_ENVS = ("repl", "dojo")
+CertifyMode = Literal["final", "always", "never"]
+TacticEnv = Literal["repl", "dojo"]
+CERTIFY_MODES: tuple[str, ...] = get_args(CertifyMode)
+TACTIC_ENVS: tuple[str, ...] = get_args(TacticEnv)
 
 
 def default_workspace() -> Path:
@@ -53,7 +56,7 @@ class LeanConfig:
         default=False,
         metadata={"help": "Accept proofs that use native_decide (trusts the compiler: axiom Lean.ofReduceBool)."},
     )
-    certify: str = field(
+    certify: CertifyMode = field(
         default="final",
         metadata={
             "help": "When the certified tier (kernel replay in another process) judges: `final` (every proof "
@@ -69,7 +72,7 @@ class LeanConfig:
         metadata={"help": "prove/check a file inside a Lake project with that project's Lean and packages "
                           "(a REPL and checker are built once per toolchain); off: always the workspace."},
     )
-    tactic_env: str = field(
+    tactic_env: TacticEnv = field(
         default="repl",
         metadata={"help": "Where step-level search (bfs) runs tactics: `repl` (the REPL's tactic mode) or `dojo` "
                           "(LeanDojo's Dojo, in the theorem's own file; `eval --dataset leandojo` only)."},

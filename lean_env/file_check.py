@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
@@ -30,6 +31,24 @@ from lean_prover.lean_env.guard import GuardPolicy, Violation, check_commands, c
 from lean_prover.lean_env.kit import split_header
 from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
 from lean_prover.lean_env.verifier import Verifier
+
+
+class Outcome(str, Enum):
+    """How one theorem's check ended: the kind of its verdict, or what kept it from Lean. Its
+    value is the word files and the terminal show (`attempts.jsonl`, `prover check`)."""
+
+    PROVED = "proved"
+    STATIC_OK = "static-ok"
+    GUARD_REJECTED = "guard-rejected"
+    LEAN_ERRORS = "lean-errors"
+    INCOMPLETE = "incomplete"
+    TIMEOUT = "timeout"
+    CRASHED = "crashed"
+    TAMPERED = "tampered"
+    MISSING = "missing"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
@@ -56,8 +75,7 @@ class TheoremReport:
     id: str
     source: str
     passed: bool
-    outcome: str
-    """proved, static-ok, guard-rejected, lean-errors, incomplete, timeout, crashed, tampered, missing."""
+    outcome: Outcome
     details: list[str] = field(default_factory=list)
 
 
@@ -130,7 +148,7 @@ def check_statically(plans: list[PlannedCheck], policy: GuardPolicy) -> list[The
         violations = check_proof(plan.proof, policy) + check_commands(plan.preamble, policy)
         if plan.restated_statement is not None:
             violations += check_statement(problem.formal_statement, plan.restated_statement)
-        outcome = "static-ok" if not violations else "guard-rejected"
+        outcome = Outcome.STATIC_OK if not violations else Outcome.GUARD_REJECTED
         reports.append(TheoremReport(plan.id, problem.source, not violations, outcome, _describe(violations)))
     return reports
 
@@ -155,25 +173,25 @@ async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list
 def report_verdict(key: str, source: str, verdict: Verdict, vouched: bool = True) -> TheoremReport:
     if isinstance(verdict, Proved):
         details = [f"axioms: {', '.join(verdict.axioms) or 'none'}", f"tier: {verdict.tier} ({verdict.checker})"]
-        return TheoremReport(key, source, True, "proved", details)
+        return TheoremReport(key, source, True, Outcome.PROVED, details)
     if isinstance(verdict, GuardRejected):
         violations = list(verdict.violations)
         details = _describe(violations)
         if not vouched and any(v.part == "helpers" for v in violations):
             details.append("the file's text outside its proofs may change what its statements mean: fix it, "
                            "or pass --trust-context")
-        return TheoremReport(key, source, False, "guard-rejected", details)
+        return TheoremReport(key, source, False, Outcome.GUARD_REJECTED, details)
     if isinstance(verdict, LeanErrors):
         error = verdict.first_error
-        return TheoremReport(key, source, False, "lean-errors", [f"line {error.pos.line}: {error.data}"])
+        return TheoremReport(key, source, False, Outcome.LEAN_ERRORS, [f"line {error.pos.line}: {error.data}"])
     if isinstance(verdict, Incomplete):
-        return TheoremReport(key, source, False, "incomplete", [f"sorry: {s.goal}" for s in verdict.run.sorries])
+        return TheoremReport(key, source, False, Outcome.INCOMPLETE, [f"sorry: {s.goal}" for s in verdict.run.sorries])
     if isinstance(verdict, Tampered):
-        return TheoremReport(key, source, False, "tampered", [verdict.reason])
+        return TheoremReport(key, source, False, Outcome.TAMPERED, [verdict.reason])
     if isinstance(verdict, TimedOut):
-        return TheoremReport(key, source, False, "timeout", [f"no answer within {verdict.seconds:.0f} s"])
+        return TheoremReport(key, source, False, Outcome.TIMEOUT, [f"no answer within {verdict.seconds:.0f} s"])
     assert isinstance(verdict, Crashed)
-    return TheoremReport(key, source, False, "crashed", [verdict.reason])
+    return TheoremReport(key, source, False, Outcome.CRASHED, [verdict.reason])
 
 
 def _file_rejected(plan: PlannedCheck) -> TheoremReport:
@@ -181,11 +199,11 @@ def _file_rejected(plan: PlannedCheck) -> TheoremReport:
     details = _describe(list(plan.file_violations), where="file") + [
         "the file's text outside its proofs may change what its statements mean: fix it, or pass --trust-context"
     ]
-    return TheoremReport(plan.id, plan.problem.source, False, "guard-rejected", details)
+    return TheoremReport(plan.id, plan.problem.source, False, Outcome.GUARD_REJECTED, details)
 
 
 def _missing(plan: PlannedCheck) -> TheoremReport:
-    return TheoremReport(plan.id, plan.problem.source if plan.problem else "", False, "missing", [plan.missing or ""])
+    return TheoremReport(plan.id, plan.problem.source if plan.problem else "", False, Outcome.MISSING, [plan.missing or ""])
 
 
 def _describe(violations: list[Violation], where: str = "") -> list[str]:

@@ -28,7 +28,7 @@ from lean_prover.data.lean_lexer import Kind, LexError, name_parts, tokenize
 from lean_prover.data.problem import Answer, Problem
 from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings
 from lean_prover.lean_env.checks import reference_declaration, reference_name, theorem_name
-from lean_prover.lean_env.config import LeanConfig
+from lean_prover.lean_env.config import CertifyMode, LeanConfig
 from lean_prover.lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_prover.lean_env.kit import (
@@ -105,7 +105,7 @@ class Verifier:
         pins: Pins,
         policy: GuardPolicy,
         certifier: CertifiedChecker | None = None,
-        certify: str = "never",
+        certify: CertifyMode = "never",
     ) -> None:
         self.pool = pool
         self.pins = pins

@@ -378,3 +378,21 @@ def test_the_fingerprint_tells_runs_apart_by_backend_and_verdict_settings() -> N
     assert differences(recorded, spec(lean=LeanConfig(allow_native_decide=True))) == ["lean.allow_native_decide: None -> True"]
     assert differences(spec(lean=LeanConfig(certify="never")), recorded) == ["lean.certify: 'never' -> None"]
     assert differences(recorded, spec(lean=LeanConfig(workers=7))) == []  # speed, not results
+
+
+def test_attempt_rows_are_typed_up_to_the_file() -> None:
+    """In memory a row's verdict is an `Outcome` (eval decides "proved" by it, never by a
+    string); in `attempts.jsonl` it is the word, `subgoal-` marking a lemma's attempt."""
+    from lean_prover.eval.records import AttemptRow, attempt_from_json, to_json
+    from lean_prover.lean_env.file_check import Outcome
+
+    problem = AttemptRow("p", 0, 1, 0, "  simp\n", Outcome.PROVED, "", 7)
+    lemma = dataclasses.replace(problem, on_subgoal=True, detail="lemma h0")
+    assert problem.proved and not lemma.proved
+    assert to_json(problem)["verdict"] == "proved" and "on_subgoal" not in to_json(problem)
+    assert to_json(lemma)["verdict"] == "subgoal-proved"
+    for row in (problem, lemma, dataclasses.replace(problem, verdict=Outcome.LEAN_ERRORS)):
+        again = attempt_from_json(json.loads(json.dumps(to_json(row))))
+        assert again == row and isinstance(again.verdict, Outcome)
+    with pytest.raises(EvalError, match="'maybe'"):
+        attempt_from_json({**to_json(problem), "verdict": "maybe"})

@@ -187,13 +187,17 @@ def _convert(value: Any, kind: Any, key: str, where: str) -> Any:
             return kind(value)
         if kind is Path:
             return Path(value).expanduser()
-        if kind is str:
+        if kind is str or _is_word_choice(kind):  # a choice's own check names its words (__post_init__)
             if not isinstance(value, (str, int, float)):
                 raise ValueError("a string")
             return str(value)
     except (TypeError, ValueError) as error:
         raise ConfigError(f"{where}: {key} = {value!r} is not valid ({error})") from error
     raise ConfigError(f"{where}: {key} has a type this loader cannot read ({kind})")
+
+
+def _is_word_choice(kind: Any) -> bool:
+    return typing.get_origin(kind) is typing.Literal and all(isinstance(a, str) for a in typing.get_args(kind))
 
 
 def _to_bool(value: Any) -> bool:
