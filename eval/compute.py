@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from typing import Any
 
-from lean_prover.lean_env.usage import LEAN_CPU
+from lean_prover.lean_env.usage import LEAN_CPU, REPL_POOLS, PoolCounters
 from lean_prover.prover.policy.base import PolicyUsage
 
 
@@ -39,6 +39,14 @@ class ComputeSession:
     """Largest resident memory of one finished child process (a REPL or a compile)."""
     peak_gpu_memory_mb: float | None = None
     """Largest GPU memory torch allocated (hf on a GPU; vLLM reserves its share up front)."""
+    lean_checks: int = 0
+    """Checks and tactic sessions the REPL pools served (here and in verifier actors)."""
+    repl_starts: int = 0
+    repl_restarts: int = 0
+    """REPLs replaced after a crash, a timeout or a forged answer."""
+    repl_recycles: int = 0
+    """REPLs replaced after their quota of checks or memory."""
+    repl_timeouts: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,6 +82,9 @@ class ComputeMeter:
         """The policy's counters (None until a policy is loaded; Ray workers report at the end)."""
         self.remote = PolicyUsage()
         self.remote_lean_cpu_s = 0.0
+        self._pools_at_start = PoolCounters().plus(REPL_POOLS)
+        self.remote_pools = PoolCounters()
+        """What the verifier actors' pools did (Ray)."""
 
     def watch(self, usage: PolicyUsage, device: str, threads: int) -> None:
         """Read the policy's counters from now on (a policy loaded after the session started)."""
@@ -81,6 +92,7 @@ class ComputeMeter:
 
     def session(self) -> ComputeSession:
         usage = self.usage or PolicyUsage()
+        pools = REPL_POOLS.minus(self._pools_at_start).plus(self.remote_pools)
         return ComputeSession(
             started_at=self._started_at,
             wall_s=round(time.monotonic() - self._started, 3),
@@ -94,6 +106,11 @@ class ComputeMeter:
             peak_memory_mb=round(_peak_rss_mb(resource.RUSAGE_SELF), 1),
             peak_lean_memory_mb=round(_peak_rss_mb(resource.RUSAGE_CHILDREN), 1),
             peak_gpu_memory_mb=_peak_gpu_mb(),
+            lean_checks=pools.checks,
+            repl_starts=pools.processes_started,
+            repl_restarts=pools.restarts,
+            repl_recycles=pools.recycles,
+            repl_timeouts=pools.timeouts,
         )
 
 
@@ -125,6 +142,11 @@ class Totals:
     policy_cpu_hours: float
     api_prompt_tokens: int
     api_generated_tokens: int
+    lean_checks: int = 0
+    repl_starts: int = 0
+    repl_restarts: int = 0
+    repl_recycles: int = 0
+    repl_timeouts: int = 0
 
     @classmethod
     def of(cls, sessions: list[ComputeSession]) -> Totals:
@@ -143,6 +165,11 @@ class Totals:
                                  if s.policy_device == "cpu") / 3600,
             api_prompt_tokens=sum(s.prompt_tokens for s in sessions if s.policy_device == "api"),
             api_generated_tokens=sum(s.generated_tokens for s in sessions if s.policy_device == "api"),
+            lean_checks=sum(s.lean_checks for s in sessions),
+            repl_starts=sum(s.repl_starts for s in sessions),
+            repl_restarts=sum(s.repl_restarts for s in sessions),
+            repl_recycles=sum(s.repl_recycles for s in sessions),
+            repl_timeouts=sum(s.repl_timeouts for s in sessions),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -126,6 +126,7 @@ def _collect_spending(meter: ComputeMeter, workers: list[Any], verifiers: list[A
     try:
         spent = ray.get([w.spending.remote() for w in workers], timeout=30)
         lean = ray.get([v.lean_cpu_seconds.remote() for v in verifiers], timeout=30)
+        pools = ray.get([v.pool_counters.remote() for v in verifiers], timeout=30)
     except (ray.exceptions.RayError, TimeoutError) as error:
         logger.warning("the compute record misses the Ray workers' share: %s", str(error).splitlines()[0])
         return
@@ -134,3 +135,5 @@ def _collect_spending(meter: ComputeMeter, workers: list[Any], verifiers: list[A
             setattr(meter.remote, name, getattr(meter.remote, name) + getattr(usage, name))
         meter.remote_lean_cpu_s += lean_s
     meter.remote_lean_cpu_s += sum(lean)
+    for counters in pools:
+        meter.remote_pools = meter.remote_pools.plus(counters)

@@ -129,6 +129,8 @@ def table(reports: list[RunReport], prices: CostConfig | None = None) -> str:
     if pins:
         lines.append(f"\nLean: {pins.get('lean_toolchain')}, Mathlib {pins.get('mathlib_rev') or '-'}, "
                      f"REPL {pins.get('repl_rev') or '-'} (every run here; runs under other pins are reported apart).")
+    for report in (r for r in reports if r.summary.compute.lean_checks):
+        lines.append("\n" + repl_line(report))
     for report in (r for r in reports if r.summary.answers):
         lines.append("\n" + answer_line(report))
     for report in (r for r in reports if r.summary.disproved):
@@ -164,6 +166,14 @@ def answer_line(report: RunReport) -> str:
         f"answer and proof (the prover gave the answers): {a.proved} of {a.searches} proved, of which the answer "
         f"matches the official one in {a.matches}, differs in {a.differs}, and could not be compared in {a.not_compared}."
     )
+
+
+def repl_line(report: RunReport) -> str:
+    """What the REPL pools went through: a run whose REPLs kept failing has verdicts to doubt."""
+    c = report.summary.compute
+    return (f"{report.path}: {c.lean_checks} Lean checks on {c.repl_starts} REPL start(s); "
+            f"{c.repl_restarts} restart(s) after a failure ({c.repl_timeouts} timeout(s)), "
+            f"{c.repl_recycles} recycle(s).")
 
 
 def _anchors(reports: list[RunReport]) -> list[Anchor]:

@@ -11,29 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import AsyncIterator, Awaitable, Callable
 
 from lean_prover.lean_env.errors import ReplError, ReplTimeoutError
 from lean_prover.lean_env.repl import ReplProcess, ReplSettings
+from lean_prover.lean_env.usage import REPL_POOLS, PoolCounters
 
 logger = logging.getLogger(__name__)
 
 Starter = Callable[[ReplSettings], Awaitable[ReplProcess]]
-
-
-@dataclass
-class PoolCounters:
-    checks: int = 0
-    """Borrowings of a process (one per proof check or tactic session)."""
-    processes_started: int = 0
-    header_imports: int = 0
-    restarts: int = 0
-    """Processes replaced after a failure (recycling is not counted)."""
-    recycles: int = 0
-    timeouts: int = 0
-    lean_seconds: float = 0.0
-    """Time spent inside borrowed processes."""
 
 
 class _Slot:
@@ -73,28 +59,34 @@ class ReplPool:
         try:
             if slot.process is None or slot.process.closed:
                 slot.process = await self._starter(self.settings)
-                self.counters.processes_started += 1
+                self._count("processes_started")
             process = slot.process
             imports_before = process.header_imports
-            self.counters.checks += 1
+            self._count("checks")
             try:
                 yield process
             except ReplError as error:
-                self.counters.restarts += 1
+                self._count("restarts")
                 if isinstance(error, ReplTimeoutError):
-                    self.counters.timeouts += 1
+                    self._count("timeouts")
                 logger.warning("REPL %d (pid %d) failed: %s", slot.index, process.pid, error)
                 raise
             finally:
-                self.counters.header_imports += process.header_imports - imports_before
+                self._count("header_imports", process.header_imports - imports_before)
             if process.needs_recycle():
-                self.counters.recycles += 1
+                self._count("recycles")
                 await process.close()
         finally:
             if slot.process is not None and slot.process.closed:
                 slot.process = None
-            self.counters.lean_seconds += loop.time() - started_at
+            self._count("lean_seconds", loop.time() - started_at)
             self._idle.put_nowait(slot)
+
+    def _count(self, name: str, amount: float = 1) -> None:
+        """Count on this pool's counters and on those of every pool of the process (the run's
+        compute record reads those)."""
+        for counters in (self.counters, REPL_POOLS):
+            setattr(counters, name, getattr(counters, name) + amount)
 
     def live_pids(self) -> list[int]:
         return [s.process.pid for s in self._slots if s.process is not None and not s.process.closed]

@@ -21,7 +21,7 @@ from lean_prover.data.problem import Problem
 from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
-from lean_prover.lean_env.usage import LEAN_CPU
+from lean_prover.lean_env.usage import LEAN_CPU, REPL_POOLS, PoolCounters
 from lean_prover.lean_env.verdict import LeanRun, Verdict
 from lean_prover.lean_env.verifier import Verifier
 
@@ -107,6 +107,10 @@ class VerifierActor:
     def lean_cpu_seconds(self) -> float:
         """The Lean CPU time of this actor's process (for the run's compute record)."""
         return LEAN_CPU.seconds()
+
+    def pool_counters(self) -> PoolCounters:
+        """What this actor's REPL pool did (for the run's compute record)."""
+        return PoolCounters().plus(REPL_POOLS)
 
     async def close_session(self, session_id: int) -> None:
         session = self._sessions.pop(session_id, None)

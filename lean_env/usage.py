@@ -10,7 +10,9 @@ root's own time, which the count does get when it is reaped, is taken out again.
 
 from __future__ import annotations
 
+import dataclasses
 import resource
+from dataclasses import dataclass
 
 import psutil
 
@@ -31,6 +33,34 @@ def _tree_cpu_s(pid: int) -> tuple[float, float]:
     own = [t.user + t.system for t in times]
     reaped = [t.children_user + t.children_system for t in times]
     return sum(own) + sum(reaped), own[0]
+
+
+@dataclass
+class PoolCounters:
+    """What REPL pools did: one pool's (`ReplPool.counters`), or every pool's of a process
+    (`REPL_POOLS`), which a run's compute record takes differences of."""
+
+    checks: int = 0
+    """Borrowings of a process (one per proof check or tactic session)."""
+    processes_started: int = 0
+    header_imports: int = 0
+    restarts: int = 0
+    """Processes replaced after a failure (recycling is not counted)."""
+    recycles: int = 0
+    timeouts: int = 0
+    lean_seconds: float = 0.0
+    """Time spent inside borrowed processes."""
+
+    def plus(self, other: PoolCounters, sign: int = 1) -> PoolCounters:
+        return PoolCounters(**{f.name: getattr(self, f.name) + sign * getattr(other, f.name)
+                               for f in dataclasses.fields(self)})
+
+    def minus(self, other: PoolCounters) -> PoolCounters:
+        return self.plus(other, -1)
+
+
+REPL_POOLS = PoolCounters()
+"""Every REPL pool of this process, together (each pool counts here as well as on its own)."""
 
 
 class LeanCpuMeter:

@@ -89,3 +89,42 @@ def test_the_progress_line_shows_tokens_per_second_and_samples_in_flight(monkeyp
     column.render(None)  # type: ignore[arg-type]
     usage.generated_tokens = 250
     assert str(column.render(None)) == "100 tok/s, 36 in flight"  # type: ignore[arg-type]
+
+
+def test_a_session_records_what_the_repl_pools_went_through_and_the_report_shows_it() -> None:
+    """Restarts, recycles and timeouts were counted by each pool and never reported: a run
+    whose REPLs kept failing looked like any other."""
+    import asyncio
+
+    from lean_prover.eval.compute import ComputeMeter
+    from lean_prover.lean_env.errors import ReplCrashedError
+    from lean_prover.lean_env.pool import ReplPool
+    from lean_prover.lean_env.usage import PoolCounters
+    from tests.conftest import scripted_settings
+
+    meter = ComputeMeter()
+
+    async def borrow() -> None:
+        async with ReplPool(scripted_settings(), 1) as pool:
+            for _ in range(3):
+                async with pool.acquire():
+                    pass
+            with pytest.raises(ReplCrashedError):
+                async with pool.acquire():
+                    raise ReplCrashedError("gone")
+
+    asyncio.run(borrow())
+    meter.remote_pools = PoolCounters(checks=10, processes_started=2, timeouts=1, restarts=1, recycles=2)  # a verifier actor's
+    spent = meter.session()
+    assert (spent.lean_checks, spent.repl_restarts, spent.repl_timeouts) == (14, 2, 1)
+    assert spent.repl_recycles == 2 and spent.repl_starts == 3
+    totals = Totals.of([spent, spent])
+    assert totals.lean_checks == 28 and totals.repl_restarts == 4
+    summary = RunSummary(dataset="d.jsonl", split="", algorithm="sample", model="m", prompt_format="non-cot", budget=1,
+                         repeats=1, problems=1, finished=1, complete=True, proved=0, pass_rate=0.0, pass_rate_std=0.0,
+                         pass_rate_ci95=(0.0, 0.0), per_repeat=(0.0,), curve=((1, 0.0),), samples=1, tokens=1,
+                         wall_time_s=1.0, compute=totals, tokens_per_solved=None, lean_cpu_s_per_solved=None)
+    text = table([RunReport(Path("run"), summary)], None)
+    assert "run: 28 Lean checks on 6 REPL start(s); 4 restart(s) after a failure (2 timeout(s)), 4 recycle(s)." in text
+    # A compute.json written before these counters reads as none.
+    assert ComputeSession.from_json({k: v for k, v in session().to_json().items() if not k.startswith("repl")}).repl_starts == 0

@@ -91,6 +91,7 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     assert session["generated_tokens"] > 0 and session["prompt_tokens"] > 0 and session["samples"] == 4
     assert session["policy_s"] > 0 and session["lean_cpu_s"] > 0 and session["peak_memory_mb"] > 100
     assert session["policy_device"] == "cpu" and session["policy_threads"] >= 1
+    assert session["lean_checks"] >= 4 and session["repl_starts"] >= 1 and session["repl_restarts"] == 0
     report = run_cli("--set", "cost.cpu_hour_usd=2.5", "report", "run", env=env, cwd=tmp_path)
     assert report.returncode == 0 and "| two.jsonl | - | sample |" in report.stdout
     header = report.stdout.splitlines()[0]
