@@ -91,11 +91,6 @@ class Proposer:
         self.examples = examples or []
         self._samples_drawn: dict[str, int] = {}
 
-    @classmethod
-    def from_config(cls, policy_config: PolicyConfig, data: DataConfig | None = None) -> Proposer:
-        """Load the policy and the few-shot examples."""
-        return cls(build_policy(policy_config), policy_config, load_few_shot_examples(data or DataConfig(), policy_config.few_shot))
-
     def checking_with(self, checker: Checker) -> Prover:
         """The same policy and examples, checking with `checker` (e.g. Lean verifier actors on
         Ray, for a Proposer built to propose only)."""
@@ -192,12 +187,6 @@ class Prover(Proposer):
         super().__init__(policy, config, examples)
         self.verifier = verifier
 
-    @classmethod
-    def build(cls, policy_config: PolicyConfig, lean: LeanConfig, data: DataConfig | None = None) -> Prover:
-        """Load the policy and start a verifier; generation on CPU leaves the REPL workers their cores."""
-        policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
-        return Proposer.from_config(policy_config, data).checking_with(Verifier.from_config(lean))
-
     async def close(self) -> None:
         try:
             await super().close()
@@ -235,3 +224,17 @@ class Prover(Proposer):
         proposals = await self.propose(problem, n, seed=seed)
         verdicts = await asyncio.gather(*(self.check(problem, p.extraction) for p in proposals))
         return [Attempt(p, v) for p, v in zip(proposals, verdicts)]
+
+
+# Built by functions, not classmethods: a `Prover.from_config` inherited from `Proposer` would
+# build a Prover with no checker.
+def load_proposer(policy_config: PolicyConfig, data: DataConfig | None = None) -> Proposer:
+    """Load the policy and the few-shot examples."""
+    return Proposer(build_policy(policy_config), policy_config,
+                    load_few_shot_examples(data or DataConfig(), policy_config.few_shot))
+
+
+def load_prover(policy_config: PolicyConfig, lean: LeanConfig, data: DataConfig | None = None) -> Prover:
+    """Load the policy and start a verifier; generation on CPU leaves the REPL workers their cores."""
+    policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
+    return load_proposer(policy_config, data).checking_with(Verifier.from_config(lean))

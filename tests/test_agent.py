@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.guard import GuardPolicy
@@ -10,7 +11,7 @@ from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
 from lean_prover.lean_env.verifier import Verifier
 from lean_prover.lean_env.workspace import Pins
-from lean_prover.prover.agent import Proposer, Prover
+from lean_prover.prover.agent import Prover, load_proposer, load_prover
 from lean_prover.prover.policy.config import PolicyConfig
 from tests.conftest import scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
@@ -73,7 +74,16 @@ def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch) -> N
     monkeypatch.setattr("lean_prover.prover.agent.build_policy", lambda config: built.append(config) or object())
     monkeypatch.setattr("lean_prover.prover.agent.Verifier.from_config", lambda lean: object())
     monkeypatch.setattr("lean_prover.prover.policy.config.usable_cpus", lambda: 16)
-    Prover.build(PolicyConfig(), LeanConfig(workers=4))
-    Prover.build(PolicyConfig(threads=2), LeanConfig(workers=4))
-    Proposer.from_config(PolicyConfig())  # proposals only: no Lean beside the model
+    load_prover(PolicyConfig(), LeanConfig(workers=4))
+    load_prover(PolicyConfig(threads=2), LeanConfig(workers=4))
+    load_proposer(PolicyConfig())  # proposals only: no Lean beside the model
     assert [config.threads for config in built] == [12, 2, 0]
+
+
+def test_no_constructor_of_the_proposer_builds_a_prover_without_a_checker() -> None:
+    """`Prover.from_config`, inherited from `Proposer`, built a Prover whose checker was its
+    list of examples; the loaders are functions now, and a Prover is always complete."""
+    from lean_prover.prover.agent import Proposer
+
+    assert not [name for name, value in vars(Proposer).items() if isinstance(value, classmethod)]
+    assert inspect.signature(Prover).parameters["verifier"].default is inspect.Parameter.empty

@@ -30,7 +30,7 @@ from lean_prover.lean_env.dojo import DojoChecker, TracedOrigin
 from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
-from lean_prover.prover.agent import Proposer, Prover
+from lean_prover.prover.agent import Prover, load_proposer, load_prover
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.cli.options import (
@@ -78,7 +78,7 @@ def _as_json(config: Config) -> dict[str, Any]:
 def _local_prover(config: Config, dataset: str = "", path: Path | None = None) -> ProverFactory:
     if config.lean.tactic_env == "dojo":
         return DojoProverFactory(config, _dojo_origins(config, dataset, path))
-    return functools.partial(Prover.build, config.policy, config.lean, config.data)
+    return functools.partial(load_prover, config.policy, config.lean, config.data)
 
 
 def _dojo_origins(config: Config, dataset: str, path: Path | None) -> dict[str, TracedOrigin]:
@@ -97,7 +97,7 @@ class DojoProverFactory:
     origins: dict[str, TracedOrigin]
 
     def __call__(self) -> Prover:
-        prover = Prover.build(self.config.policy, self.config.lean, self.config.data)
+        prover = load_prover(self.config.policy, self.config.lean, self.config.data)
         policy = self.config.lean.guard_policy()
         return prover.checking_with(DojoChecker(prover.verifier, self.origins, policy, int(self.config.lean.timeout_s)))
 
@@ -109,7 +109,7 @@ def _on_ray(config: Config, address: str | None) -> OnRay:
         raise EvalError('lean.tactic_env = "dojo" runs in this process only, not on Ray workers')
     settings = dataclasses.replace(config.ray, address=address) if address else config.ray
     if settings.verifiers:
-        propose_only = functools.partial(Proposer.from_config, config.policy, config.data)
+        propose_only = functools.partial(load_proposer, config.policy, config.data)
         return OnRay(settings, propose_only, functools.partial(Verifier.from_config, config.lean))
     return OnRay(settings, _local_prover(config))
 
@@ -288,7 +288,7 @@ def prove(
                 return await prove_file(job, _on_ray(config, ray_address), verifier)
             finally:
                 await verifier.close()
-        prover = Prover.build(config.policy, config.lean, config.data)
+        prover = load_prover(config.policy, config.lean, config.data)
         try:
             return await prove_file(job, prover, prover.verifier)
         finally:

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from lean_prover.data.datasets import load_problem
-from lean_prover.prover.agent import Attempt, Proposal, Proposer, Prover, load_few_shot_examples
+from lean_prover.prover.agent import Attempt, Proposal, Prover, load_few_shot_examples, load_proposer, load_prover
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.options import PathOption
 from lean_prover.prover.prompts import FORMATS, build_prompt
@@ -51,7 +51,7 @@ def sample(
     if max_new_tokens is not None:
         config.policy.max_new_tokens = max_new_tokens
     problem = load_problem(reference, config.data, path=path)
-    prover = Prover.build(config.policy, config.lean, config.data) if verify else Proposer.from_config(config.policy, config.data)
+    prover = load_prover(config.policy, config.lean, config.data) if verify else load_proposer(config.policy, config.data)
 
     async def run() -> list[Attempt | Proposal]:
         try:

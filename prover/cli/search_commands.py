@@ -19,7 +19,7 @@ from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.verifier import repl_settings
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import load_prover
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.options import PathOption
 from lean_prover.search.budget import Budget
@@ -59,7 +59,7 @@ def search(
     require_answer_support([problem], config.search.algorithm, config.policy.prompt_format)
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
     require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
-    prover = Prover.build(config.policy, config.lean, config.data)
+    prover = load_prover(config.policy, config.lean, config.data)
 
     async def run(store: ProofStore) -> UnitResult:
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
