@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+from lean_prover.search.errors import SearchSettingError
 
 ALGORITHMS = ("sample", "rmaxts", "bfs", "self-correct", "decompose", "hybrid")
 
@@ -38,3 +40,24 @@ class SearchConfig:
         metadata={"help": "Before each search, samples at proving the statement's negation (0: no disproof pass); "
                           "a disproved statement is reported as such, not as unproved."},
     )
+
+    def __post_init__(self) -> None:
+        """Every count in range: `samples = 0` or `concurrency = -1` made a "complete" run of
+        no samples at 0%, with exit 0."""
+        for name, least in _LEAST.items():
+            value = getattr(self, name)
+            if value < least:
+                raise SearchSettingError(f"search.{name} = {value!r}: must be at least {least}")
+        if not 0 < self.gamma <= 1:
+            raise SearchSettingError(f"search.gamma = {self.gamma!r}: must be in (0, 1]")
+
+
+_AT_LEAST_ONE = ("samples", "concurrency", "checkpoint_every", "bfs_expansions", "bfs_candidates", "subgoal_samples",
+                 "sketches")
+_LEAST: dict[str, float] = {
+    f.name: (1 if f.name in _AT_LEAST_ONE else 0)
+    for f in fields(SearchConfig)
+    if f.type in ("int", "float") and f.name not in ("seed", "gamma")
+}
+"""The least value of each count and limit (0 for "none": tokens, wall time, revisions, depth,
+disproof samples)."""

@@ -31,6 +31,8 @@ def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
         (["eval", "--out", "r", "--dataset", "minif2g"], "unknown dataset 'minif2g'", 2),
         (["eval", "--out", "r", "--split", "train"], "has no split 'train'", 2),
         (["eval", "--out", "r", "--repeats", "0"], "--repeats 0", 2),
+        (["--set", "search.samples=0", "eval", "--out", "r"], "search.samples = 0: must be at least 1", 2),
+        (["--set", "search.concurrency=-1", "eval", "--out", "r"], "search.concurrency = -1: must be at least 1", 2),
         (["eval", "--out", "r"], "Lean is not set up", 3),
         (["prove", "absent.lean"], "absent.lean", 2),
         (["prove", "proved.lean"], "no theorem or lemma whose proof is `sorry`", 2),
