@@ -38,7 +38,8 @@ def connect_ray(config: RayConfig, env: tuple[tuple[str, str], ...] = ()) -> boo
     local instance (empty address) with its own temp dir and object store size (Ray's default
     takes a third of memory from /dev/shm). `env`: environment variables of the workers (e.g.
     PYTHONPATH of code they must import). True when this call started Ray (and should shut it
-    down)."""
+    down). What the actors log (a REPL that failed, a retry) reaches the driver's stderr,
+    each line prefixed by Ray with the actor that wrote it: `(VerifierActor pid=4242) ...`."""
     try:
         import ray
     except ImportError as error:
@@ -47,7 +48,7 @@ def connect_ray(config: RayConfig, env: tuple[tuple[str, str], ...] = ()) -> boo
         return False
     runtime_env: dict[str, Any] | None = {"env_vars": dict(env)} if env else None
     if config.address:
-        ray.init(address=config.address, runtime_env=runtime_env, log_to_driver=False)
+        ray.init(address=config.address, runtime_env=runtime_env, log_to_driver=True)
     else:
         ray.init(
             num_cpus=config.local_cpus or None,
@@ -55,7 +56,7 @@ def connect_ray(config: RayConfig, env: tuple[tuple[str, str], ...] = ()) -> boo
             include_dashboard=False,
             _temp_dir=tempfile.mkdtemp(prefix="ray-"),  # short: Ray's socket paths must fit 107 bytes
             runtime_env=runtime_env,
-            log_to_driver=False,
+            log_to_driver=True,
         )
     return True
 

@@ -102,3 +102,54 @@ def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_n
 
     assert proofs(tmp_path / "ray.sqlite") == proofs(tmp_path / "local.sqlite")
     assert len(proofs(tmp_path / "ray.sqlite")) == collected.proved
+
+
+ACTOR_THAT_WARNS = """
+import io, logging, sys, time
+
+import ray
+
+from lean_prover.lean_env.config import RayConfig
+from lean_prover.lean_env.remote import connect_ray
+
+
+class Tee(io.TextIOBase):
+    def __init__(self, inner):
+        self.inner, self.seen = inner, []
+
+    def write(self, text):
+        self.seen.append(text)
+        return self.inner.write(text)
+
+
+sys.stderr = tee = Tee(sys.stderr)
+connect_ray(RayConfig(local_cpus=1))
+
+
+@ray.remote(num_cpus=0)
+class VerifierActor:
+    def warn(self):
+        logging.getLogger("lean_prover.lean_env.pool").warning("REPL 0 (pid 1) failed: the actor's own words")
+
+
+ray.get(VerifierActor.remote().warn.remote())
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline and "the actor's own words" not in "".join(tee.seen):
+    time.sleep(0.2)
+ray.shutdown()
+print("".join(tee.seen), file=sys.__stdout__)
+"""
+
+
+def test_what_an_actor_logs_reaches_the_driver_with_its_prefix(tmp_path: Path) -> None:
+    """Workers' and verifier actors' logs were dropped (`log_to_driver=False`): a run whose
+    REPLs kept failing said nothing."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "warns.py"
+    script.write_text(ACTOR_THAT_WARNS)
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stderr
+    line = next((line for line in ran.stdout.splitlines() if "the actor's own words" in line), None)
+    assert line is not None and "(VerifierActor pid=" in line, ran.stdout
