@@ -201,7 +201,7 @@ class HybridSearch:
     async def _fresh(self, state: _Problem, node: int, index: int) -> _Outcome:
         """RMaxTS's expansion (`rmaxts.expand`)."""
         expansion = await expand(state.problem, state.prover, state.tree, node, index, self.config.tactic_state_comment)
-        failure = _failure(expansion.attempt, expansion.prompt, expansion.text, round=0)
+        failure = _failure(expansion.attempt, expansion.prompt, revised_text(state.prover, expansion.drawn), round=0)
         return _Outcome(node, "fresh", [expansion.attempt], [expansion.growth], failure=failure)
 
     async def _revise(self, state: _Problem, node: int, index: int) -> _Outcome:

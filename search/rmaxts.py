@@ -36,12 +36,11 @@ from lean_prover.data.text_files import write_atomically
 from lean_prover.lean_env.guard import lines_before_violations
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
 from lean_prover.lean_env.verdict import GuardRejected, Proved, Verdict
-from lean_prover.prover.agent import Prover
+from lean_prover.prover.agent import Attempt, Prover
 from lean_prover.prover.extraction import Extraction
 from lean_prover.prover.policy.base import Prompt
 from lean_prover.prover.prompts import Resume
 from lean_prover.search.base import SearchAttempt, keep_in_flight
-from lean_prover.search.self_correction import revised_text
 from lean_prover.search.budget import Budget, SampleSlots, Spending
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.errors import SearchError
@@ -77,8 +76,9 @@ class Expansion:
     growth: Growth
     """What the sample adds to the tree."""
     prompt: Prompt
-    text: str
-    """What a revision of it would show the model (`revised_text`)."""
+    """The prompt the sample answered."""
+    drawn: Attempt
+    """The prover's attempt itself (its completion, for a revision of it: the hybrid)."""
 
 
 async def expand(problem: Problem, prover: Prover, tree: SearchTree, node: int, index: int,
@@ -91,7 +91,7 @@ async def expand(problem: Problem, prover: Prover, tree: SearchTree, node: int, 
     attempt = await prover.attempt_one(problem, prover.seed_for(problem, index), resume=resume, prompt=prompt)
     resumed = Resumed(resume.proof_prefix, tree.goal(node))
     growth = await tree_segments(problem, prover, attempt.proposal.extraction, attempt.verdict, resumed)
-    return Expansion(node, SearchAttempt.of(index, attempt), growth, prompt, revised_text(prover, attempt))
+    return Expansion(node, SearchAttempt.of(index, attempt), growth, prompt, attempt)
 
 
 @dataclass
