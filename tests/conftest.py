@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 # Tests never reach for a model hub (CI has no route to one; a lookup would only retry and time out).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests never touch the user's files: the proof store and the default Lean workspace live under
+# $XDG_DATA_HOME, which this process and every command a test runs see as a fresh folder
+# (the user's ~/.local/share/lean-prover/proofs.sqlite got the test doubles' "proofs").
+_TEST_DATA_HOME = tempfile.mkdtemp(prefix="prover-tests-data-")
+os.environ["XDG_DATA_HOME"] = _TEST_DATA_HOME
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED = REPO_ROOT.parent / "shared"
@@ -161,6 +168,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     loads torch, a GGUF model and asyncio's child watchers in one process, the interpreter's own
     teardown has crashed (a segmentation fault after "806 passed", exit code 139 in CI): the
     verdict is printed by then, and nothing is left to clean up that the tests did not close."""
+    shutil.rmtree(_TEST_DATA_HOME, ignore_errors=True)
     if _EXIT_STATUS and os.environ.get("PROVER_TEST_NORMAL_EXIT") != "1":
         sys.stdout.flush()
         sys.stderr.flush()

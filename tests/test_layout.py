@@ -7,6 +7,7 @@ ones (`test_the_docs_draw_the_arrows_stated_here` holds the two together).
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -214,3 +215,13 @@ def test_every_error_has_the_one_root() -> None:
                 assert issubclass(value, LeanProverError), f"{module.__name__}.{name} is outside LeanProverError"
                 package_root = getattr(importlib.import_module(f"{ROOT}.{relative.parts[0]}.errors"), roots[relative.parts[0]])
                 assert issubclass(value, package_root), f"{module.__name__}.{name} is outside {package_root.__name__}"
+
+
+def test_the_tests_never_touch_the_users_files() -> None:
+    """The proof store and the default workspace are under a fresh $XDG_DATA_HOME (conftest)."""
+    from lean_prover.data.config import StoreConfig
+    from lean_prover.lean_env.config import default_workspace
+
+    data_home = Path(os.environ["XDG_DATA_HOME"])
+    assert data_home.name.startswith("prover-tests-data-") and data_home != Path.home() / ".local/share"
+    assert StoreConfig().path.is_relative_to(data_home) and default_workspace().is_relative_to(data_home)
