@@ -225,3 +225,15 @@ def test_the_tests_never_touch_the_users_files() -> None:
     data_home = Path(os.environ["XDG_DATA_HOME"])
     assert data_home.name.startswith("prover-tests-data-") and data_home != Path.home() / ".local/share"
     assert StoreConfig().path.is_relative_to(data_home) and default_workspace().is_relative_to(data_home)
+
+
+DOUBLES = ("checker_double.py", "scripted_verifier.py", "sketch_verifier.py", "synthetic_world.py", "scripted_policy.py")
+
+
+def test_the_doubles_are_type_checked_against_the_protocols() -> None:
+    """Doubles that lacked protocol methods went unnoticed while mypy read only the packages;
+    each of these is held to `Checker` (through `CheckerDouble`) or `Policy` here."""
+    files = [str(REPO_ROOT / "tests" / "doubles" / name) for name in DOUBLES]
+    checked = subprocess.run([sys.executable, "-m", "mypy", *files], cwd=REPO_ROOT, capture_output=True, text=True,
+                             timeout=600)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

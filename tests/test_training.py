@@ -28,6 +28,7 @@ from lean_prover.prover.training.reward import LeanReward, keeps_every_have
 from lean_prover.prover.training.rl import rl_rows
 from lean_prover.prover.training.sft import normalized, sft_split
 from tests.conftest import FAKE_REPL, fake_certifying_workspace, run_cli, scripted_settings
+from tests.doubles.checker_double import CheckerDouble
 
 PROBLEMS = [
     Problem(f"toy_{i}", "test", "import Mathlib\n", "", f"theorem toy_{i} (x : ℕ) (h : x = {i}) : x + 0 = {i} := by\n", "", "toy")
@@ -35,7 +36,7 @@ PROBLEMS = [
 ]
 
 
-class ParityVerifier:
+class ParityVerifier(CheckerDouble):
     """Accepts a proof of even length: a scripted verdict that splits a group's rewards."""
 
     def __init__(self) -> None:
@@ -49,12 +50,6 @@ class ParityVerifier:
             return Proved(LeanRun(), ())
         error = Message(severity="error", pos=Pos(line=1, column=0), data="odd")
         return LeanErrors(LeanRun(messages=(error,)), error, None)
-
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        return verdict
-
-    async def close(self) -> None:
-        pass
 
 
 def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from lean_prover.lean_env.protocol import Message, Pos, Tactic
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed, TacticOutcome
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, LeanRun, Proved, Verdict, trace_steps
 from lean_prover.lean_env.verifier import position_offset
+from tests.doubles.checker_double import CheckerDouble
 
 START = "⊢ start"
 
@@ -38,7 +39,7 @@ def step(state: str, tactic: str) -> str | None:
     return f"{state}|{tactic}"
 
 
-class ScriptedVerifier:
+class ScriptedVerifier(CheckerDouble):
     def __init__(self, latency: float = 0.0, workers: int = 0) -> None:
         self.latency = latency
         self.checked: list[str] = []
@@ -58,7 +59,9 @@ class ScriptedVerifier:
             return GuardRejected(tuple(violations))
         prefix = problem.context + problem.formal_statement
         first_line = prefix.count("\n") + 1
-        state, tactics, error = START, [], None
+        state = START
+        tactics: list[Tactic] = []
+        error: Message | None = None
         for number, line in enumerate(proof.split("\n")):
             tactic = line.strip()
             if not tactic:
@@ -93,11 +96,6 @@ class ScriptedVerifier:
         self.sessions.append(session)
         yield session
 
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        return verdict
-
-    async def close(self) -> None:
-        pass
 
 
 class ScriptedSession:

@@ -9,20 +9,18 @@ groups of the statement), the earlier steps as hypotheses, then `⊢ STMT`.
 from __future__ import annotations
 
 import re
-from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.guard import GuardPolicy, check_proof
 from lean_prover.lean_env.protocol import Message, Pos, Sorry
-from lean_prover.lean_env.tactic_mode import TacticSession
 from lean_prover.lean_env.verdict import GuardRejected, Incomplete, LeanErrors, LeanRun, Proved, Verdict
+from tests.doubles.checker_double import CheckerDouble
 
 _BINDER = re.compile(r"\(([^():]+?) : ([^()]+?)\)")
 _HAVE = re.compile(r"^(?P<indent>\s*)have (?P<name>\S+) : (?P<stmt>.+?) := (?:by )?(?P<sorry>sorry)?\s*$")
 
 
-class SketchVerifier:
+class SketchVerifier(CheckerDouble):
     def __init__(self) -> None:
         self.checked: list[tuple[str, str]] = []
         """(problem name, text) of every `verify` call."""
@@ -39,7 +37,7 @@ class SketchVerifier:
             return verdict
         first_line = (problem.context + problem.formal_statement).count("\n") + 1
         hypotheses = [f"{names} : {kind}" for names, kind in _BINDER.findall(problem.formal_statement)]
-        sorries = []
+        sorries: list[Sorry] = []
         one_line_steps = re.sub(r":= by\n\s*sorry", ":= by sorry", sketch)  # line numbers: order only
         for number, line in enumerate(one_line_steps.split("\n")):
             have = _HAVE.match(line)
@@ -63,13 +61,3 @@ class SketchVerifier:
                 return LeanErrors(LeanRun(messages=(error,)), error, None)
         return Proved(LeanRun(), ())
 
-    @asynccontextmanager
-    async def tactic_session(self, problem: Problem) -> AsyncIterator[TacticSession]:
-        raise NotImplementedError("no tactic mode in the sketch verifier")
-        yield  # pragma: no cover
-
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        return verdict
-
-    async def close(self) -> None:
-        pass

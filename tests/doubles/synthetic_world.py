@@ -33,6 +33,7 @@ from lean_prover.lean_env.verdict import GuardRejected, Incomplete, LeanErrors, 
 from lean_prover.lean_env.verifier import position_offset
 from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyUsage
 from lean_prover.prover.prompts import SKETCH_REQUEST
+from tests.doubles.checker_double import CheckerDouble
 
 FAMILIES = ("deep", "typo", "split")
 DEEP_STEPS = 5
@@ -137,8 +138,8 @@ class SyntheticPolicy:
 # ------------------------------------------------------------------ toy Lean
 
 
-class ToyLean:
-    """The Checker a search needs (verify, check_sketch, certify, tactic_session, close)."""
+class ToyLean(CheckerDouble):
+    """The Checker a search needs (verify, check_sketch, tactic_session)."""
 
     def __init__(self) -> None:
         self.checked = 0
@@ -151,15 +152,9 @@ class ToyLean:
     ) -> Verdict:
         return self._check(problem, sketch, preamble, GuardPolicy(allow_sorry=True))
 
-    async def certify(self, problem: Problem, proof: str, verdict: Verdict, preamble: str = "") -> Verdict:
-        return verdict
-
     @asynccontextmanager
     async def tactic_session(self, problem: Problem) -> AsyncIterator[_Session]:
         yield _Session(f"⊢ {target_of(problem.formal_statement)}")
-
-    async def close(self) -> None:
-        pass
 
     def _check(self, problem: Problem, proof: str, preamble: str, policy: GuardPolicy) -> Verdict:
         self.checked += 1
