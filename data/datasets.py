@@ -22,7 +22,7 @@ from lean_prover.data.config import DataConfig
 from lean_prover.data.errors import DataError
 from lean_prover.data.jsonl import load_jsonl
 from lean_prover.data.leandojo import benchmark_problems, read_benchmark
-from lean_prover.data.lean_file import LeanFile, load_lean_file
+from lean_prover.data.lean_file import LeanFile, load_lean_file, problems_of
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import assign_ids, find_problem
 from lean_prover.data.putnambench import load_putnambench, locate
@@ -187,11 +187,14 @@ def benchmark_lean_release(name: str, config: DataConfig, path: Path | None = No
 def load_lean_folder(folder: Path) -> list[Problem]:
     """A user's folder of `.lean` files as one dataset: every sorry theorem of every file below
     it, in path order; a name that repeats gets `#k` ids over the whole folder."""
-    problems = []
+    problems: list[Problem] = []
+    held = 0
     for path in sorted(folder.rglob("*.lean")):
         if ".lake" in path.relative_to(folder).parts:
             continue  # a Lake project's build and packages
-        problems += [theorem.problem for theorem in LeanFile.read(path).theorems if theorem.is_sorry]
+        theorems = [theorem for theorem in LeanFile.read(path).theorems if theorem.is_sorry]
+        problems += problems_of(theorems, str(path), already=held)
+        held += sum(theorem.context_length for theorem in theorems)
     if not problems:
         raise DataError(f"{folder}: no .lean file below it has a theorem whose proof is `sorry`")
     return assign_ids(problems)

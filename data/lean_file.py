@@ -8,13 +8,14 @@ every other byte alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
 from lean_prover.data.lean_lexer import Kind, LexError, Token, name_parts, plain_name, significant, tokenize
 from lean_prover.data.problem import Problem
-from lean_prover.data.problem_ids import assign_ids
+from lean_prover.data.problem_ids import unique_ids
 from lean_prover.data.text_files import read_text
 
 DECLARATION_KEYWORDS = frozenset({"theorem", "lemma"})
@@ -25,16 +26,60 @@ MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec", "unsaf
 
 @dataclass(frozen=True)
 class SourceTheorem:
-    """A `theorem`/`lemma` of a `.lean` file, and where its proof sits."""
+    """A `theorem`/`lemma` of a `.lean` file, and where its pieces sit in the file's text.
 
-    problem: Problem
+    It keeps offsets into the text, not copies: its `Problem` (whose context is all the text
+    before it) is made when asked for, so reading a file of n theorems takes memory linear in
+    n, and a caller that walks the theorems one at a time holds one context at a time."""
+
+    name: str
+    """The theorem's name as written."""
+    id: str
+    """Unique over the file (see `LeanFile`)."""
+    line: int
+    """The line its declaration (modifiers and attributes included) starts on."""
+    end_line: int
+    """The line its proof ends on."""
     proof_span: tuple[int, int]
     """Character offsets of the proof: from the end of `formal_statement` to the last token
     before the next command."""
-    after_assign: str
-    """The source text after the statement's `:=` up to the end of the proof (`by ...` or a term)."""
     is_sorry: bool
     """The whole proof is `sorry` (or `by sorry`)."""
+    text: str = field(repr=False, compare=False)
+    """The file's whole text (shared by all its theorems)."""
+    source: str = field(repr=False)
+    """The file's name, as problems name it (`path:line`)."""
+    header_end: int = field(repr=False)
+    prefix_start: int = field(repr=False)
+    """Where its doc comment starts (its declaration, without one)."""
+    declaration_start: int = field(repr=False)
+    assign_end: int = field(repr=False)
+
+    @property
+    def context_length(self) -> int:
+        """Characters in its problem's context."""
+        return max(self.prefix_start - self.header_end, 0)
+
+    @property
+    def after_assign(self) -> str:
+        """The source text after the statement's `:=` up to the end of the proof (`by ...` or a term)."""
+        return self.text[self.assign_end : self.proof_span[1]]
+
+    @property
+    def problem(self) -> Problem:
+        """The theorem as a problem, made anew on each call (its context is a copy of the text
+        before it)."""
+        return Problem(
+            name=self.name,
+            split="",
+            header=self.text[: self.header_end],
+            informal_prefix=self.text[self.prefix_start : self.declaration_start],
+            formal_statement=self.text[self.declaration_start : self.proof_span[0]],
+            goal="",
+            source=f"{self.source}:{self.line}",
+            id=self.id,
+            context=self.text[self.header_end : self.prefix_start] if self.prefix_start > self.header_end else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -43,7 +88,7 @@ class LeanFile:
     all theorems of the file (`name#2` for a repeated name), so they stay the same when a
     `sorry` is replaced by a proof."""
 
-    text: str
+    text: str = field(repr=False)
     source: str
     theorems: tuple[SourceTheorem, ...]
 
@@ -61,7 +106,11 @@ class LeanFile:
         return cls.parse(read_text(path), str(path))
 
     def theorem(self, theorem_id: str) -> SourceTheorem | None:
-        return next((t for t in self.theorems if t.problem.id == theorem_id), None)
+        return self._by_id.get(theorem_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, SourceTheorem]:
+        return {theorem.id: theorem for theorem in self.theorems}
 
     def sorry_theorems(self) -> list[SourceTheorem]:
         """The theorems to prove. Raises DataError if there are none."""
@@ -74,9 +123,29 @@ class LeanFile:
         return theorems
 
 
+MAX_CONTEXT_CHARACTERS = 2**30
+"""How much context the problems of one run may hold together: each `.lean` problem's context
+is all the text before it, so n theorems in one file hold (and send Lean) about n²/2 theorems'
+worth of text. 1 Gi characters is some 6,000 theorems of 60 characters in one file; more is
+refused (the reader itself is linear and holds no context)."""
+
+
+def problems_of(theorems: list[SourceTheorem], source: str, already: int = 0) -> list[Problem]:
+    """The theorems as problems held together. Raises DataError when their contexts, with
+    `already` characters of others held beside them, pass `MAX_CONTEXT_CHARACTERS`."""
+    held = already + sum(t.context_length for t in theorems)
+    if held > MAX_CONTEXT_CHARACTERS:
+        raise DataError(
+            f"{source}: its {len(theorems)} theorems would hold {held / 2**20:,.0f} Mi characters of context "
+            f"(each theorem's context is the file's text before it; at most {MAX_CONTEXT_CHARACTERS // 2**20:,} Mi "
+            "are held at once); split the file"
+        )
+    return [theorem.problem for theorem in theorems]
+
+
 def load_lean_file(path: Path) -> list[Problem]:
     """The sorry theorems of a `.lean` file as Problems. Raises DataError if there are none."""
-    return [theorem.problem for theorem in find_sorry_theorems(path)]
+    return problems_of(find_sorry_theorems(path), str(path))
 
 
 def find_sorry_theorems(path: Path) -> list[SourceTheorem]:
@@ -85,14 +154,15 @@ def find_sorry_theorems(path: Path) -> list[SourceTheorem]:
 
 
 def parse_theorems(text: str, source: str) -> list[SourceTheorem]:
-    """Every theorem and lemma in Lean source text. Raises LexError."""
+    """Every theorem and lemma in Lean source text, in one pass over its tokens. Raises LexError."""
     tokens = tokenize(text)
     header_end = _header_end(tokens)
-    significant = [t for t in tokens if not t.is_trivia]
+    positions = [position for position, token in enumerate(tokens) if not token.is_trivia]
+    significant = [tokens[position] for position in positions]
     found: list[SourceTheorem] = []
     for index, token in enumerate(significant):
         if token.kind is Kind.IDENT and token.text in DECLARATION_KEYWORDS:
-            theorem = _theorem_at(text, tokens, significant, index, header_end, source)
+            theorem = _theorem_at(text, tokens, significant, positions, index, header_end, source)
             if theorem is not None:
                 found.append(theorem)
     return found
@@ -112,7 +182,8 @@ def _header_end(tokens: list[Token]) -> int:
 
 def _is_open_in(tokens: list[Token], position: int) -> bool:
     """`open Foo in theorem ...` scopes the open to one declaration: not header material."""
-    for token in tokens[position + 1 :]:
+    for index in range(position + 1, len(tokens)):
+        token = tokens[index]
         if token.column == 0 and not token.is_trivia:
             return False
         if token.kind is Kind.IDENT and token.text == "in":
@@ -157,13 +228,15 @@ def _theorem_at(
     text: str,
     tokens: list[Token],
     significant: list[Token],
+    positions: list[int],
     keyword_index: int,
     header_end: int,
     source: str,
 ) -> SourceTheorem | None:
+    """The theorem whose keyword is `significant[keyword_index]` (`positions` gives each
+    significant token's index in `tokens`)."""
     if keyword_index + 1 >= len(significant) or significant[keyword_index + 1].kind is not Kind.IDENT:
         return None
-    name = significant[keyword_index + 1].text
     assign = find_assign(significant, keyword_index + 2)
     if assign is None:
         return None
@@ -174,26 +247,24 @@ def _theorem_at(
     body = significant[assign + 1 : last + 1]
     statement_last = body[0] if body and body[0].text == "by" else significant[assign]
     proof_tokens = [t.text for t in body if t is not statement_last]
-    first = significant[_declaration_start(significant, keyword_index)]
-    doc = _doc_comment_before(tokens, first)
+    first_index = _declaration_start(significant, keyword_index)
+    first = significant[first_index]
+    doc = _doc_comment_before(tokens, positions[first_index])
     statement_end = _end_of_line_if_blank(text, statement_last.end)
     proof_end = max(significant[last].end, statement_end)
-    prefix_start = doc.start if doc is not None else first.start
-    problem = Problem(
-        name=name,
-        split="",
-        header=text[:header_end],
-        informal_prefix=text[prefix_start : first.start],
-        formal_statement=text[first.start : statement_end],
-        goal="",
-        source=f"{source}:{first.line}",
-        context=text[header_end:prefix_start] if prefix_start > header_end else "",
-    )
     return SourceTheorem(
-        problem=problem,
+        name=significant[keyword_index + 1].text,
+        id=significant[keyword_index + 1].text,
+        line=first.line,
+        end_line=significant[last].line + text.count("\n", significant[last].start, proof_end),
         proof_span=(statement_end, proof_end),
-        after_assign=text[significant[assign].end : proof_end],
         is_sorry=proof_tokens == ["sorry"],
+        text=text,
+        source=source,
+        header_end=header_end,
+        prefix_start=doc.start if doc is not None else first.start,
+        declaration_start=first.start,
+        assign_end=significant[assign].end,
     )
 
 
@@ -247,9 +318,9 @@ def starts_command(token: Token) -> bool:
     return token.column == 0 and token.text in (COMMAND_WORDS if token.kind is Kind.IDENT else COMMAND_SYMBOLS)
 
 
-def _doc_comment_before(tokens: list[Token], first: Token) -> Token | None:
-    position = next(i for i, t in enumerate(tokens) if t.start == first.start)
-    for token in reversed(tokens[:position]):
+def _doc_comment_before(tokens: list[Token], position: int) -> Token | None:
+    """The doc comment right before `tokens[position]` (only whitespace between), if any."""
+    for token in reversed(tokens[max(position - 2, 0) : position]):
         if token.kind is Kind.WHITESPACE:
             continue
         return token if token.kind is Kind.DOC_COMMENT else None
@@ -267,8 +338,8 @@ def _end_of_line_if_blank(text: str, offset: int) -> int:
 
 
 def with_unique_ids(theorems: list[SourceTheorem]) -> list[SourceTheorem]:
-    problems = assign_ids([t.problem for t in theorems])
-    return [replace(t, problem=p) for t, p in zip(theorems, problems)]
+    ids = unique_ids([t.name for t in theorems])
+    return [t if t.id == new else replace(t, id=new) for t, new in zip(theorems, ids)]
 
 
 _DECLARING = frozenset({"def", "abbrev", "theorem", "lemma", "instance", "structure", "class", "inductive", "opaque"})

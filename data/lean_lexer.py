@@ -39,7 +39,7 @@ CLOSING = ")]}⟩⦄⟧⁆"
 SINGLE_CHAR_SYMBOLS = frozenset(OPENING + CLOSING + ",;")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     kind: Kind
     text: str

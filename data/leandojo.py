@@ -118,8 +118,8 @@ def benchmark_problems(theorems: list[TracedTheorem], repository: Path) -> Probl
         if isinstance(file, str):
             missing.append(f"{theorem.full_name}: {file}")
             continue
-        found = next((t for t in file.theorems if t.problem.name in (theorem.short_name, theorem.full_name)
-                      and theorem.start[0] <= _line(t.problem) <= theorem.end[0]), None)
+        found = next((t for t in file.theorems if t.name in (theorem.short_name, theorem.full_name)
+                      and theorem.start[0] <= t.line <= theorem.end[0]), None)
         if found is None:
             missing.append(f"{theorem.full_name}: no theorem {theorem.short_name} at lines "
                            f"{theorem.start[0]}-{theorem.end[0]} of {theorem.file_path}")
@@ -127,8 +127,3 @@ def benchmark_problems(theorems: list[TracedTheorem], repository: Path) -> Probl
         problems.append(replace(found.problem, id=theorem.full_name, split=theorem.split,
                                 goal=theorem.tactics[0].state_before if theorem.tactics else ""))
     return ProblemsFound(problems, missing)
-
-
-def _line(problem: Problem) -> int:
-    """The line a `.lean` file's problem starts on (its source is `path:line`)."""
-    return int(problem.source.rpartition(":")[2])

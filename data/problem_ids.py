@@ -12,16 +12,21 @@ from lean_prover.data.problem import Problem
 def assign_ids(problems: list[Problem]) -> list[Problem]:
     """Give each problem the id `name`, or `name#k` (k = 1, 2, ... in source order) when its
     name occurs more than once in the list."""
-    counts = Counter(p.name for p in problems)
+    return [replace(problem, id=new) for problem, new in zip(problems, unique_ids([p.name for p in problems]))]
+
+
+def unique_ids(names: list[str]) -> list[str]:
+    """Each name as an id: itself, or `name#k` (k = 1, 2, ... in order) when it repeats."""
+    counts = Counter(names)
     seen: Counter[str] = Counter()
-    result = []
-    for problem in problems:
-        if counts[problem.name] == 1:
-            result.append(replace(problem, id=problem.name))
+    ids = []
+    for name in names:
+        if counts[name] == 1:
+            ids.append(name)
         else:
-            seen[problem.name] += 1
-            result.append(replace(problem, id=f"{problem.name}#{seen[problem.name]}"))
-    return result
+            seen[name] += 1
+            ids.append(f"{name}#{seen[name]}")
+    return ids
 
 
 def find_problem(problems: list[Problem], key: str, source: str) -> Problem:

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from lean_prover.data.errors import DataError
-from lean_prover.data.lean_file import LeanFile, SourceTheorem
+from lean_prover.data.lean_file import LeanFile, SourceTheorem, problems_of
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
 from lean_prover.data.text_files import write_atomically
@@ -74,13 +74,13 @@ def select_theorems(file: LeanFile, name: str | None) -> list[SourceTheorem]:
     theorems = file.sorry_theorems()
     if name is None:
         return theorems
-    chosen = [t for t in theorems if name in (t.problem.name, t.problem.id)]
+    chosen = [t for t in theorems if name in (t.name, t.id)]
     if len(chosen) == 1:
         return chosen
     if len(chosen) > 1:
-        ids = ", ".join(t.problem.id for t in chosen)
+        ids = ", ".join(t.id for t in chosen)
         raise DataError(f"{file.source}: several sorry theorems are named {name}; pick one of {ids}")
-    available = ", ".join(t.problem.id for t in theorems)
+    available = ", ".join(t.id for t in theorems)
     raise DataError(f"{file.source}: no sorry theorem named {name}; its sorry theorems: {available}")
 
 
@@ -99,7 +99,7 @@ def splice(text: str, theorem: SourceTheorem, found: FoundProof) -> str:
     spliced = text[:start] + found.proof.rstrip() + text[end:]
     if not found.preamble:
         return spliced
-    declaration = start - len(theorem.problem.formal_statement) - len(theorem.problem.informal_prefix)
+    declaration = theorem.prefix_start  # before its doc comment
     return spliced[:declaration] + found.preamble.rstrip("\n") + "\n\n" + spliced[declaration:]
 
 
@@ -108,10 +108,6 @@ def _theorem(file: LeanFile, theorem_id: str) -> SourceTheorem:
     if theorem is None:
         raise DataError(f"{file.source}: theorem {theorem_id} disappeared while proving (was the file edited meanwhile?)")
     return theorem
-
-
-def _line_of(problem: Problem) -> int:
-    return int(problem.source.rsplit(":", 1)[1])
 
 
 async def prove_file(job: ProveJob, searcher: Prover | OnRay, checker: Checker | None) -> ProveReport:
@@ -123,7 +119,7 @@ async def prove_file(job: ProveJob, searcher: Prover | OnRay, checker: Checker |
     before they are reused, and checks the whole file at the end. Each version of the text
     is parsed once.
     """
-    targets = [t.problem.id for t in select_theorems(job.file, job.theorem)]
+    targets = [t.id for t in select_theorems(job.file, job.theorem)]
     current = job.file
     results: dict[str, TheoremResult] = {}
     store = ProofStore(job.store_path) if job.store_path is not None else None
@@ -146,8 +142,8 @@ async def prove_file(job: ProveJob, searcher: Prover | OnRay, checker: Checker |
                 found = await _prove_on_ray(theorems, searcher, checker, job.spec, store, shown)
                 text = current.text
                 for theorem in reversed(theorems):  # from the end backwards: earlier offsets stay valid
-                    result, proof = found[theorem.problem.id]
-                    results[theorem.problem.id] = result
+                    result, proof = found[theorem.id]
+                    results[theorem.id] = result
                     if proof is not None:
                         text = splice(text, theorem, proof)
                 if text != current.text:
@@ -185,17 +181,16 @@ class _Collector(ProofsAndProgress):
         super().finished(result)
 
 
-def _outcome(problem: Problem, result: UnitResult, seconds: float) -> tuple[TheoremResult, FoundProof | None]:
-    line = _line_of(problem)
+def _outcome(theorem: SourceTheorem, result: UnitResult, seconds: float) -> tuple[TheoremResult, FoundProof | None]:
     if result.proof is None:
         detail = f"no proof within {result.samples} samples"
-        return TheoremResult(problem.id, line, False, "not proved", result.samples, seconds, detail), None
+        return TheoremResult(theorem.id, theorem.line, False, "not proved", result.samples, seconds, detail), None
     found = FoundProof(result.proof, result.preamble)
-    return TheoremResult(problem.id, line, True, "searched", result.first_proof or result.samples, seconds), found
+    return TheoremResult(theorem.id, theorem.line, True, "searched", result.first_proof or result.samples, seconds), found
 
 
-def _stored(problem: Problem, proof: FoundProof, seconds: float) -> tuple[TheoremResult, FoundProof]:
-    return TheoremResult(problem.id, _line_of(problem), True, "from the proof store", 0, seconds), proof
+def _stored(theorem: SourceTheorem, proof: FoundProof, seconds: float) -> tuple[TheoremResult, FoundProof]:
+    return TheoremResult(theorem.id, theorem.line, True, "from the proof store", 0, seconds), proof
 
 
 async def _prove_here(
@@ -213,10 +208,10 @@ async def _prove_here(
     if stored is not None:
         if progress is not None:
             progress.finished(True)
-        return _stored(problem, stored, time.monotonic() - started)
+        return _stored(theorem, stored, time.monotonic() - started)
     result = await search_unit(UnitJob(Unit(problem.id, 0), problem), prover, spec, collector.attempt, collector.proof)
     collector.finished(result)
-    return _outcome(problem, result, time.monotonic() - started)
+    return _outcome(theorem, result, time.monotonic() - started)
 
 
 async def _prove_on_ray(
@@ -231,27 +226,25 @@ async def _prove_on_ray(
     found: dict[str, tuple[TheoremResult, FoundProof | None]] = {}
     collector = _Collector(store, progress)
     jobs = []
-    for theorem in theorems:
-        stored = await _from_store(theorem.problem, checker, store)
+    for theorem, problem in zip(theorems, problems_of(theorems, theorems[0].source if theorems else "")):
+        stored = await _from_store(problem, checker, store)
         if stored is not None:
-            found[theorem.problem.id] = _stored(theorem.problem, stored, 0.0)
+            found[theorem.id] = _stored(theorem, stored, 0.0)
             if progress is not None:
                 progress.finished(True)
         else:
-            jobs.append(UnitJob(Unit(theorem.problem.id, 0), theorem.problem))
+            jobs.append(UnitJob(Unit(theorem.id, 0), problem))
     await asyncio.to_thread(run_on_ray, jobs, ray, spec, collector)
-    problems = {t.problem.id: t.problem for t in theorems}
+    by_id = {t.id: t for t in theorems}
     for result in collector.results:
-        found[result.problem] = _outcome(problems[result.problem], result, result.wall_time_s)
+        found[result.problem] = _outcome(by_id[result.problem], result, result.wall_time_s)
     logger.info("searched %d theorems on Ray in %.1f s", len(jobs), time.monotonic() - started)
     return found
 
 
 def _final_check(run: LeanRun, file: LeanFile, results: list[TheoremResult]) -> ProveReport:
     """Judge each proved theorem by what Lean said inside its lines of the whole file."""
-    spans: dict[str, tuple[int, int]] = {}
-    for theorem in file.theorems:
-        spans[theorem.problem.id] = (_line_of(theorem.problem), file.text.count("\n", 0, theorem.proof_span[1]) + 1)
+    spans = {theorem.id: (theorem.line, theorem.end_line) for theorem in file.theorems}
     judged = []
     for result in results:
         first, last = spans.get(result.id, (result.line, result.line))

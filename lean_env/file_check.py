@@ -23,7 +23,7 @@ from enum import Enum
 from pathlib import Path
 
 from lean_prover.data.errors import DataError
-from lean_prover.data.lean_file import LeanFile, without_redeclarations
+from lean_prover.data.lean_file import LeanFile, problems_of, without_redeclarations
 from lean_prover.data.lean_lexer import LexError
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
@@ -90,14 +90,14 @@ def plan_checks(
     if reference is None:
         around = () if trust_context else tuple(file_violations(parsed.text, theorems[0].problem.header, policy))
         return [
-            PlannedCheck(t.problem.id, t.problem, attach_proof(t.problem.formal_statement, t.after_assign), None,
+            PlannedCheck(t.id, problem, attach_proof(problem.formal_statement, t.after_assign), None,
                          vouched=trust_context, file_violations=around)
-            for t in theorems
+            for t, problem in zip(theorems, problems_of(list(theorems), str(file)))
         ]
-    references = {t.problem.id: t for t in LeanFile.read(reference).theorems}
+    references = {t.id: t for t in LeanFile.read(reference).theorems}
     if not references:
         raise DataError(f"{reference}: no theorem or lemma to check against")
-    found = {t.problem.id: t for t in theorems}
+    found = {t.id: t for t in theorems}
     plans = []
     for key, expected in references.items():
         candidate = found.get(key)

@@ -85,7 +85,7 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
             parsed.append((code, None))
             lex_error = str(error)
     declaring = [
-        i for i, (_, theorems) in enumerate(parsed) if any(t.problem.name == problem.name for t in theorems or [])
+        i for i, (_, theorems) in enumerate(parsed) if any(t.name == problem.name for t in theorems or [])
     ]
     chosen = declaring[-1] if declaring else None  # the last block that declares the theorem
     if chosen is None:
@@ -97,7 +97,7 @@ def extract_from_chat(problem: Problem, answer: str) -> Extraction:
         chosen = len(parsed) - 1  # renamed: the guard will flag the statement
     code, theorems = parsed[chosen]
     assert theorems is not None
-    named = [t for t in theorems if t.problem.name == problem.name]
+    named = [t for t in theorems if t.name == problem.name]
     target = named[-1] if named else theorems[0]
     if target.is_sorry:
         return Extraction(None, target.problem.formal_statement, reason="the answer's proof is `sorry`")
@@ -153,7 +153,7 @@ def _helpers_block(code: str, name: str) -> str:
         return ""
     # Whether the block is declarations a proof may bring along; what the settings allow (e.g.
     # native_decide) is the verifier's to judge with the configured policy.
-    if not body.strip() or any(t.problem.name == name for t in theorems) or check_commands(body, _ANY_SETTING):
+    if not body.strip() or any(t.name == name for t in theorems) or check_commands(body, _ANY_SETTING):
         return ""
     if not any(t.kind is Kind.IDENT and t.text in DECLARATION_HEADS for t in significant(tokenize(body))):
         return ""

@@ -149,3 +149,58 @@ def test_a_let_in_the_type_keeps_its_own_assignment(tmp_path: Path) -> None:
     first, second = find_sorry_theorems(path)
     assert first.problem.formal_statement.endswith("a > 0 ∧ n > 0 :=\n") and first.is_sorry
     assert second.problem.formal_statement.endswith("y = 2 := by\n") and second.is_sorry
+
+
+def test_the_reader_keeps_offsets_not_copies_and_each_problem_is_made_on_demand() -> None:
+    """Reading is linear in memory: a theorem keeps the file's one text and offsets into it;
+    its problem (whose context is all the text before it) is made when asked for."""
+    from lean_prover.data.lean_file import LeanFile
+
+    text = HEADER + BODY * 3
+    file = LeanFile.parse(text, "many.lean")
+    assert all(theorem.text is file.text for theorem in file.theorems)
+    assert all("context" not in vars(theorem) for theorem in file.theorems)
+    last = file.theorems[-1]
+    assert last.problem == last.problem and last.problem is not last.problem
+    assert last.problem.context == text[len(HEADER) : last.prefix_start]
+    assert last.context_length == len(last.problem.context)
+    # end_line is the line the proof ends on, counted the way Lean numbers lines
+    for theorem in file.theorems:
+        assert theorem.end_line == text.count("\n", 0, theorem.proof_span[1]) + 1
+        assert theorem.line == int(theorem.problem.source.rpartition(":")[2])
+    assert [t.id for t in file.theorems][:2] == ["first#1", "proved#1"]
+    assert file.theorem("third#3") is file.theorems[-1]
+
+
+def test_a_run_that_would_hold_too_much_context_is_refused_with_its_figure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lean_prover.data import lean_file
+    from lean_prover.data.datasets import load_lean_folder
+
+    path = tmp_path / "big.lean"
+    path.write_text(HEADER + BODY * 20, encoding="utf-8")
+    held = sum(t.context_length for t in find_sorry_theorems(path))
+    monkeypatch.setattr(lean_file, "MAX_CONTEXT_CHARACTERS", held - 1)
+    with pytest.raises(DataError, match=r"big.lean: its 60 theorems would hold .* Mi characters of context.*split the file"):
+        load_lean_file(path)
+    with pytest.raises(DataError, match="split the file"):
+        load_lean_folder(tmp_path)
+    monkeypatch.setattr(lean_file, "MAX_CONTEXT_CHARACTERS", held)
+    assert len(load_lean_file(path)) == 60
+    (tmp_path / "second.lean").write_text(HEADER + BODY, encoding="utf-8")  # the folder's total counts
+    with pytest.raises(DataError, match="second.lean"):
+        load_lean_folder(tmp_path)
+
+
+def test_out_of_memory_is_one_line_and_exit_code_3(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from lean_prover.prover.cli import app
+
+    def exhausted() -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(app, "app", exhausted)
+    with pytest.raises(SystemExit) as stopped:
+        app.main()
+    assert stopped.value.code == 3
+    assert capsys.readouterr().err.startswith("error: out of memory;")

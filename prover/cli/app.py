@@ -126,3 +126,7 @@ def main() -> None:
     except LeanProverError as error:  # raised on purpose, with a message for the user
         typer.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ENVIRONMENT if isinstance(error, EnvironmentFailure) else EXIT_BAD_INPUT)
+    except MemoryError:  # what was finished is on disk already (results are written as they come)
+        typer.echo("error: out of memory; give the command less to hold (a smaller file, fewer problems, "
+                   "a smaller batch) or more memory", err=True)
+        sys.exit(EXIT_ENVIRONMENT)
