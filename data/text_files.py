@@ -4,6 +4,7 @@ file we write written atomically."""
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def read_text(path: Path) -> str:
 def write_atomically(path: Path, content: str | bytes) -> None:
     """Write `content` (text as UTF-8, exactly: no newline translation) so that a crash or a
     kill leaves the old file or the new one, never half of one; readers never see a partial
-    file. The parent folder is created."""
+    file. The parent folder is created; the file keeps its mode, or gets a new file's."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = content.encode("utf-8") if isinstance(content, str) else content
     with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False) as handle:
@@ -62,4 +63,29 @@ def write_atomically(path: Path, content: str | bytes) -> None:
             handle.close()
             os.unlink(handle.name)
             raise
+    os.chmod(handle.name, _mode_for(path))
     os.replace(handle.name, path)
+
+
+def _mode_for(path: Path) -> int:
+    """The mode the written file gets: the one it has (a user's own file under `prove
+    --in-place` keeps its mode), else what `open()` would give a new file (0666 less the
+    umask). A temporary file alone would be 0600."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it (setting it to read
+    it, the only portable way, would race with other threads creating files)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -156,3 +156,29 @@ def test_an_atomic_write_leaves_the_old_file_when_it_fails(tmp_path: Path) -> No
     with pytest.raises(TypeError):
         write_atomically(target, 42)  # type: ignore[arg-type]
     assert target.read_bytes() == b"first\r\n" and [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+def test_written_files_get_a_new_files_mode_and_keep_their_own(tmp_path: Path) -> None:
+    """Not the 0600 of a temporary file: a new file gets 0666 less the umask, a user's own file
+    (prove --in-place) keeps its mode."""
+    import os
+    import stat
+
+    from lean_prover.data.text_files import write_atomically
+
+    previous = os.umask(0o022)
+    try:
+        fresh = tmp_path / "new.txt"
+        write_atomically(fresh, "a")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        own = tmp_path / "Mine.lean"
+        own.write_text("theorem t : True := sorry\n")
+        own.chmod(0o664)
+        write_atomically(own, "theorem t : True := trivial\n")
+        assert stat.S_IMODE(own.stat().st_mode) == 0o664 and own.read_text().endswith("trivial\n")
+        os.umask(0o077)
+        private = tmp_path / "private.txt"
+        write_atomically(private, "b")
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
