@@ -42,7 +42,7 @@ def test_shown_config_loads_back_unchanged(tmp_path: Path) -> None:
     "file_text, overrides, message",
     [
         ("", ["data.nope=1"], "unknown setting data.nope"),
-        ("", ["nosection.x=1"], "unknown setting nosection"),
+        ("", ["nosection.x=1"], r"unknown config section \[nosection\]; the sections: preset, log, data, "),
         ("", ["data.skip_bad=maybe"], "data.skip_bad = 'maybe' is not valid"),
         ("", ["log.level=LOUD"], "log.level 'LOUD' is not one of"),
         ("[rl]\nverifiers = 4\n", [], "rl.verifiers is now ray.verifiers"),

@@ -156,6 +156,9 @@ def _build(cls: type[T], values: dict[str, Any], where: str, prefix: str = "") -
     unknown = sorted(set(values) - set(fields))
     if unknown and f"{prefix}{unknown[0]}" in MOVED:
         raise ConfigError(f"{where}: {prefix}{unknown[0]} is now {MOVED[prefix + unknown[0]]} (one [ray] section for every command)")
+    if unknown and not prefix:
+        sections = [name for name in fields if dataclasses.is_dataclass(hints[name])]
+        raise ConfigError(f"{where}: unknown config section [{unknown[0]}]; the sections: {', '.join(sections)}")
     if unknown:
         raise ConfigError(
             f"{where}: unknown setting {prefix}{unknown[0]}; known in this section: {', '.join(fields)}"
