@@ -27,11 +27,15 @@ class TraceResult:
 
 def trace_repository(repository: str, commit: str | None, out: Path) -> TraceResult:
     """Trace a local checkout (a folder; its HEAD) or a git URL at `commit`, into `out`."""
+    is_url = "://" in repository or repository.startswith("git@")
+    if not is_url and not Path(repository).is_dir():
+        what = "a file, not a folder" if Path(repository).exists() else "no such folder"
+        raise LeanSettingError(f"{repository}: {what}; give a checkout of a Lean repository, or a git URL with --commit")
     try:
         from lean_dojo import LeanGitRepo, trace
     except ImportError as error:
         raise WorkspaceError("tracing needs lean-dojo: pip install 'lean-prover[dojo]'") from error
-    if Path(repository).is_dir():
+    if not is_url:
         repo = LeanGitRepo.from_path(Path(repository))
     elif commit is None:
         raise LeanSettingError(f"{repository}: give --commit to trace a repository by its URL")

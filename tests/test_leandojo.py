@@ -190,3 +190,8 @@ def test_traced_steps_are_trained_as_best_first_search_prompts_them(benchmark: P
     assert "tactic state" not in without.train[0]["prompt"]
     with pytest.raises(TrainingConfigError, match="chat format"):
         SFTConfig(prompt_format="deepseek-v2", tactic_data=benchmark).validate()
+
+
+def test_tracing_a_missing_folder_says_so(tmp_path: Path) -> None:
+    result = run_cli("trace", str(tmp_path / "nowhere"), "--out", str(tmp_path / "t"))
+    assert result.returncode == 2 and "nowhere: no such folder" in result.stderr and "--commit" not in result.stderr.split(";")[0]
