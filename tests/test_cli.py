@@ -211,3 +211,12 @@ def test_the_prover_script_starts_at_the_light_entry_point() -> None:
     scripts = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts == {"prover": "lean_prover.prover.cli.entry:main"}
     assert "from lean_prover.prover.cli.entry import main" in (REPO_ROOT / "prover" / "__main__.py").read_text()
+
+
+def test_data_list_reads_at_80_columns(env: dict[str, str]) -> None:
+    listed = run_cli("data", "list", env={**env, "COLUMNS": "80"})
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert "minif2f" in lines and "│" not in listed.stdout
+    assert all(len(line) <= 80 for line in lines if " " in line.strip())  # a long path alone may pass 80
+    assert any(line.startswith("  problems:     ") for line in lines)

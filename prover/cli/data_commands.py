@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
@@ -39,7 +40,8 @@ def list_datasets(ctx: typer.Context) -> None:
     """Known datasets, where each one is found (nothing is downloaded), and for those on disk
     their problem count and statement hash (what runs record, and compare)."""
     config = _config(ctx)
-    table = Table("dataset", "description", "source", "licence", "Lean", "file", "problems", "statements")
+    columns = ("dataset", "description", "source", "licence", "Lean", "file", "problems", "statements")
+    rows = []
     for spec in DATASETS.values():
         found = find_local_file(spec, config.data)
         where = str(found) if found else ("downloads on first use" if config.data.download else "not on disk")
@@ -52,8 +54,24 @@ def list_datasets(ctx: typer.Context) -> None:
                 statements = f"unreadable: {error}"
         if found is None and not spec.url:
             where = "not on disk: pass --path"
-        table.add_row(spec.name, spec.description, spec.source, spec.licence, spec.lean, where, count, statements)
-    console.print(table)
+        rows.append((spec.name, spec.description, spec.source, spec.licence, spec.lean, where, count, statements))
+    if console.width >= WIDE_TABLE_COLUMNS:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        return
+    for name, *values in rows:  # a narrow terminal or a log: one block a dataset, one line a field
+        typer.echo(name)
+        for column, value in zip(columns[1:], values):
+            label = f"  {column + ':':<14}"
+            typer.echo(textwrap.fill(value, width=max(console.width, 40), initial_indent=label,
+                                     subsequent_indent=" " * len(label), break_long_words=False,
+                                     break_on_hyphens=False))
+
+
+WIDE_TABLE_COLUMNS = 160
+"""Below this width `data list`'s eight columns wrap into an unreadable table; it prints blocks."""
 
 
 @app.command()
