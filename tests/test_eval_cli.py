@@ -31,6 +31,7 @@ def env(shared_data: Path, tmp_path: Path) -> dict[str, str]:
         (["eval", "--out", "r", "--dataset", "minif2g"], "unknown dataset 'minif2g'", 2),
         (["eval", "--out", "r", "--split", "train"], "has no split 'train'", 2),
         (["eval", "--out", "r", "--repeats", "0"], "--repeats 0", 2),
+        (["eval", "--out", "r", "--problem", "nope"], "has no problem 'nope'", 2),
         (["--set", "search.samples=0", "eval", "--out", "r"], "search.samples = 0: must be at least 1", 2),
         (["--set", "search.concurrency=-1", "eval", "--out", "r"], "search.concurrency = -1: must be at least 1", 2),
         (["eval", "--out", "r"], "Lean is not set up", 3),
@@ -81,6 +82,11 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
         assert all(r.tier == "certified" and r.checker == "prover-certify/2 on Lean 4.15.0" for r in records)
         assert all(r.lean_version == "leanprover/lean4:v4.15.0" for r in records)
     assert len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4
+    second = json.loads(lines[1])["name"]
+    picked = run_cli(*common, "eval", "--dataset", "two.jsonl", "--problem", second, "--algorithm", "sample",
+                     "--budget", "1", "--out", "picked", env=env, cwd=tmp_path)
+    assert picked.returncode == 0, picked.stderr
+    assert [json.loads(line)["name"] for line in (tmp_path / "picked" / "results.jsonl").read_text().splitlines()] == [second]
     again = run_cli(*common, "eval", "--dataset", "two.jsonl", "--algorithm", "sample", "--budget", "2",
                     "--out", "run", env=env, cwd=tmp_path)
     assert again.returncode == 0 and len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4

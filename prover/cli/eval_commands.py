@@ -16,6 +16,7 @@ from lean_prover.data.datasets import DATASETS, benchmark_lean_release, load_pro
 from lean_prover.data.errors import DataError
 from lean_prover.data.leandojo import read_benchmark
 from lean_prover.data.lean_file import LeanFile
+from lean_prover.data.problem_ids import find_problem
 from lean_prover.data.store import ProofStore
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.evaluate import BenchmarkRun, run_benchmark
@@ -115,10 +116,15 @@ def _on_ray(config: Config, address: str | None) -> OnRay:
 
 
 def _benchmark_run(
-    config: Config, spec: RunSpec, dataset: str, path: Path | None, out: Path, force: bool, ray: OnRay | None
+    config: Config, spec: RunSpec, dataset: str, path: Path | None, out: Path, force: bool, ray: OnRay | None,
+    only: list[str] | None = None,
 ) -> BenchmarkRun:
-    """`prover eval`'s and `prover collect`'s run: the problems, how workers are built, the store."""
+    """`prover eval`'s and `prover collect`'s run: the problems (all, or those `only` names),
+    how workers are built, the store."""
     problems = load_problems(dataset, config.data, path=path, split=spec.split)
+    if only:
+        chosen = {problem.id: problem for problem in (find_problem(problems, key, dataset) for key in only)}
+        problems = list(chosen.values())
     require_answer_support(problems, config.search.algorithm, config.policy.prompt_format)
     make_prover = _local_prover(config, dataset, path)
     pins = _lean_pins(config)
@@ -180,6 +186,8 @@ def eval_command(
     ray: bool = typer.Option(False, "--ray", help="Search on Ray workers (a local instance)."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Search on this Ray cluster (implies --ray)."),
     path: Optional[Path] = PathOption,
+    only: Optional[list[str]] = typer.Option(
+        None, "--problem", help="Only this problem (its id, or a name that is unique); repeat for several."),
 ) -> None:
     """Run a benchmark: every problem searched, every attempt recorded; rerun to continue."""
     config: Config = ctx.obj
@@ -187,7 +195,7 @@ def eval_command(
     spec = RunSpec(_dataset_name(dataset, path), split, search_budget, config.search, config.policy,
                    repeats=repeats, shard=Shard.parse(shard), lean=config.lean)
     on_ray = _on_ray(config, ray_address) if ray or ray_address else None
-    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, on_ray))
+    summary = _run(_benchmark_run(config, spec, dataset, path, out, force, on_ray, only))
     spread = f" ± {100 * summary.pass_rate_std:.1f}%" if summary.repeats > 1 else ""
     typer.echo(
         f"{' '.join(filter(None, (summary.dataset, summary.split)))}: {100 * summary.pass_rate:.1f}%{spread} proved "
