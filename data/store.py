@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     import datasets
 
 SCHEMA_VERSION = 2
+
+STAND_IN_MARK = "on a stand-in for Lean"
+"""What a checker label says when the answers came from a stand-in that declared itself (the
+REPL double of the tests, say), not from Lean: such a record proves nothing."""
 # Columns added since version 1 (a store from then gets them, with these defaults, on open).
 _ADDED_IN_2 = {
     "preamble": "''",
@@ -109,6 +113,11 @@ class ProofRecord:
             proof=proof,
             **found_by,
         )
+
+    @property
+    def by_stand_in(self) -> bool:
+        """Whether a stand-in for Lean, not Lean, accepted this proof (see STAND_IN_MARK)."""
+        return STAND_IN_MARK in self.checker
 
     @property
     def proof_sha256(self) -> str:
@@ -211,18 +220,17 @@ class ProofStore:
             result: int = self._connection.execute("SELECT COUNT(*) FROM proofs").fetchone()[0]
         return result
 
-    def export_jsonl(self, destination: Path, **filters: str | None) -> int:
-        """Write matching proofs as JSONL (atomically: a reader never sees half a file)."""
-        records = self.query(**filters)
+    @staticmethod
+    def export_jsonl(destination: Path, records: list[ProofRecord]) -> None:
+        """Write `records` as JSONL (atomically: a reader never sees half a file)."""
         write_atomically(destination, "".join(json.dumps(dataclasses.asdict(r), ensure_ascii=False) + "\n" for r in records))
-        return len(records)
 
-    def to_hf_dataset(self, **filters: str | None) -> datasets.Dataset:
-        """Matching proofs as a Hugging Face `datasets.Dataset` (needs the `datasets` package)."""
+    @staticmethod
+    def to_hf_dataset(records: list[ProofRecord]) -> datasets.Dataset:
+        """`records` as a Hugging Face `datasets.Dataset` (needs the `datasets` package)."""
         try:
             import datasets
         except ImportError as error:
             raise DataError("exporting to a Hugging Face dataset needs `pip install datasets`") from error
-        records = self.query(**filters)
         columns = {name: [getattr(r, name) for r in records] for name in _COLUMNS}
         return datasets.Dataset.from_dict(columns)

@@ -56,6 +56,13 @@ logger = logging.getLogger(__name__)
 _PR_SET_PDEATHSIG = 1
 _STDERR_TAIL_BYTES = 16 * 1024
 
+STAND_IN_FIELD = "standIn"
+"""A field a stand-in for the REPL puts in its answers to say what it is (the tests' REPL double
+does). Lean's REPL never sends it: its answers are `CommandResponse`, `ProofStepResponse` and
+`Error` of leanprover-community/repl `REPL/JSON.lean`, whose fields are env, messages, sorries,
+tactics, infotree, proofState, proofStatus, goals and message. It can only weaken a verdict's
+label (`verdict.on_stand_in`), never make one."""
+
 
 @dataclass(frozen=True)
 class ReplSettings:
@@ -108,6 +115,8 @@ class ReplProcess:
         """Bytes read from stdout and not yet part of an answer."""
         self.newest_env = -1
         """The newest environment any answer named: a new command's environment is newer still."""
+        self.stand_in = ""
+        """What this process said it is when it declared itself a stand-in for Lean (STAND_IN_FIELD)."""
 
     @classmethod
     async def start(cls, settings: ReplSettings) -> ReplProcess:
@@ -222,6 +231,10 @@ class ReplProcess:
         except (json.JSONDecodeError, UnicodeDecodeError, ProtocolError) as error:
             raise ReplProtocolError(f"the REPL answered something that is not the protocol: {raw[:200]!r}") from error
         _check_answer_kind(request, response)
+        declared = (response.model_extra or {}).get(STAND_IN_FIELD)
+        if declared and not self.stand_in:
+            self.stand_in = str(declared)[:200]
+            _announce_stand_in(self.stand_in)
         return response
 
     async def sentinel(self, env: int) -> None:
@@ -338,6 +351,17 @@ class ReplProcess:
         except (asyncio.TimeoutError, asyncio.CancelledError):
             self._stderr_task.cancel()
         logger.debug("closed REPL pid %d after %d requests", self._process.pid, self.requests_served)
+
+
+_ANNOUNCED_STAND_INS: set[str] = set()
+
+
+def _announce_stand_in(stand_in: str) -> None:
+    """Warn once per program and stand-in that Lean is not the one answering."""
+    if stand_in not in _ANNOUNCED_STAND_INS:
+        _ANNOUNCED_STAND_INS.add(stand_in)
+        logger.warning("the REPL says it is a stand-in for Lean (%s): what it accepts proves nothing, and is "
+                       "labelled so", stand_in)
 
 
 def _check_answer_kind(request: Request, response: Response) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from lean_prover.data.problem import Problem
-from lean_prover.data.store import ProofRecord
+from lean_prover.data.store import STAND_IN_MARK, ProofRecord
 from lean_prover.lean_env.guard import Violation
 from lean_prover.lean_env.protocol import Message, Pos, Sorry, Tactic
 from lean_prover.lean_env.workspace import Pins
@@ -52,6 +52,12 @@ class Proved:
     replayed the compiled proof in a separate process (see `lean_env.certify`)."""
     checker: str = ""
     """Which checker and version reached the verdict, e.g. `repl-guard/3` or `prover-certify/2`."""
+
+
+def on_stand_in(checker: str, stand_in: str) -> str:
+    """`checker`'s label when the answers it read came from `stand_in`, a process that declared
+    itself a stand-in for Lean (Lean's REPL and checker never do): the label only gets weaker."""
+    return f"{checker} {STAND_IN_MARK} ({stand_in})" if stand_in else checker
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ from lean_prover.lean_env.verdict import (
     Tampered,
     TimedOut,
     Verdict,
+    on_stand_in,
     trace_steps,
 )
 from lean_prover.lean_env.workspace import Pins, read_pins
@@ -300,9 +301,12 @@ class Verifier:
                 return await _tampered(repl, f"the query was answered with {str(query)[:120]}")
             run = dataclasses.replace(self._run(answer, started, proved=True), lean_seconds=time.monotonic() - started)
             try:
-                return self._judge_query(query, nonce, run, reference)
+                judged = self._judge_query(query, nonce, run, reference)
             except ReportForged as error:
                 return await _tampered(repl, str(error))
+            if isinstance(judged, Proved) and repl.stand_in:
+                return dataclasses.replace(judged, checker=on_stand_in(judged.checker, repl.stand_in))
+            return judged
         await repl.sentinel(header_env)
         return verdict
 

@@ -37,6 +37,10 @@ def certifier(tmp_path: Path) -> CertifiedChecker:
     return CertifiedChecker(fake_certify_settings(tmp_path, certify_timeout_s=20), Pins.unknown())
 
 
+FAST_ON_DOUBLE = "repl-guard/3 on a stand-in for Lean (tests/doubles/fake_repl.py)"
+"""The fast tier's label on the REPL double, which declares itself a stand-in in every answer."""
+
+
 def certify(checker: CertifiedChecker, proof: str, preamble: str = "") -> Verdict:
     return asyncio.run(checker.certify(PROBLEM, proof, preamble))
 
@@ -44,7 +48,7 @@ def certify(checker: CertifiedChecker, proof: str, preamble: str = "") -> Verdic
 def test_a_good_proof_is_certified_with_its_checker(certifier: CertifiedChecker) -> None:
     verdict = certify(certifier, "  omega\n")
     assert isinstance(verdict, Proved) and verdict.tier == CERTIFIED_TIER
-    assert verdict.checker == "prover-certify/2 on Lean 4.15.0"
+    assert verdict.checker == "prover-certify/2 on Lean 4.15.0 on a stand-in for Lean (tests/doubles/fake_certify.py)"
     assert verdict.axioms == ("propext", "Classical.choice", "Quot.sound")
 
 
@@ -118,7 +122,7 @@ def test_final_mode_certifies_what_leaves_and_overrules_the_fast_tier(certifier:
             return fast, good, fooled, caught
 
     fast, good, fooled, caught = asyncio.run(body())
-    assert isinstance(fast, Proved) and fast.tier == "fast" and fast.checker == "repl-guard/3"
+    assert isinstance(fast, Proved) and fast.tier == "fast" and fast.checker == FAST_ON_DOUBLE
     assert isinstance(good, Proved) and good.tier == CERTIFIED_TIER and good.run == fast.run
     assert isinstance(fooled, Proved) and fooled.tier == "fast"
     assert isinstance(caught, GuardRejected) and caught.violations[0].rule == "kernel"
@@ -141,7 +145,7 @@ def test_never_mode_and_no_certifier_keep_the_fast_verdict(certifier: CertifiedC
 
     verdict = asyncio.run(body())
     assert isinstance(verdict, Proved) and verdict.tier == "fast"
-    assert dataclasses.replace(verdict).checker == "repl-guard/3"
+    assert dataclasses.replace(verdict).checker == FAST_ON_DOUBLE
 
 
 def test_the_candidate_must_import_what_the_reference_imports(certifier: CertifiedChecker) -> None:

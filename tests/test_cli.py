@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,14 @@ def test_help_lists_the_sub_commands() -> None:
     assert result.returncode == 0
     for command in ("doctor", "data", "config"):
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command, kept", [(["--help"], "SECTION.FIELD=VALUE"), (["report", "--help"], "[cost]"),
+                                           (["train", "rl", "--help"], "[rl] or [sft]")])
+def test_help_keeps_brackets_and_shows_no_type_after_flags(command: list[str], kept: str) -> None:
+    result = run_cli(*command, env={**os.environ, "COLUMNS": "80"})
+    assert result.returncode == 0 and kept in result.stdout
+    assert "<bool>" not in result.stdout and max(map(len, result.stdout.splitlines())) <= 80
 
 
 def test_version() -> None:
@@ -111,10 +120,15 @@ def test_export_proofs(env: dict[str, str], tmp_path: Path) -> None:
     found_by = dict(model="m", algorithm="a", sample_cost=1, wall_time_s=0.1, lean_version="v", mathlib_version="w")
     with ProofStore(store_path) as store:
         store.add(ProofRecord.for_problem(problem, "  trivial", **found_by))
+        store.add(ProofRecord.for_problem(problem, "  simp", **found_by,
+                                          checker="repl-guard/3 on a stand-in for Lean (tests/doubles/fake_repl.py)"))
     out = tmp_path / "proofs.jsonl"
     result = run_cli("data", "export-proofs", "--out", str(out), env=env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(out.read_text())["proof"] == "  trivial"
+    assert [json.loads(line)["proof"] for line in out.read_text().splitlines()] == ["  trivial"]
+    assert "left out 1 that a stand-in for Lean accepted" in result.stderr
+    kept = run_cli("data", "export-proofs", "--out", str(out), "--include-stand-ins", env=env)
+    assert kept.returncode == 0 and len(out.read_text().splitlines()) == 2
 
 
 def test_config_show_prints_toml(env: dict[str, str]) -> None:

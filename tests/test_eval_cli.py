@@ -79,7 +79,8 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
         records = store.query()
         assert {r.problem_name for r in records} == proved
         # Proofs leave the system certified (lean.certify = "final"), with their provenance.
-        assert all(r.tier == "certified" and r.checker == "prover-certify/2 on Lean 4.15.0" for r in records)
+        assert all(r.tier == "certified" and r.checker == "prover-certify/2 on Lean 4.15.0 on a stand-in for Lean "
+                   "(tests/doubles/fake_certify.py)" for r in records)
         assert all(r.lean_version == "leanprover/lean4:v4.15.0" for r in records)
     assert len((tmp_path / "run" / "attempts.jsonl").read_text().splitlines()) == 4
     second = json.loads(lines[1])["name"]

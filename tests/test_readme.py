@@ -54,6 +54,7 @@ def test_the_quickstart_runs_verbatim(tmp_path: Path) -> None:
     ran = subprocess.run(["bash", "-c", script], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert "1/1 theorems proved" in ran.stdout
+    assert "the REPL says it is a stand-in for Lean (tests/doubles/fake_repl.py)" in ran.stderr
     proved = Path("/tmp/quickstart.proved.lean").read_text(encoding="utf-8")
     statement, proof = proved.split(" := by", 1)
     assert statement.endswith("theorem two_add_two : (2 : ℕ) + 2 = 4") and "sorry" not in proof

@@ -64,12 +64,12 @@ def test_queries_filter_by_problem_dataset_and_model(tmp_path: Path) -> None:
 def test_export_jsonl_and_hf_dataset(tmp_path: Path) -> None:
     with ProofStore(tmp_path / "p.sqlite") as store:
         store.add_many([record("  a"), record("  b", model="m2")])
-        assert store.export_jsonl(tmp_path / "out" / "all.jsonl") == 2
+        ProofStore.export_jsonl(tmp_path / "out" / "all.jsonl", store.query())
         rows = [json.loads(line) for line in (tmp_path / "out" / "all.jsonl").read_text().splitlines()]
         assert [r["proof"] for r in rows] == ["  a", "  b"]
         assert rows[0]["formal_statement"] == PROBLEM.formal_statement
         pytest.importorskip("datasets")
-        dataset = store.to_hf_dataset(model="m2")
+        dataset = ProofStore.to_hf_dataset(store.query(model="m2"))
         assert dataset.num_rows == 1 and dataset[0]["proof"] == "  b"
 
 

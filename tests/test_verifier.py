@@ -13,7 +13,15 @@ from lean_prover.lean_env.errors import WorkspaceError
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed
-from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, TimedOut
+from lean_prover.lean_env.verdict import (
+    Crashed,
+    GuardRejected,
+    Incomplete,
+    LeanErrors,
+    Proved,
+    TimedOut,
+    proof_record,
+)
 from lean_prover.lean_env.verifier import Verifier, repl_settings
 from lean_prover.lean_env.workspace import Pins
 from tests.conftest import scripted_settings
@@ -53,6 +61,22 @@ def test_a_proof_is_proved_with_its_trace_and_pins() -> None:
     assert steps[0].goals_before == "⊢ before subst h"
     assert steps[0].goals_after == "⊢ before norm_num"  # the state before the next tactic
     assert steps[1].goals_after == ""  # the proof is finished
+
+
+def test_a_proof_the_double_accepts_is_labelled_a_stand_ins_and_known_to_the_store() -> None:
+    """The double says in every answer that it is not Lean: the verdict's checker says so, the
+    store record knows it. The same answers without the field (as
+    Lean's REPL gives them) keep the plain label."""
+    proof = "  subst h\n  norm_num\n"
+    verdict, _ = with_verifier(lambda v: v.verify(PROBLEM, proof))
+    assert isinstance(verdict, Proved)
+    assert verdict.checker == "repl-guard/3 on a stand-in for Lean (tests/doubles/fake_repl.py)"
+    record = proof_record(PROBLEM, proof, verdict, model="m", algorithm="a", sample_cost=1, wall_time_s=0.0)
+    assert record.by_stand_in
+    undeclared = scripted_settings().command + ("--undeclared",)
+    plain, _ = with_verifier(lambda v: v.verify(PROBLEM, proof), command=undeclared)
+    assert isinstance(plain, Proved) and plain.checker == "repl-guard/3"
+    assert not proof_record(PROBLEM, proof, plain, model="m", algorithm="a", sample_cost=1, wall_time_s=0.0).by_stand_in
 
 
 def test_lean_errors_give_the_first_error_offset_in_the_proof() -> None:

@@ -30,9 +30,13 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # Click's plain help: rich markup would eat `[cost]` and `[rl]` in help texts, and typer's
+    # rich help writes `<bool>` after every flag. Each sub-app says the same (typer does not
+    # inherit it).
+    rich_markup_mode=None,
 )
 app.add_typer(data_commands.app, name="data")
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(config_app, name="config")
 app.command()(lean_commands.setup)
 app.command()(lean_commands.check)

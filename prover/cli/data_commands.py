@@ -22,7 +22,7 @@ from lean_prover.data.text_files import write_atomically
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.options import PathOption
 
-app = typer.Typer(help="Benchmarks, problem files, and the proof store.", no_args_is_help=True)
+app = typer.Typer(help="Benchmarks, problem files, and the proof store.", no_args_is_help=True, rich_markup_mode=None)
 console = Console()
 
 SkipBadOption = typer.Option(False, "--skip-bad", help="Skip (and log) malformed JSONL lines.")
@@ -77,7 +77,9 @@ WIDE_TABLE_COLUMNS = 160
 @app.command()
 def show(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478 or file.lean:my_lemma."),
+    reference: str = typer.Argument(
+        ..., metavar="REFERENCE", help="DATASET:NAME, e.g. minif2f:mathd_algebra_478 or file.lean:my_lemma."
+    ),
     path: Optional[Path] = PathOption,
     as_json: bool = typer.Option(False, "--json", help="Print the problem as one JSON object."),
     skip_bad: bool = SkipBadOption,
@@ -99,7 +101,9 @@ def show(
 @app.command()
 def stats(
     ctx: typer.Context,
-    dataset: str = typer.Argument(..., help="A dataset name (see `prover data list`) or a .jsonl/.lean path."),
+    dataset: str = typer.Argument(
+        ..., metavar="DATASET", help="A dataset name (see `prover data list`) or a .jsonl/.lean path."
+    ),
     path: Optional[Path] = PathOption,
     skip_bad: bool = SkipBadOption,
 ) -> None:
@@ -119,7 +123,9 @@ def stats(
 @app.command()
 def leandojo(
     ctx: typer.Context,
-    folder: Path = typer.Argument(..., help="The LeanDojo Benchmark 4 folder (with random/ and novel_premises/)."),
+    folder: Path = typer.Argument(
+        ..., metavar="FOLDER", help="The LeanDojo Benchmark 4 folder (with random/ and novel_premises/)."
+    ),
     strategy: str = typer.Option("random", "--strategy", help="Its splits: random or novel_premises."),
     repo: Optional[Path] = typer.Option(None, "--repo", help="A checkout of the traced repository, to find statements."),
     tactics: Optional[Path] = typer.Option(None, "--tactics", help="Write its (state, tactic) pairs here as JSONL."),
@@ -160,12 +166,19 @@ def export_proofs(
     hf_dir: Optional[Path] = typer.Option(
         None, "--hf-dir", help="Also save a Hugging Face dataset here (needs `datasets`)."
     ),
+    stand_ins: bool = typer.Option(
+        False, "--include-stand-ins", help="Keep proofs a stand-in for Lean accepted (the tests' REPL double)."
+    ),
 ) -> None:
     """Write verified proofs from the proof store as JSONL (and optionally a HF dataset)."""
     config = _config(ctx)
-    filters = {"dataset": dataset, "model": model, "problem_name": problem, "tier": tier}
     with ProofStore(config.store.path) as store:
-        written = store.export_jsonl(out, **filters)
-        if hf_dir is not None:
-            store.to_hf_dataset(**filters).save_to_disk(str(hf_dir))
-    typer.echo(f"wrote {written} proofs to {out}", err=True)
+        matching = store.query(dataset=dataset, model=model, problem_name=problem, tier=tier)
+    records = [r for r in matching if stand_ins or not r.by_stand_in]
+    ProofStore.export_jsonl(out, records)
+    if hf_dir is not None:
+        ProofStore.to_hf_dataset(records).save_to_disk(str(hf_dir))
+    left_out = len(matching) - len(records)
+    note = (f"; left out {left_out} that a stand-in for Lean accepted, not Lean (--include-stand-ins keeps them)"
+            if left_out else "")
+    typer.echo(f"wrote {len(records)} proofs to {out}{note}", err=True)

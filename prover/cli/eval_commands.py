@@ -241,7 +241,7 @@ def collect(
 
 
 def merge(
-    shards: list[Path] = typer.Argument(..., help="The run directories of every shard."),
+    shards: list[Path] = typer.Argument(..., metavar="SHARDS", help="The run directories of every shard."),
     out: Path = typer.Option(..., "--out", help="The merged run directory (new)."),
 ) -> None:
     """Merge the shards of a run (`prover eval --shard i/n`) into one run directory."""
@@ -251,7 +251,9 @@ def merge(
 
 def report(
     ctx: typer.Context,
-    runs: list[Path] = typer.Argument(..., help="Run directories (from `prover eval` or `prover merge`)."),
+    runs: list[Path] = typer.Argument(
+        ..., metavar="RUNS", help="Run directories (from `prover eval` or `prover merge`)."
+    ),
     out: Optional[Path] = typer.Option(None, "--out", help="Where report.md and pass_rate.png go (default: the first run)."),
 ) -> None:
     """A table of the runs (pass rate with its 95% interval, tokens and Lean CPU time per solved
@@ -265,7 +267,7 @@ def report(
 
 def prove(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A .lean file with `sorry` proofs."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A .lean file with `sorry` proofs."),
     theorem: Optional[str] = typer.Option(None, "--theorem", help="Prove only this theorem."),
     algorithm: Optional[str] = AlgorithmOption,
     budget: Optional[str] = typer.Option(None, "--budget", help="Samples per theorem, e.g. 3200."),

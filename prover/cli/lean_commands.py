@@ -56,7 +56,7 @@ def setup(
 
 def check(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A .lean file whose theorems to check."),
+    file: Path = typer.Argument(..., metavar="FILE", help="A .lean file whose theorems to check."),
     reference: Optional[Path] = typer.Option(
         None, "--reference", help="A .lean file with the statements the theorems must prove (e.g. the sorry file)."
     ),
@@ -108,7 +108,9 @@ def check(
 
 
 def trace(
-    repository: str = typer.Argument(..., help="A Lean repository: a local checkout, or a git URL with --commit."),
+    repository: str = typer.Argument(
+        ..., metavar="REPOSITORY", help="A Lean repository: a local checkout, or a git URL with --commit."
+    ),
     commit: Optional[str] = typer.Option(None, "--commit", help="The commit to trace (a URL needs one)."),
     out: Path = typer.Option(..., "--out", help="Where to write the trace, in LeanDojo Benchmark 4's layout."),
 ) -> None:

@@ -21,7 +21,7 @@ FORMAT_HELP = "Prompt format: " + "; ".join(f"{f.name} ({f.description})" for f 
 
 def prompt(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
+    reference: str = typer.Argument(..., metavar="REFERENCE", help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
     prompt_format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),
     few_shot: Optional[int] = typer.Option(None, "--few-shot", help="Solved examples before the problem."),
     path: Optional[Path] = PathOption,
@@ -39,7 +39,7 @@ def prompt(
 
 def sample(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
+    reference: str = typer.Argument(..., metavar="REFERENCE", help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
     n: int = typer.Option(4, "-n", min=1, help="Samples to draw."),
     verify: bool = typer.Option(False, "--verify", help="Check each proof with Lean (needs a workspace)."),
     prompt_format: Optional[str] = typer.Option(None, "--format", help=FORMAT_HELP),

@@ -28,13 +28,13 @@ from lean_prover.search.draw import to_html, to_svg
 from lean_prover.search.registry import build_search, require_answer_support
 from lean_prover.search.tree import SearchTree
 
-tree_app = typer.Typer(help="Saved search trees.", no_args_is_help=True)
+tree_app = typer.Typer(help="Saved search trees.", no_args_is_help=True, rich_markup_mode=None)
 TREE_FILE = "tree.json"
 
 
 def search(
     ctx: typer.Context,
-    reference: str = typer.Argument(..., help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
+    reference: str = typer.Argument(..., metavar="REFERENCE", help="DATASET:NAME, e.g. minif2f:mathd_algebra_478."),
     algorithm: Optional[str] = typer.Option(None, "--algorithm", help=f"One of {', '.join(ALGORITHMS)}."),
     samples: Optional[int] = typer.Option(None, "--samples", min=1, help="Sample budget."),
     out: Path = typer.Option(Path("runs/search"), "--out", help="Where the tree (rmaxts, hybrid) is saved; rmaxts resumes from it."),
@@ -83,7 +83,9 @@ def search(
 
 @tree_app.command("show")
 def tree_show(
-    run_problem: Path = typer.Argument(..., help="RUN/PROBLEM (a folder holding tree.json) or a tree .json file."),
+    run_problem: Path = typer.Argument(
+        ..., metavar="RUN_PROBLEM", help="RUN/PROBLEM (a folder holding tree.json) or a tree .json file."
+    ),
     out: Optional[Path] = typer.Option(None, "--out", help="The .svg or .html file to write (default: beside the tree)."),
 ) -> None:
     """Draw a saved RMaxTS or hybrid tree: node = tactic state, colour = value, size = visits,

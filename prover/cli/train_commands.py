@@ -24,7 +24,7 @@ from lean_prover.search.registry import require_answer_support
 from lean_prover.prover.training.sft import SFTSplit, tactic_split, train_on, train_sft
 
 train_app = typer.Typer(help="Train the policy: GRPO from Lean's verdicts (rl), or on stored proofs (sft).",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 
 ConfigFileOption = typer.Option(
     None, "--config", "-c", help="A TOML or YAML file with [rl] or [sft] (and any other) sections."

@@ -2,13 +2,14 @@
 
     fake_repl.py replay REQUESTS.in ANSWERS.expected.out
         Answers the recorded requests with the recorded answers, in order, byte for byte.
-    fake_repl.py scripted [--latency SECONDS]
+    fake_repl.py scripted [--latency SECONDS] [--undeclared]
         An oracle that answers as Lean would where the checks depend on Lean's behaviour: it reads
         text as Lean's parser does (`lean_syntax`), keeps each environment's declarations, scopes
         and compiled queries as the REPL keeps its command state (`lean_session`), and answers
         lean-prover's kit (`prover_parse`, the query) by the Lean facts of docs/verification.md.
         Markers in the text decide the rest (see `answer_command`), and some make it misbehave
-        (hang, die mid-answer, print garbage, flood, eat memory).
+        (hang, die mid-answer, print garbage, flood, eat memory). Every answer says it is a
+        stand-in (`standIn`), except under --undeclared (to test that the label follows it).
 
 Input is read as the REPL reads it: lines up to a blank line, joined without newlines.
 """
@@ -300,17 +301,23 @@ class Oracle:
         return {"proofStatus": "Incomplete: open goals remain", "proofState": state, "goals": [f"⊢ after {tactic}"]}
 
 
-def scripted(latency: float) -> None:
+STAND_IN = {"standIn": "tests/doubles/fake_repl.py"}
+"""What every scripted answer carries, so that a verdict reached on it is labelled as a stand-in's
+(lean_env.repl.STAND_IN_FIELD); Lean's REPL never sends the field."""
+
+
+def scripted(latency: float, declared: bool) -> None:
     oracle = Oracle()
+    stand_in = STAND_IN if declared else {}
     while (request := read_request()) is not None:
         if latency:
             time.sleep(latency)
         if "cmd" in request:
-            answer(oracle.answer_command(request))
+            answer({**oracle.answer_command(request), **stand_in})
         elif "tactic" in request:
-            answer(oracle.answer_tactic(request))
+            answer({**oracle.answer_tactic(request), **stand_in})
         else:
-            answer({"message": f"scripted REPL: unsupported request {sorted(request)}"})
+            answer({"message": f"scripted REPL: unsupported request {sorted(request)}", **stand_in})
 
 
 if __name__ == "__main__":
@@ -318,4 +325,4 @@ if __name__ == "__main__":
         replay(sys.argv[2], sys.argv[3])
     else:
         latency = float(sys.argv[sys.argv.index("--latency") + 1]) if "--latency" in sys.argv else 0.0
-        scripted(latency)
+        scripted(latency, declared="--undeclared" not in sys.argv)
