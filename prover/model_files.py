@@ -11,12 +11,13 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_prover.prover.policy.base import ModelLoadError, ModelNotFoundError
+from lean_prover.prover.policy.base import HubUnreachableError, ModelLoadError, ModelNotFoundError
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class ModelSource:
     """A hub id or a folder, as `from_pretrained` takes it."""
     gguf_file: str | None = None
     """The file name inside `location` when the weights are a GGUF file."""
+    cached: bool = False
+    """A hub model found in the HF cache: load it from there without asking the hub (which,
+    unreachable, is retried for most of a minute)."""
 
 
 def find_smollm2_gguf() -> Path | None:
@@ -68,7 +72,38 @@ def resolve_model(model: str, cache_dir: Path) -> ModelSource:
         if not (path / "config.json").is_file():
             raise ModelNotFoundError(f"{path}: not a model folder (no config.json)")
         return ModelSource(str(path))
-    return ModelSource(model)  # a hub id: from_pretrained looks it up (or finds it in the HF cache)
+    return _hub_model(model)
+
+
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?")
+"""What a hub id looks like: `name` or `namespace/name` (an absolute or relative path does not)."""
+
+HUB_TIMEOUT_S = 10.0
+
+
+def _hub_model(model: str) -> ModelSource:
+    """A hub id: from the HF cache when it is there, else from the hub, asked once (quickly)
+    whether it has the model, so that a wrong id or no network is one clear line."""
+    if not HUB_ID.fullmatch(model):
+        raise ModelNotFoundError(f"{model}: no such model folder or file (and not a hub id, which reads namespace/name)")
+    from huggingface_hub import HfApi, constants, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return ModelSource(model, cached=True)
+    if constants.HF_HUB_OFFLINE:
+        raise ModelNotFoundError(f"model {model!r} is not in the HF cache, and HF_HUB_OFFLINE is set")
+    try:
+        HfApi().model_info(model, timeout=HUB_TIMEOUT_S)
+    except GatedRepoError as error:
+        raise ModelNotFoundError(f"model {model!r} is gated on the hub: accept its terms and set HF_TOKEN") from error
+    except RepositoryNotFoundError as error:
+        raise ModelNotFoundError(f"the hub has no model {model!r} (a private one needs HF_TOKEN)") from error
+    except Exception as error:  # the hub client raises its HTTP library's errors (httpx2 in huggingface_hub 2)
+        raise HubUnreachableError(
+            f"model {model!r}: the hub cannot be reached ({type(error).__name__}: {str(error)[:200]}); offline, give a "
+            "local folder or .gguf file, or fill the HF cache where the network is") from error
+    return ModelSource(model)
 
 
 def converted_checkpoint(gguf: Path, destination: Path) -> Path:

@@ -16,7 +16,7 @@ from lean_prover.search.config import ALGORITHMS, SearchConfig
 from lean_prover.search.decomposition import SubgoalDecomposition
 from lean_prover.search.hybrid import HybridSearch
 from lean_prover.search.errors import SearchError
-from lean_prover.search.rmaxts import RMaxTS
+from lean_prover.search.rmaxts import RMaxTS, load_checkpoint
 from lean_prover.search.sampling import WholeProofSampling
 from lean_prover.search.self_correction import SelfCorrection
 
@@ -66,6 +66,14 @@ def require_answer_support(problems: Iterable[Problem], algorithm: str, prompt_f
 
 def resumes_from_checkpoint(algorithm: str) -> bool:
     return algorithm in RESUMES_FROM_CHECKPOINT
+
+
+def samples_in_checkpoint(algorithm: str, checkpoint: Path) -> int:
+    """The samples a search that resumes from `checkpoint` has already spent there (0 when
+    the algorithm does not resume, or nothing is saved). Raises CheckpointError."""
+    if not resumes_from_checkpoint(algorithm) or not checkpoint.is_file():
+        return 0
+    return load_checkpoint(checkpoint).spending.samples
 
 
 def draws_independent_samples(algorithm: str) -> bool:

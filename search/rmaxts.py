@@ -119,7 +119,7 @@ class RMaxTS:
 
     async def _initial_state(self, problem: Problem, prover: Prover) -> RMaxTSState:
         if self.checkpoint is not None and self.checkpoint.is_file():
-            state = _load_checkpoint(self.checkpoint)
+            state = load_checkpoint(self.checkpoint)
             logger.info("%s: resuming RMaxTS after %d samples (%d nodes)", problem.id, state.spending.samples, len(state.tree))
             return state
         tree = SearchTree(await root_goal(problem, prover), gamma=self.config.gamma, seed=self.config.seed)
@@ -170,7 +170,8 @@ class CheckpointError(SearchError, ValueError):
     """A file where an RMaxTS checkpoint should be holds something else."""
 
 
-def _load_checkpoint(path: Path) -> RMaxTSState:
+def load_checkpoint(path: Path) -> RMaxTSState:
+    """The state saved at `path`. Raises CheckpointError for a file that holds something else."""
     try:
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved.get("algorithm", RMaxTS.name) != RMaxTS.name:

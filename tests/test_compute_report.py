@@ -11,7 +11,7 @@ from lean_prover.eval.anchors import known_dataset
 from lean_prover.eval.compute import ComputeSession, Totals, cost_usd
 from lean_prover.eval.config import CostConfig
 from lean_prover.eval.errors import EvalError
-from lean_prover.eval.progress import PolicyColumn
+from lean_prover.eval.progress import RunProgress, TokenRate, fit_line
 from lean_prover.eval.report import RunReport, table
 from lean_prover.eval.run_dir import RunDirectory
 from lean_prover.eval.spec import RunSpec
@@ -82,13 +82,42 @@ def test_a_start_that_recorded_nothing_does_not_bind_the_rerun(tmp_path: Path) -
 def test_the_progress_line_shows_tokens_per_second_and_samples_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([100.0, 102.0])
     monkeypatch.setattr("lean_prover.eval.progress.time.monotonic", lambda: next(clock))
-    column = PolicyColumn()
-    assert str(column.render(None)) == "- tok/s"  # type: ignore[arg-type]
+    rate = TokenRate()
+    assert rate.read() == "- tok/s"
     usage = PolicyUsage(generated_tokens=50, running=32, waiting=4)
-    column.usage = usage
-    column.render(None)  # type: ignore[arg-type]
+    rate.usage = usage
+    rate.read()
     usage.generated_tokens = 250
-    assert str(column.render(None)) == "100 tok/s, 36 in flight"  # type: ignore[arg-type]
+    assert rate.read() == "100 tok/s, 36 in flight"
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 100, 200])
+def test_the_progress_line_fits_the_terminal_and_keeps_what_matters_most(width: int) -> None:
+    parts = [(0, "12/244 problems"), (0, "proved 3"), (1, "0:10:00"), (2, "ETA 3:10:00"), (3, "1.2 samples/s"),
+             (4, "350 tok/s, 16 in flight")]
+    line = fit_line("rmaxts minif2f test", parts, 0.05, width)
+    assert len(line) <= width - 1 and "12/244 problems" in line
+    assert ("proved 3" in line) == (width >= 60) and ("ETA" in line) == (width >= 80)
+    assert ("350 tok/s" in line) == (width >= 200) and ("━" in line) == (width >= 100)
+    assert fit_line("a very long label " * 10, parts, 0.5, 80).endswith("…")
+
+
+def test_without_a_terminal_progress_is_logged_at_the_start_every_interval_and_at_the_end(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """nohup and cluster logs got nothing from the live line: the same facts come as log lines."""
+    import io
+    import time
+
+    from rich.console import Console
+
+    caplog.set_level("INFO", logger="lean_prover.eval.progress")
+    with RunProgress("eval minif2f", 10, done=2, console=Console(file=io.StringIO()), log_every_s=0.05) as progress:
+        progress.attempt()
+        progress.finished(proved=True)
+        time.sleep(0.3)
+    lines = [r.getMessage() for r in caplog.records if r.name == "lean_prover.eval.progress"]
+    assert lines[0].startswith("eval minif2f  2/10 problems  proved 0")
+    assert len(lines) >= 4 and lines[-1].startswith("eval minif2f  3/10 problems  proved 1")
 
 
 def test_a_session_records_what_the_repl_pools_went_through_and_the_report_shows_it() -> None:

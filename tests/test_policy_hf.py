@@ -187,3 +187,25 @@ def test_generation_threads_leave_lean_its_cores(model_cache: Path, monkeypatch:
         assert policy._batcher._executor.submit(torch.get_num_threads).result() == 1
     finally:
         asyncio.run(policy.close())
+
+
+def test_a_missing_path_or_an_unreachable_hub_is_one_clear_line_at_once(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A path that is not there is not sent to the hub as an id ("Repo id must be…"), and a hub
+    id the cache lacks is asked for once, quickly, not retried for most of a minute."""
+    import time
+
+    from lean_prover.prover.model_files import resolve_model
+    from lean_prover.prover.policy.base import HubUnreachableError
+
+    for missing in ("/no/such/model", "./relative/model", str(tmp_path / "absent")):
+        with pytest.raises(ModelNotFoundError, match="no such model folder or file"):
+            resolve_model(missing, tmp_path)
+    with pytest.raises(ModelNotFoundError, match="is not in the HF cache, and HF_HUB_OFFLINE is set"):
+        resolve_model("no-such-org/no-such-model", tmp_path)  # the tests run with HF_HUB_OFFLINE=1
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)
+    started = time.monotonic()
+    with pytest.raises(ModelNotFoundError, match="the hub cannot be reached|the hub has no model") as raised:
+        resolve_model("no-such-org/no-such-model", tmp_path)
+    assert time.monotonic() - started < 30  # the hub client's retries took 48 s
+    assert isinstance(raised.value, HubUnreachableError) == ("cannot be reached" in str(raised.value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,47 @@ def test_sampling_and_rmaxts_with_the_real_policy(smollm2: object, data_config: 
     assert len(sampled) == len(searched) == 3
     assert all(a.tokens > 0 for a in sampled + searched)
     assert tree_search.state is not None and tree_search.state.spending.samples == 3
+
+
+def test_search_resumes_with_its_count_shows_progress_in_logs_and_says_how_to_go_on_after_ctrl_c(
+        shared_data: Path, tmp_path: Path) -> None:
+    """`prover search` against a completion server (no model to load) and the REPL double: the
+    progress is logged without a terminal, a rerun with a larger budget starts from the saved
+    tree's count, and Ctrl-C while the policy is busy says where the tree is (exit 130)."""
+    import signal
+    import subprocess
+    import sys
+
+    from tests.doubles.completion_server import CompletionServer
+    from tests.test_eval_cli import SCRIPTED
+
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    env = {"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path / "share"), "PYTHONUNBUFFERED": "1"}
+    with CompletionServer() as server:
+        common = ["--set", SCRIPTED, "--set", f"lean.workspace={tmp_path}", "--set", "lean.certify=never",
+                  "--set", "policy.backend=openai", "--set", f"policy.base_url={server.base_url}",
+                  "--set", "search.concurrency=1", "--set", f"store.path={tmp_path / 'store.sqlite'}",
+                  "search", "minif2f:mathd_algebra_478", "--algorithm", "rmaxts", "--out", "runs"]
+        first = run_cli(*common, "--samples", "2", env=env, cwd=tmp_path)
+        assert first.returncode == 1 and "no proof of mathd_algebra_478 within 2 samples" in first.stdout, first.stderr
+        assert "rmaxts mathd_algebra_478  0/2 samples" in first.stderr  # logged: stderr is not a terminal
+        assert "rmaxts mathd_algebra_478  2/2 samples" in first.stderr
+        again = run_cli(*common, "--samples", "3", env=env, cwd=tmp_path)
+        assert again.returncode == 1 and "resuming mathd_algebra_478 after 2 of 3 samples" in again.stderr
+        assert "rmaxts mathd_algebra_478  2/3 samples" in again.stderr and server.requests == 3
+
+        server.hang.set()
+        server.arrived.clear()
+        process = subprocess.Popen([sys.executable, "-m", "lean_prover.prover", *common, "--samples", "5"],
+                                   cwd=tmp_path, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        try:
+            assert server.arrived.wait(120), "the search never asked the policy"
+            process.send_signal(signal.SIGINT)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 130, stderr
+    assert f"interrupted after 3 of 5 samples; the tree is saved in {Path('runs') / 'mathd_algebra_478' / 'tree.json'}" \
+        in stderr and "Traceback" not in stderr

@@ -12,7 +12,9 @@ import typer
 
 from lean_prover.data.datasets import load_problem
 from lean_prover.prover.agent import Attempt, Proposal, Prover, load_few_shot_examples, load_proposer, load_prover
+from lean_prover.eval.progress import RunProgress
 from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.cli.options import PathOption
 from lean_prover.prover.prompts import FORMATS, build_prompt
 
@@ -52,16 +54,31 @@ def sample(
         config.policy.max_new_tokens = max_new_tokens
     problem = load_problem(reference, config.data, path=path)
     prover = load_prover(config.policy, config.lean, config.data) if verify else load_proposer(config.policy, config.data)
+    budget = n * config.policy.max_new_tokens
+    typer.echo(f"drawing {n} sample{'s' if n > 1 else ''} of up to {config.policy.max_new_tokens} tokens from {config.policy.model} "
+               f"(--max-new-tokens bounds them)", err=True)
+    progress = RunProgress(f"sample {problem.id}", n, unit="samples", token_budget=budget)
+    progress.watch(prover.policy.usage)
 
     async def run() -> list[Attempt | Proposal]:
         try:
-            if isinstance(prover, Prover):
-                return list(await prover.attempt(problem, n))
-            return list(await prover.propose(problem, n))
+            with progress:
+                if isinstance(prover, Prover):
+                    drawn: list[Attempt | Proposal] = list(await prover.attempt(problem, n))
+                else:
+                    drawn = list(await prover.propose(problem, n))
+                for _ in drawn:
+                    progress.finished(False)
+                return drawn
         finally:
             await prover.close()
 
-    for index, item in enumerate(asyncio.run(run()), start=1):
+    try:
+        drawn = asyncio.run(run())
+    except KeyboardInterrupt:
+        typer.echo("interrupted; `prover sample` keeps nothing (-n and --max-new-tokens make it shorter)", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    for index, item in enumerate(drawn, start=1):
         proposal = item.proposal if isinstance(item, Attempt) else item
         completion, extraction = proposal.completion, proposal.extraction
         typer.echo(f"--- sample {index}: {completion.token_count} tokens, {completion.finish_reason}")

@@ -8,24 +8,30 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lean_prover.data.datasets import load_problem
 from lean_prover.data.errors import DataError
 from lean_prover.data.store import ProofRecord, ProofStore
 from lean_prover.eval.errors import EvalError
-from lean_prover.eval.records import Unit, UnitResult
+from lean_prover.eval.progress import RunProgress
+from lean_prover.eval.records import AttemptRow, Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.verifier import repl_settings
 from lean_prover.prover.agent import load_prover
 from lean_prover.prover.cli.config import Config
+from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.cli.options import PathOption
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import ALGORITHMS
 from lean_prover.search.draw import to_html, to_svg
-from lean_prover.search.registry import build_search, require_answer_support
+from lean_prover.search.registry import (
+    build_search,
+    require_answer_support,
+    resumes_from_checkpoint,
+    samples_in_checkpoint,
+)
 from lean_prover.search.tree import SearchTree
 
 tree_app = typer.Typer(help="Saved search trees.", no_args_is_help=True, rich_markup_mode=None)
@@ -52,29 +58,47 @@ def search(
     problem = load_problem(reference, config.data, path=path)
     spec = RunSpec(reference, None, Budget(config.search.samples, config.search.tokens, config.search.wall_time_s),
                    config.search, config.policy, lean=config.lean)
-    job = UnitJob(Unit(problem.id, 0), problem, checkpoint=out / problem.id / TREE_FILE)
+    checkpoint = out / problem.id / TREE_FILE
+    job = UnitJob(Unit(problem.id, 0), problem, checkpoint=checkpoint)
     build_search(config.search)  # an unknown algorithm: one line, before Lean or the model starts
     if config.lean.tactic_env != "repl":
         raise EvalError('lean.tactic_env = "dojo" runs LeanDojo\'s theorems in `eval --dataset leandojo` only')
     require_answer_support([problem], config.search.algorithm, config.policy.prompt_format)
     repl_settings(config.lean)  # Lean not set up, or the checker not built: one line, before the model loads
     require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
+    resumed = samples_in_checkpoint(config.search.algorithm, checkpoint)  # a broken file: one line, now
+    if resumed:
+        typer.echo(f"resuming {problem.id} after {resumed} of {spec.budget.samples} samples ({checkpoint})", err=True)
     prover = load_prover(config.policy, config.lean, config.data)
+    progress = RunProgress(f"{config.search.algorithm} {problem.id}", spec.budget.samples, done=resumed, unit="samples")
+    progress.watch(prover.policy.usage)
+    drawn: set[int] = set()
+
+    def attempted(row: AttemptRow) -> None:
+        progress.attempt()
+        if row.sample not in drawn:  # a hybrid search checks several candidates of one sample
+            drawn.add(row.sample)
+            progress.finished(row.proved)
 
     async def run(store: ProofStore) -> UnitResult:
-        columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
-        with Progress(*columns, transient=True) as progress:
-            task = progress.add_task(f"{config.search.algorithm} {problem.id}", total=spec.budget.samples)
-            def keep(record: ProofRecord) -> None:  # every proof, as soon as it is found
-                store.add(record)
+        def keep(record: ProofRecord) -> None:  # every proof, as soon as it is found
+            store.add(record)
 
-            try:
-                return await search_unit(job, prover, spec, lambda row: progress.update(task, completed=row.sample), keep)
-            finally:
-                await prover.close()
+        try:
+            with progress:
+                return await search_unit(job, prover, spec, attempted, keep)
+        finally:
+            await prover.close()
 
-    with ProofStore(config.store.path) as store:
-        result = asyncio.run(run(store))
+    try:
+        with ProofStore(config.store.path) as store:
+            result = asyncio.run(run(store))
+    except KeyboardInterrupt:
+        saved = (f"the tree is saved in {checkpoint}; run the same command again to go on"
+                 if resumes_from_checkpoint(config.search.algorithm) else
+                 f"the proofs found so far are in the proof store ({config.store.path})")
+        typer.echo(f"interrupted after {progress.done} of {spec.budget.samples} samples; {saved}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if not result.proved:
         typer.echo(f"no proof of {problem.id} within {spec.budget.samples} samples")
         raise typer.Exit(1)

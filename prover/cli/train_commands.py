@@ -80,6 +80,8 @@ def sft(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> N
     config = _config(ctx, config_file)
     settings = config.sft
     settings.validate()
+    if settings.tactic_data is None and not config.store.path.is_file():
+        raise TrainingConfigError(f"{config.store.path}: no proof store yet; run `prover collect` first")
     model = resolve_model(settings.model, config.policy.cache_dir).location
     if settings.tactic_data is not None:
         split = _tactic_split(config)
@@ -87,8 +89,6 @@ def sft(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> N
             result = train_on(settings, split, model)
         unit = "traced tactics"
     else:
-        if not config.store.path.is_file():
-            raise TrainingConfigError(f"{config.store.path}: no proof store yet; run `prover collect` first")
         with ProofStore(config.store.path) as store:
             records = store.query(model=settings.from_model or None)
         with _resumable(settings.output_dir):

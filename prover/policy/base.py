@@ -18,6 +18,11 @@ class ModelNotFoundError(PolicyError):
     """The model id is not a local folder or file, nor a model the hub has (or can be reached for)."""
 
 
+class HubUnreachableError(ModelNotFoundError, EnvironmentFailure):
+    """The model is a hub id, not in the HF cache, and the hub cannot be reached: exit 3 (the
+    same command may work once the network is there)."""
+
+
 class ModelLoadError(PolicyError):
     """The model was found but does not load (a broken GGUF, an unsupported architecture)."""
 

@@ -47,9 +47,11 @@ class HFPolicy(LocalPolicy):
         self.tokenizer: Any
         self.model: Any
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(source.location, gguf_file=source.gguf_file)
+            self.tokenizer = AutoTokenizer.from_pretrained(source.location, gguf_file=source.gguf_file,
+                                                           local_files_only=source.cached)
             loaded: Any = AutoModelForCausalLM.from_pretrained(
-                source.location, gguf_file=source.gguf_file, dtype=getattr(torch, dtype_name)
+                source.location, gguf_file=source.gguf_file, dtype=getattr(torch, dtype_name),
+                local_files_only=source.cached,
             )
             self.model = loaded.to(device)
         except OSError as error:
