@@ -1,6 +1,6 @@
 """Draw a saved RMaxTS tree as SVG (or an HTML page around it): one circle per tactic state,
-coloured by value, sized by visits, the path to a finished proof highlighted; hovering a node
-shows its tactic state."""
+coloured by value, sized by visits, the way of each proof Lean accepted highlighted; hovering a
+node shows its tactic state."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import math
 from lean_prover.search.tree import ROOT, SearchTree
 
 X_STEP = 28
+LABEL_WIDTH = 56
+"""Room for a node's label, "v 12 q 0.53" at 9 px, right of its mark."""
+LABELLED_X_STEP = X_STEP + LABEL_WIDTH
+"""Leaves this far apart when nodes are labelled, so that no label runs into the next node."""
 Y_STEP = 70
 MARGIN = 30
 
 
-def layout(tree: SearchTree) -> dict[int, tuple[float, float]]:
-    """Leaves side by side in depth-first order; a parent centred over its children.
-    Iterative, so that a proof thousands of tactics deep draws as well as a short one."""
+def layout(tree: SearchTree, x_step: float = X_STEP) -> dict[int, tuple[float, float]]:
+    """Leaves side by side in depth-first order, `x_step` apart; a parent centred over its
+    children. Iterative, so that a proof thousands of tactics deep draws as well as a short one."""
     xs: dict[int, float] = {}
     next_leaf = 0
     stack: list[tuple[int, bool]] = [(ROOT, False)]
@@ -24,7 +28,7 @@ def layout(tree: SearchTree) -> dict[int, tuple[float, float]]:
         node, children_placed = stack.pop()
         children = tree.children(node)
         if not children:
-            xs[node] = next_leaf * X_STEP
+            xs[node] = next_leaf * x_step
             next_leaf += 1
         elif children_placed:
             xs[node] = (xs[children[0]] + xs[children[-1]]) / 2
@@ -36,14 +40,13 @@ def layout(tree: SearchTree) -> dict[int, tuple[float, float]]:
     }
 
 
-def proof_path(tree: SearchTree) -> set[int]:
-    nodes: set[int] = set()
-    for solved in tree.solved_nodes():
-        walk: int | None = solved
-        while walk is not None:
-            nodes.add(walk)
-            walk = tree.parent(walk)
-    return nodes
+def proof_path(tree: SearchTree, proofs: list[str]) -> set[int]:
+    """The nodes on the way of the proofs Lean accepted: those reached by a prefix of one of
+    them (a node's code is the proof text up to its state), and the root. A node without goals
+    left is not a proof by itself: the sample that reached it may have failed after it."""
+    nodes = {node for node in range(len(tree)) if any(code and proof.startswith(code) for code in tree.codes(node)
+                                                       for proof in proofs)}
+    return nodes | {ROOT} if nodes else set()
 
 
 def _colour(value: float) -> str:
@@ -59,10 +62,10 @@ LABELLED_NODES = 80
 """Up to this many nodes, each is labelled with its visits and value; beyond, hover for them."""
 
 
-def node_kind(tree: SearchTree, node: int, solved: set[int]) -> str:
+def node_kind(tree: SearchTree, node: int, proof_ends: set[int]) -> str:
     if node == ROOT:
         return "root"
-    if node in solved:
+    if node in proof_ends:
         return "proof end"
     return "expanded" if tree.children(node) else "leaf"
 
@@ -105,7 +108,7 @@ def _legend(title: str, summary: str, kinds: bool) -> list[str]:
     y += 22
     parts.append(f'<line x1="{MARGIN}" y1="{y}" x2="{MARGIN + 30}" y2="{y}" stroke="#d4a000" stroke-width="3"/>')
     parts.append(
-        f'<text x="{MARGIN + 38}" y="{y + 4}" font-size="11">path of a found proof; size: visits; '
+        f'<text x="{MARGIN + 38}" y="{y + 4}" font-size="11">path of a proof Lean accepted; size: visits; '
         "labels: v = visits, q = value; hover a node for its tactic state</text>"
     )
     if kinds:
@@ -116,14 +119,18 @@ def _legend(title: str, summary: str, kinds: bool) -> list[str]:
     return parts
 
 
-def to_svg(tree: SearchTree, title: str = "RMaxTS search tree") -> str:
-    positions = {node: (x, y + LEGEND_HEIGHT) for node, (x, y) in layout(tree).items()}
-    on_path = proof_path(tree)
-    solved = set(tree.solved_nodes())
-    labelled = len(positions) <= LABELLED_NODES
-    width = max(max(x for x, _ in positions.values()) + MARGIN + (60 if labelled else 0), 760)
+def to_svg(tree: SearchTree, title: str = "RMaxTS search tree", proofs: list[str] | None = None) -> str:
+    """The tree as SVG; `proofs` are the proofs Lean accepted (an RMaxTS checkpoint's), whose
+    way through the tree is highlighted (None: the tree does not say, as a hybrid search's)."""
+    labelled = len(tree) <= LABELLED_NODES
+    positions = {node: (x, y + LEGEND_HEIGHT)
+                 for node, (x, y) in layout(tree, LABELLED_X_STEP if labelled else X_STEP).items()}
+    on_path = proof_path(tree, proofs or [])
+    solved = {node for node in tree.solved_nodes() if node in on_path}
+    width = max(max(x for x, _ in positions.values()) + MARGIN + (LABEL_WIDTH if labelled else 0), 760)
     height = max(y for _, y in positions.values()) + MARGIN
-    summary = f"{len(tree)} tactic states; " + ("a proof was found" if solved else "no proof found")
+    found = ("; a proof was found" if proofs else "; no proof found") if proofs is not None else ""
+    summary = f"{len(tree)} tactic states{found}"
     made_by = dict(tree.graph.nodes(data="made_by"))
     kinds = any(made_by.values())
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" font-family="sans-serif">',
@@ -150,8 +157,8 @@ def to_svg(tree: SearchTree, title: str = "RMaxTS search tree") -> str:
     return "\n".join(parts)
 
 
-def to_html(tree: SearchTree, title: str) -> str:
+def to_html(tree: SearchTree, title: str, proofs: list[str] | None = None) -> str:
     return (
         f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>\n"
-        f"<body>\n{to_svg(tree, title)}\n</body></html>\n"
+        f"<body>\n{to_svg(tree, title, proofs)}\n</body></html>\n"
     )

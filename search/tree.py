@@ -215,6 +215,10 @@ class SearchTree:
     def goal(self, node: int) -> str:
         return self._goal[node]
 
+    def codes(self, node: int) -> list[str]:
+        """The proof prefixes that reach `node` (its code variants), in the order they were found."""
+        return [code for code, _ in self._codes[node]]
+
     def solved_nodes(self) -> list[int]:
         return [node for node, goal in enumerate(self._goal) if goal == NO_GOALS]
 

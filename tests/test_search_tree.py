@@ -189,7 +189,7 @@ def test_the_tree_picture_has_a_title_a_legend_and_labels() -> None:
     tree = SearchTree(START, gamma=0.95, seed=3)
     tree.add_segments(checked("  a\n  b\n  done\n"))
     tree.complete(tree.select(), 1.0)
-    svg = to_svg(tree, "RMaxTS tree: minif2f/x")
+    svg = to_svg(tree, "RMaxTS tree: minif2f/x", proofs=["  a\n  b\n  done\n"])
     assert "<title>RMaxTS tree: minif2f/x</title>" in svg and ">RMaxTS tree: minif2f/x</text>" in svg
     for legend in ("root (the statement)", "tactic state, expanded", "tactic state, not expanded", "proof complete",
                    "colour: mean value", "size: visits"):
@@ -198,6 +198,34 @@ def test_the_tree_picture_has_a_title_a_legend_and_labels() -> None:
     assert svg.count("> v ") + svg.count(">v ") >= len(tree)  # every node labelled with visits and value
     assert "(proof end)" in svg and "(root)" in svg
     assert to_html(tree, "t").count("<svg") == 1
+
+
+def test_only_the_way_of_an_accepted_proof_is_highlighted_and_labels_leave_room() -> None:
+    """Two samples reach a state without goals; Lean accepted only one of them (the other, say,
+    failed on a tactic after its goals were closed). Only the accepted one's nodes are on the
+    proof path and end in a proof mark; and labelled leaves stand far enough apart that a label
+    ("v 1 q 0.50", right of its node) cannot run into the next node."""
+    import re
+
+    from lean_prover.search.draw import LABEL_WIDTH, proof_path, to_svg
+
+    tree = SearchTree(START, gamma=0.95, seed=3)
+    tree.add_segments(checked("  a\n  done\n"))
+    tree.add_segments(checked("  b\n  done\n"))
+    tree.add_segments(checked("  c\n"))
+    a, b, c = tree.children(ROOT)
+    (a_end,), (b_end,) = tree.children(a), tree.children(b)
+    assert set(tree.solved_nodes()) == {a_end, b_end}
+    assert proof_path(tree, ["  b\n  done\n"]) == {ROOT, b, b_end}
+    assert proof_path(tree, []) == set()
+    svg = to_svg(tree, "t", proofs=["  b\n  done\n"])
+    assert svg.count("(proof end)") == 1 and f"node {b_end} (proof end)" in svg and f"node {a_end} (proof end)" not in svg
+    assert svg.count('stroke="#d4a000" stroke-width="3"/>') == 1 + 2  # the legend's, and the two edges of b's way
+    assert "no proof found" not in to_svg(tree, "t", proofs=None) and "no proof found" in to_svg(tree, "t", proofs=[])
+    drawn = [(float(y), float(x)) for x, y in re.findall(r'<circle cx="([0-9.]+)" cy="([0-9.]+)"', svg)]
+    for depth in {y for y, _ in drawn}:  # nodes side by side, as drawn
+        xs = sorted(x for y, x in drawn if y == depth)
+        assert all(right - left > LABEL_WIDTH + 10 for left, right in zip(xs, xs[1:])), xs
 
 
 def test_virtual_visits_reach_every_ancestor_and_are_released() -> None:

@@ -12,6 +12,7 @@ import typer
 from lean_prover.data.datasets import load_problem
 from lean_prover.data.errors import DataError
 from lean_prover.data.store import ProofRecord, ProofStore
+from lean_prover.data.text_files import write_atomically
 from lean_prover.eval.errors import EvalError
 from lean_prover.eval.progress import RunProgress
 from lean_prover.eval.records import AttemptRow, Unit, UnitResult
@@ -124,6 +125,8 @@ def tree_show(
         raise DataError(f"{file}: not a saved search tree ({type(error).__name__})") from error
     target = out or file.with_suffix(".html")
     title = f"{'Hybrid search' if saved.get('algorithm') == 'hybrid' else 'RMaxTS'} tree: {run_problem}"
-    content = to_svg(tree, title) if target.suffix == ".svg" else to_html(tree, title)
-    target.write_text(content, encoding="utf-8")
+    found = saved.get("proofs")  # an RMaxTS checkpoint's proofs; a hybrid tree keeps none
+    proofs = [str(p["proof"]) for p in found if isinstance(p, dict) and "proof" in p] if isinstance(found, list) else None
+    content = to_svg(tree, title, proofs) if target.suffix == ".svg" else to_html(tree, title, proofs)
+    write_atomically(target, content)
     typer.echo(f"wrote {target} ({len(tree)} nodes)")
