@@ -49,7 +49,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         text=True,
         env=full_env,
         cwd=cwd,
-        timeout=120,
+        timeout=600,  # a guard against a hung command, not a time limit: CI machines are slow under load
     )
 
 

@@ -158,7 +158,7 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path, uninterrupted: 
     finished_before = len(rows(out / "results.jsonl"))
     assert 4 <= finished_before < 10, "the kill should land mid-run"
     resumed = run_job(out, store, algorithm)
-    _, stderr = resumed.communicate(timeout=120)
+    _, stderr = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, stderr
 
     assert results_without_times(out) == results_without_times(uninterrupted[algorithm])
@@ -189,7 +189,7 @@ def test_killed_at_random_moments_at_concurrency_8_draws_every_sample_once(tmp_p
     rng = random.Random(seed)
     whole, out, store = tmp_path / "whole", tmp_path / "run", tmp_path / "store.sqlite"
     uninterrupted_job = run_job(whole, tmp_path / "whole.sqlite", algorithm, 0.01, CONCURRENT)
-    assert uninterrupted_job.wait(timeout=120) == 0
+    assert uninterrupted_job.wait(timeout=600) == 0
     expected = {unit: list(range(1, 41)) for unit in attempts_by_unit(whole)}
     assert len(expected) == 3 and sample_indices(whole) == expected
     landed = 0
@@ -209,7 +209,7 @@ def test_killed_at_random_moments_at_concurrency_8_draws_every_sample_once(tmp_p
         assert job.returncode in (0, -signal.SIGKILL, 130), job.stderr.read() if job.stderr else ""
     assert landed >= 2, "the kills should land mid-run"
     final = run_job(out, store, algorithm, 0.01, CONCURRENT)
-    _, stderr = final.communicate(timeout=120)
+    _, stderr = final.communicate(timeout=600)
     assert final.returncode == 0, stderr
     assert sample_indices(out) == expected  # none missing, none twice
     for unit_rows in attempts_by_unit(out).values():

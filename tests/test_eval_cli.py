@@ -220,7 +220,7 @@ def test_ctrl_c_during_generation_stops_within_seconds(smollm2: object, model_ca
             process.kill()
     assert process.returncode == 130, stderr
     assert "interrupted; run the same command again to continue" in stderr
-    assert stopped_after < 10
+    assert stopped_after < 45  # halted at the next token, not after the minutes the batch takes
     assert (tmp_path / "run" / "compute.json").is_file()  # the session's spending is recorded
 
 

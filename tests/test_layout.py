@@ -186,11 +186,11 @@ def test_a_users_own_modules_do_not_shadow_ours(tmp_path: Path) -> None:
         import lean_prover.search.registry
         print("imported")
     """)
-    imported = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    imported = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert imported.returncode == 0 and "imported" in imported.stdout, imported.stderr
     for command in ([str(Path(sys.executable).parent / "prover"), "--help"],
                     [sys.executable, "-m", "lean_prover.prover", "--help"]):
-        ran = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        ran = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
         assert ran.returncode == 0 and "eval" in ran.stdout, ran.stderr
 
 

@@ -172,7 +172,7 @@ def test_close_halts_the_batch_in_flight_and_keeps_finished_answers(model_cache:
 
     (short,), error, seconds = asyncio.run(interrupted())
     assert short[0].token_count == 2
-    assert isinstance(error, PolicyError) and seconds < 5
+    assert isinstance(error, PolicyError) and seconds < 30  # halted, not the minutes 4,000 tokens take
 
 
 def test_generation_threads_leave_lean_its_cores(model_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,7 +154,7 @@ def test_server_that_does_not_answer() -> None:
     started = time.monotonic()
     with pytest.raises(PolicyServerError, match="did not answer after 2 tries"):
         run(policy_for("http://127.0.0.1:9/v1", retries=1, request_timeout_s=2), GenerationRequest("p"))
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 30  # two tries, not a hang
 
 
 def test_errors_are_policy_errors() -> None:

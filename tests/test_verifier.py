@@ -169,7 +169,7 @@ def test_timeout_and_crash_are_verdicts_and_the_pool_recovers() -> None:
         ]
 
     (hung, died, fine), verifier = with_verifier(three, timeout_s=1.0)
-    assert isinstance(hung, TimedOut) and 1.0 <= hung.seconds < 4.0
+    assert isinstance(hung, TimedOut) and 1.0 <= hung.seconds < 30  # cut at the limit, not after the hour-long hang
     assert isinstance(died, Crashed) and "exited" in died.reason
     assert isinstance(fine, Proved)
     assert verifier.pool.counters.restarts == 2

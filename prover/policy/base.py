@@ -14,6 +14,10 @@ class PolicyError(ProverError):
     """Base of the policy's errors; the message is one line, fit to show a user."""
 
 
+class PolicySettingError(PolicyError, ValueError):
+    """A `[policy]` setting out of its range: refused when the settings are read (exit 2)."""
+
+
 class ModelNotFoundError(PolicyError):
     """The model id is not a local folder or file, nor a model the hub has (or can be reached for)."""
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lean_prover.prover.policy.base import PolicySettingError
+
 BACKENDS = ("hf", "vllm", "openai")
+DTYPES = ("auto", "float32", "bfloat16", "float16")
+DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 
 
 def _default_model_cache() -> Path:
@@ -79,6 +84,30 @@ class PolicyConfig:
     max_concurrency: int = field(default=16, metadata={"help": "openai: requests in flight at once."})
     request_timeout_s: float = field(default=600.0, metadata={"help": "openai: time limit of one request."})
     retries: int = field(default=3, metadata={"help": "openai: retries of a failed request (with backoff)."})
+
+    def __post_init__(self) -> None:
+        """Each setting in its range, in the one style of every section (`search.samples = 0`
+        gave a "complete" run of nothing; `policy.top_p = 2` reached the backend)."""
+        def refuse(name: str, rule: str) -> None:
+            raise PolicySettingError(f"policy.{name} = {getattr(self, name)!r}: {rule}")
+
+        if self.backend not in BACKENDS:
+            refuse("backend", f"must be one of {', '.join(BACKENDS)}")
+        if self.dtype not in DTYPES:
+            refuse("dtype", f"must be one of {', '.join(DTYPES)}")
+        if not DEVICE.fullmatch(self.device):
+            refuse("device", "must be auto, cpu, cuda or cuda:N")
+        for name in ("max_new_tokens", "tensor_parallel_size", "max_concurrency"):
+            if getattr(self, name) < 1:
+                refuse(name, "must be at least 1")
+        for name in ("few_shot", "max_batch", "threads", "max_model_len", "retries", "temperature"):
+            if getattr(self, name) < 0:
+                refuse(name, "must be 0 or more")
+        for name in ("top_p", "gpu_memory_utilization"):
+            if not 0 < getattr(self, name) <= 1:
+                refuse(name, "must be in (0, 1]")
+        if not self.request_timeout_s > 0:
+            refuse("request_timeout_s", "must be more than 0")
 
     def repeat_formats(self) -> list[str]:
         """The prompt formats a benchmark's repeats take in turn (just prompt_format if none is set)."""
