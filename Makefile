@@ -26,4 +26,5 @@ relink:
 
 test: relink
 	$(BIN)/mypy
+	$(BIN)/mypy tests benchmarks  # the doubles, checked against the protocols they stand in for
 	$(BIN)/python -m pytest

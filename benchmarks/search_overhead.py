@@ -35,6 +35,7 @@ from lean_prover.search.budget import Budget  # noqa: E402
 from lean_prover.search.config import SearchConfig  # noqa: E402
 from lean_prover.search.rmaxts import RMaxTS  # noqa: E402
 from lean_prover.search.sampling import WholeProofSampling  # noqa: E402
+from tests.doubles.checker_double import CheckerDouble  # noqa: E402
 from tests.doubles.scripted_verifier import START, ScriptedVerifier  # noqa: E402
 
 PROBLEM = Problem("bench", "", "", "", "theorem bench : True := by\n", START, "benchmark")
@@ -69,7 +70,7 @@ class RandomProofPolicy:
         pass
 
 
-class SleepingVerifier:
+class SleepingVerifier(CheckerDouble):
     """A Lean stand-in that takes `latency` seconds on one of `workers` slots, like a REPL pool."""
 
     def __init__(self, latency: float, workers: int) -> None:

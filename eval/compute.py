@@ -82,7 +82,7 @@ class ComputeMeter:
         """The policy's counters (None until a policy is loaded; Ray workers report at the end)."""
         self.remote = PolicyUsage()
         self.remote_lean_cpu_s = 0.0
-        self._pools_at_start = PoolCounters().plus(REPL_POOLS)
+        self._pools_at_start = REPL_POOLS.snapshot()
         self.remote_pools = PoolCounters()
         """What the verifier actors' pools did (Ray)."""
 

@@ -111,7 +111,7 @@ class VerifierActor:
 
     def pool_counters(self) -> PoolCounters:
         """What this actor's REPL pool did (for the run's compute record)."""
-        return PoolCounters().plus(REPL_POOLS)
+        return REPL_POOLS.snapshot()
 
     async def close_session(self, session_id: int) -> None:
         session = self._sessions.pop(session_id, None)

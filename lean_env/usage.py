@@ -58,6 +58,10 @@ class PoolCounters:
     def minus(self, other: PoolCounters) -> PoolCounters:
         return self.plus(other, -1)
 
+    def snapshot(self) -> PoolCounters:
+        """A copy as of now (the live counters go on changing)."""
+        return dataclasses.replace(self)
+
 
 REPL_POOLS = PoolCounters()
 """Every REPL pool of this process, together (each pool counts here as well as on its own)."""

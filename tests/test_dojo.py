@@ -15,6 +15,7 @@ from lean_prover.lean_env.dojo import DojoChecker, DojoSession, TracedOrigin
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed
 from lean_prover.prover.agent import Prover
+from lean_prover.search.base import SearchAttempt
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.best_first import BestFirstSearch
 from lean_prover.search.budget import Budget
@@ -78,7 +79,7 @@ def fake_dojo(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_session_maps_dojo_states_and_guards_each_tactic(fake_dojo: None) -> None:
-    async def run() -> list[object]:
+    async def run() -> list[GoalState | ProofFinished | TacticFailed]:
         session = DojoSession(ORIGIN, GuardPolicy(), 60)
         start = await session.start()
         assert isinstance(start, GoalState)
@@ -107,7 +108,7 @@ def test_best_first_search_steps_in_dojo_and_verifies_the_whole_proof(fake_dojo:
     prover = Prover(policy, PolicyConfig(prompt_format="non-cot"), checker)
     search = BestFirstSearch(SearchConfig(algorithm="bfs", bfs_candidates=2, bfs_expansions=4))
 
-    async def run() -> list[object]:
+    async def run() -> list[SearchAttempt]:
         return [attempt async for attempt in search.run(problem, prover, Budget(16))]
 
     (attempt,) = asyncio.run(run())

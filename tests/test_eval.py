@@ -148,8 +148,8 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path, uninterrupted: 
     while time.monotonic() < deadline:  # kill in the middle: some problems finished, one half done
         results = out / "results.jsonl"
         if results.is_file() and len(results.read_text().splitlines()) >= 4:
-            attempts = out / "attempts.jsonl"
-            last = rows(attempts)[-1]
+            attempts_file = out / "attempts.jsonl"
+            last = rows(attempts_file)[-1]
             if last["problem"] not in {r["problem"] for r in rows(results)}:
                 break
         time.sleep(0.005)
@@ -162,8 +162,8 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path: Path, uninterrupted: 
     assert resumed.returncode == 0, stderr
 
     assert results_without_times(out) == results_without_times(uninterrupted[algorithm])
-    attempts, reference = attempts_by_unit(out), attempts_by_unit(uninterrupted[algorithm])
-    assert attempts == reference  # the same rows: none missing, none twice
+    attempts, uninterrupted_attempts = attempts_by_unit(out), attempts_by_unit(uninterrupted[algorithm])
+    assert attempts == uninterrupted_attempts  # the same rows: none missing, none twice
     with ProofStore(store) as resumed_store:
         proved = {r["problem"] for r in rows(out / "results.jsonl") if r["proved"]}
         assert {record.problem_name for record in resumed_store.query()} == proved

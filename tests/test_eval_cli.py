@@ -135,9 +135,9 @@ def test_eval_report_and_prove_end_to_end(smollm2: object, model_cache: Path, sh
     assert hybrid_tree["spending"]["samples"] == 3
 
     (tmp_path / "three.lean").write_text(ORIGINAL)
-    proved = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "6", env=env, cwd=tmp_path)
-    assert proved.returncode == 0, proved.stderr
-    assert " proved  two (line" in proved.stdout and "1/1 theorems proved" in proved.stdout
+    proving = run_cli(*common, "prove", "three.lean", "--theorem", "two", "--budget", "6", env=env, cwd=tmp_path)
+    assert proving.returncode == 0, proving.stderr
+    assert " proved  two (line" in proving.stdout and "1/1 theorems proved" in proving.stdout
     written = (tmp_path / "three.proved.lean").read_text()
     assert written.startswith(HEAD + "  sorry" + MIDDLE_1) and written.endswith(MIDDLE_2 + "  sorry" + TAIL)
     assert written != ORIGINAL

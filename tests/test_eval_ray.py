@@ -73,6 +73,10 @@ COLLECT_PROBLEMS = [
 ]
 
 
+def no_local_prover() -> Prover:
+    raise AssertionError("a run on Ray builds no prover in the driver")
+
+
 def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_nothing(tmp_path: Path) -> None:
     """1 search worker and 2 Lean verifier actors (each with its REPL pool); one actor's process
     dies in the middle of a check. Ray restarts it and reruns the check: the store and the
@@ -90,7 +94,7 @@ def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_n
     settings = RayConfig(workers=1, verifiers=2, local_cpus=2, cpus_per_worker=1, cpus_per_verifier=0.5,
                          object_store_mb=100)
     on_ray = OnRay(settings, PolicyOnlyProver(COLLECT_OUTPUTS), CrashingVerifierFactory(marker, crash_at=3), WORKER_ENV)
-    collected = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "ray", PolicyOnlyProver(COLLECT_OUTPUTS),
+    collected = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "ray", no_local_prover,
                                            store_path=tmp_path / "ray.sqlite", show_progress=False, ray=on_ray))
     assert marker.exists()  # an actor did die mid-run
     assert 0 < collected.proved < len(COLLECT_PROBLEMS)

@@ -58,7 +58,7 @@ def test_a_conjunction_is_proved_through_lemmas_which_are_reused() -> None:
     proofs = [a for a in attempts if a.proved]
     assert len(proofs) == 1 and "have ha : A_0 := by\n    exact a_0" in (proofs[0].proof or "")
     lemma_attempts = [a for a in attempts if a.subgoal is not None]
-    assert lemma_attempts and {a.subgoal.name for a in lemma_attempts} <= {"split_0_ha", "split_0_hb", "split_0_hc"}
+    assert lemma_attempts and {a.subgoal.name for a in lemma_attempts if a.subgoal is not None} <= {"split_0_ha", "split_0_hb", "split_0_hc"}
     assert all(not a.proved for a in lemma_attempts)  # a lemma's proof is not the problem's
     assert hybrid.state is not None
     cache = hybrid.state.lemmas

@@ -18,10 +18,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+import tomllib
 
 ROOT = "lean_prover"
 PACKAGES = ("prover", "search", "lean_env", "data", "eval")

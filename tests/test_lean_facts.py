@@ -9,7 +9,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
-from typing import Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 import pytest
 
@@ -160,7 +160,7 @@ def test_every_check_takes_its_guard_policy_from_the_lean_settings(tmp_path: Pat
     from lean_prover.lean_env.config import LeanConfig
     from tests.conftest import REPO_ROOT
 
-    takers = [guard.check_proof, guard.check_tactic, guard.check_answer, guard.check_commands, guard.check_header,
+    takers: list[Any] = [guard.check_proof, guard.check_tactic, guard.check_answer, guard.check_commands, guard.check_header,
               guard.check_candidate, file_check.plan_checks, file_check.check_statically, Verifier.__init__,
               dojo.DojoChecker.__init__, dojo.DojoSession.__init__, CertifySettings]
     for taker in takers:
@@ -257,7 +257,7 @@ def test_the_header_is_held_to_the_allowlist_after_its_imports(tmp_path: Path) -
 @pytest.mark.parametrize("proof", ["  omega\n  library_command x\n", "  omega\rlibrary_command x\n"])
 def test_a_command_anywhere_is_a_command(proof: str) -> None:
     verdict = verify(lambda v: v.verify(problem("theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n"), proof))
-    assert rules(verdict) == ["command"] and verdict.run is None, verdict
+    assert isinstance(verdict, GuardRejected) and rules(verdict) == ["command"] and verdict.run is None, verdict
 
 
 # 11. Without a reference, allowlisted text changed what a statement means.

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lean_prover.data.lean_lexer import Kind, LexError, significant, tokenize
@@ -47,7 +49,7 @@ def test_unterminated_input_raises(text: str) -> None:
         tokenize(text)
 
 
-def test_round_trips_every_v2_proof_file(shared_data) -> None:
+def test_round_trips_every_v2_proof_file(shared_data: Path) -> None:
     files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
     assert len(files) == 221
     for file in files:

@@ -7,7 +7,7 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Awaitable, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 import pytest
 
@@ -15,7 +15,7 @@ from lean_prover.data.lean_file import parse_theorems
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.checks import attach_proof
 from lean_prover.lean_env.config import LeanConfig
-from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished
+from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticOutcome
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
 from lean_prover.lean_env.verifier import Verifier
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.lean
 T = TypeVar("T")
 
 
-def run(body: Callable[[Verifier], Awaitable[T]], **settings: object) -> T:
+def run(body: Callable[[Verifier], Awaitable[T]], **settings: Any) -> T:
     config = LeanConfig(workspace=Path(os.environ.get("PROVER_LEAN_WORKSPACE", ".")), workers=1, **settings)
 
     async def scenario() -> T:
@@ -67,7 +67,7 @@ def test_native_decide_only_when_allowed() -> None:
 def test_tactic_mode() -> None:
     async def steps(verifier: Verifier) -> object:
         async with verifier.tactic_session(problem("theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n")) as s:
-            state = await s.start()
+            state: TacticOutcome = await s.start()
             assert isinstance(state, GoalState)
             state = await s.run_tactic(state, "constructor")
             assert isinstance(state, GoalState) and len(state.goals) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,7 +139,7 @@ def test_stop_strings_are_prepared_once(smollm2: HFPolicy, monkeypatch: pytest.M
     built = []
     original = transformers.StopStringCriteria
 
-    def counting(*args, **kwargs):
+    def counting(*args: Any, **kwargs: Any) -> Any:
         built.append(args)
         return original(*args, **kwargs)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from lean_prover.prover.policy.base import GenerationRequest
 from lean_prover.prover.policy.config import PolicyConfig
 
 
-def test_vllm_backend_on_the_async_engine_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+def test_vllm_backend_on_the_async_engine_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """With a stand-in engine: requests go straight to it, each answered when it finishes,
     with its own seed, prefix caching on, usage counted; close shuts the engine down."""
     import sys

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from lean_prover.data.config import DataConfig
 from lean_prover.data.datasets import load_problems
 from lean_prover.data.jsonl import load_solved_examples
+from lean_prover.data.problem import Problem
 from lean_prover.prover.policy.base import ChatMessage
 from lean_prover.prover.prompts import PromptError, Resume, build_prompt, state_comment
+from tests.conftest import chat_prompt, completion_prompt
 
 # DeepSeek-Prover-V1.5, prover/utils.py: `non_cot_prompt` and `cot_prompt`.
 V15 = {
@@ -67,27 +70,27 @@ def test_the_state_comment_goes_where_a_search_resumes_and_never_at_the_root(dat
     problem = load_problems("minif2f", data_config)[0]
     for name in ("non-cot", "non-cot-state"):  # the -state names are the same prompts now
         assert build_prompt(problem, name) == V15["non-cot"].format(**problem.__dict__)
-    resumed = build_prompt(problem, "cot", resume=Resume("  intro x\n", goal="x : ℕ\n⊢ x = x"))
+    resumed = completion_prompt(build_prompt(problem, "cot", resume=Resume("  intro x\n", goal="x : ℕ\n⊢ x = x")))
     assert resumed.endswith(problem.formal_statement + "  intro x\n" + state_comment("x : ℕ\n⊢ x = x", "  "))
     assert build_prompt(problem, "cot-state", resume=Resume("  intro x\n", goal="x : ℕ\n⊢ x = x")) == resumed
     # No state given (search.tactic_state_comment off): the prefix only.
-    assert build_prompt(problem, "non-cot", resume=Resume("  intro x\n")).endswith(problem.formal_statement + "  intro x\n")
+    assert completion_prompt(build_prompt(problem, "non-cot", resume=Resume("  intro x\n"))).endswith(problem.formal_statement + "  intro x\n")
 
 
 def test_deepseek_v2_formats(data_config: DataConfig) -> None:
     problem = next(p for p in load_problems("minif2f", data_config) if p.name == "mathd_algebra_10")
     code = (problem.header + problem.informal_prefix + problem.formal_statement + "  sorry").strip()
     assert build_prompt(problem, "deepseek-v2-cot") == (ChatMessage("user", V2_COT.format(code)),)
-    (plain,) = build_prompt(problem, "deepseek-v2")
+    (plain,) = chat_prompt(build_prompt(problem, "deepseek-v2"))
     assert plain.content == f"Complete the following Lean 4 code:\n\n```lean4\n{code}\n```"
-    system, user = build_prompt(problem, "chat")
+    system, user = chat_prompt(build_prompt(problem, "chat"))
     assert system.role == "system" and user == plain
 
 
 def test_proofnet_statements_get_a_by_block(data_config: DataConfig) -> None:
     problem = load_problems("proofnet", data_config)[0]
     assert problem.formal_statement.endswith(":=")
-    (message,) = build_prompt(problem, "deepseek-v2")
+    (message,) = chat_prompt(build_prompt(problem, "deepseek-v2"))
     assert ":= by\n  sorry\n```" in message.content
 
 
@@ -98,6 +101,6 @@ def test_proofnet_statements_get_a_by_block(data_config: DataConfig) -> None:
         (lambda p: build_prompt(p, "chat", resume=Resume("  x\n")), "takes no few-shot examples"),
     ],
 )
-def test_prompt_errors(data_config: DataConfig, call, message: str) -> None:
+def test_prompt_errors(data_config: DataConfig, call: Callable[[Problem], object], message: str) -> None:
     with pytest.raises(PromptError, match=message):
         call(load_problems("minif2f", data_config)[0])

@@ -9,14 +9,17 @@ import pytest
 
 from lean_prover.data.errors import DataError
 from lean_prover.data.lean_file import LeanFile
+from lean_prover.data.problem import Problem
 from lean_prover.eval.prove_file import ProveJob, ProveReport, prove_file
 from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.protocol import Message, Pos
-from lean_prover.lean_env.verdict import LeanRun
+from lean_prover.lean_env.checker import Checker
+from lean_prover.lean_env.verdict import LeanRun, Verdict
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
+from tests.doubles.checker_double import CheckerDouble
 from tests.doubles.scripted_policy import ScriptedPolicy
 from tests.doubles.scripted_verifier import ScriptedVerifier
 
@@ -28,17 +31,19 @@ ORIGINAL = HEAD + "  sorry" + MIDDLE_1 + "  sorry" + MIDDLE_2 + "  sorry" + TAIL
 PROOF = "  a\n  done"
 
 
-class FileChecker:
+class FileChecker(CheckerDouble):
     """A Checker whose check of the whole file gives scripted messages and keeps what it was
-    given; its other checks (a stored proof's recheck) go to `inner`."""
+    given; its proof checks (a stored proof's recheck) go to `inner`."""
 
-    def __init__(self, messages: tuple[Message, ...] = (), inner: object = None) -> None:
+    def __init__(self, messages: tuple[Message, ...] = (), inner: Checker | None = None) -> None:
         self.messages = messages
         self.inner = inner
         self.checked: list[str] = []
 
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
+    async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None,
+                     preamble: str = "") -> Verdict:
+        assert self.inner is not None, "give FileChecker the checker of its proofs"
+        return await self.inner.verify(problem, proof, restated_statement, preamble)
 
     async def check_source(self, text: str) -> LeanRun:
         self.checked.append(text)
@@ -84,7 +89,11 @@ def test_each_version_of_the_text_is_parsed_once(lean_file: Path, tmp_path: Path
     the_job = job(lean_file, tmp_path)
     parsed: list[str] = []
     real_parse = lean_file_module.parse_theorems
-    monkeypatch.setattr(lean_file_module, "parse_theorems", lambda text, source: parsed.append(text) or real_parse(text, source))
+    def parse_counted(text: str, source: str) -> object:
+        parsed.append(text)
+        return real_parse(text, source)
+
+    monkeypatch.setattr(lean_file_module, "parse_theorems", parse_counted)
     report = run(the_job, [PROOF + "\n```"])
     assert report.all_proved and len(parsed) == 3 and len(set(parsed)) == 3  # one parse per splice
 

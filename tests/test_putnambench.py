@@ -32,7 +32,7 @@ from lean_prover.prover.prompts import build_prompt
 from lean_prover.search.budget import Budget
 from lean_prover.search.config import SearchConfig
 from lean_prover.search.registry import AnswersUnsupportedError, require_answer_support
-from tests.conftest import run_cli, scripted_settings
+from tests.conftest import chat_prompt, run_cli, scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
 
 ANSWER_PROBLEM = "putnam_1962_a5"  # abbrev …_solution : ℕ → ℕ := sorry, then `-- fun n : ℕ => n * (n + 1) * 2^(n - 2)`
@@ -102,7 +102,7 @@ def test_given_answers_are_filled_in_from_the_official_comment(shared_data: Path
     assert given.statement_sha256 != found.statement_sha256  # another task, another statement set
     require_answer_support([given], "rmaxts", "non-cot")  # only a proof is asked for: any setup will do
     assert check_candidate(given.formal_statement, "by\n  simp\n", "", GuardPolicy(), answer=given.answer) == []
-    (message,) = build_prompt(given, "deepseek-v2")  # type: ignore[misc]
+    (message,) = chat_prompt(build_prompt(given, "deepseek-v2"))
     assert "replace that `sorry`" not in message.content and "n * (n + 1)" in message.content
     assert extract(given, "deepseek-v2", chat_answer("fun n => 0")).answer is None  # the official one stays
     with pytest.raises(DataError, match="data.answers"):
@@ -170,10 +170,10 @@ def test_a_chat_answer_gives_its_answer_apart_from_its_helpers(putnam: list[Prob
 
 def test_prompts_state_what_to_fill_and_never_the_official_answer(putnam: list[Problem]) -> None:
     problem = by_id(putnam, ANSWER_PROBLEM)
-    (message,) = build_prompt(problem, "deepseek-v2")  # type: ignore[misc]
+    (message,) = chat_prompt(build_prompt(problem, "deepseek-v2"))
     assert "putnam_1962_a5_solution : ℕ → ℕ := sorry" in message.content
     assert "replace that `sorry` with the answer" in message.content and "n * (n + 1)" not in message.content
-    (plain,) = build_prompt(by_id(putnam, PROOF_PROBLEM), "deepseek-v2")  # type: ignore[misc]
+    (plain,) = chat_prompt(build_prompt(by_id(putnam, PROOF_PROBLEM), "deepseek-v2"))
     assert "replace that `sorry`" not in plain.content
 
 

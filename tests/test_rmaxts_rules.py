@@ -61,6 +61,7 @@ def test_truncation_is_at_the_earliest_of_several_errors() -> None:
     found them, not by position), at the last one, or at `first_error` alone."""
     proof = "  a\n  b\n  c\n  d\n"
     traced = asyncio.run(ScriptedVerifier().verify(PROBLEM, proof))
+    assert isinstance(traced, LeanErrors)  # "d" leaves goals: Lean's "unsolved goals"
     later = Message(severity="error", pos=Pos(line=5, column=2), data="at d")  # the proof's line 4
     earlier = Message(severity="error", pos=Pos(line=3, column=2), data="at b")  # the proof's line 2
     verdict = LeanErrors(LeanRun(messages=(later, earlier), tactics=traced.run.tactics), later, proof.index("  d"))

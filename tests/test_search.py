@@ -7,7 +7,7 @@ import dataclasses
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import pytest
 
@@ -31,7 +31,7 @@ PROBLEM = Problem("p", "test", "", "", "theorem p : True := by\n", START, "test"
 EXPLORING = ["  a\n  b\n  bad\n```", "  c\n```", "  same\n  d\n```", "  e\n  bad\n```", "  a\n  f\n```", "  g\n  h\n```"]
 
 
-def prover(outputs: list[Output], fmt: str = "non-cot-state", **verifier: Any) -> Prover:
+def prover(outputs: Sequence[Output], fmt: str = "non-cot-state", **verifier: Any) -> Prover:
     return Prover(ScriptedPolicy(outputs), PolicyConfig(prompt_format=fmt), ScriptedVerifier(**verifier))
 
 
@@ -108,7 +108,8 @@ def test_rmaxts_keeps_the_lines_before_a_guard_rejection() -> None:
     assert search.state is not None
     goals = sorted(goal for _, goal in search.state.tree.graph.nodes(data="goal"))
     assert goals == [START, f"{START}|a", f"{START}|a|b"]
-    assert the_prover.verifier.checked == ["  a\n  b\n  sorry\n  done\n", "  a\n  b\n"]  # type: ignore[union-attr]
+    assert isinstance(the_prover.verifier, ScriptedVerifier)
+    assert the_prover.verifier.checked == ["  a\n  b\n  sorry\n  done\n", "  a\n  b\n"]
 
 
 def test_rmaxts_caps_a_node_prefix_at_one_completions_tokens() -> None:
@@ -237,7 +238,8 @@ def test_rmaxts_replays_states_the_trace_leaves_open() -> None:
     assert search.state is not None
     goals = {goal for _, goal in search.state.tree.graph.nodes(data="goal")}
     assert f"{START}|a|hidden" in goals  # learnt in tactic mode, not from the trace
-    root_state, replay = the_prover.verifier.sessions  # type: ignore[union-attr]
+    assert isinstance(the_prover.verifier, ScriptedVerifier)
+    root_state, replay = the_prover.verifier.sessions
     assert root_state.tried == [] and replay.tried == ["a\nhidden"]
 
 

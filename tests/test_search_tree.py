@@ -12,6 +12,7 @@ import pytest
 from lean_prover.data.problem import Problem
 from lean_prover.search.segments import NO_GOALS, Resumed, segments_of, tactic_lines
 from lean_prover.search.tree import ROOT, SearchTree
+from lean_prover.lean_env.verdict import TacticStep
 from tests.doubles.scripted_verifier import START, ScriptedVerifier
 
 PROBLEM = Problem("p", "test", "", "", "theorem p : True := by\n", START, "test")
@@ -253,10 +254,9 @@ def test_virtual_visits_reach_every_ancestor_and_are_released() -> None:
                                            tree.statistics(b)["visits"]))
 
 
-def _step(tactic: str, text: str, goals_after: str | None) -> "TacticStep":
+def _step(tactic: str, text: str, goals_after: str | None) -> TacticStep:
     """A traced tactic found in `text` (the statement line, then the proof), by its first occurrence."""
     from lean_prover.lean_env.protocol import Pos
-    from lean_prover.lean_env.verdict import TacticStep
 
     start = text.index(tactic)
     end = start + len(tactic)

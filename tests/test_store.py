@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ FOUND_BY = dict(
 )
 
 
-def record(proof: str = "  norm_num", **changes: object) -> ProofRecord:
+def record(proof: str = "  norm_num", **changes: Any) -> ProofRecord:
     return replace(ProofRecord.for_problem(PROBLEM, proof, **FOUND_BY), **changes)
 
 

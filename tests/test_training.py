@@ -9,6 +9,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,7 +110,7 @@ def test_the_consistency_reward_holds_a_chat_proof_to_its_own_sketch(tmp_path: P
     with BlockingChecker(verifier) as blocking:
         plain = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig())
         consistent = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(consistency=True))
-        kwargs = dict(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2, prompt_format=["deepseek-v2-cot"] * 2)
+        kwargs: dict[str, Any] = dict(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2, prompt_format=["deepseek-v2-cot"] * 2)
         assert plain(**kwargs) == [1.0, 1.0]
         assert consistent(**kwargs) == [1.0, 0.0]
 

@@ -2,7 +2,7 @@
 
 A double emulates what its tests need and inherits the rest from here, where each method says
 that the double does not emulate it; so every double has the whole protocol, and mypy (which
-reads the doubles: `pyproject.toml`) checks each one against it.
+reads the doubles: `make test` runs it over tests/) checks each one against it.
 """
 
 from __future__ import annotations

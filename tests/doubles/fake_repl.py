@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from lean_session import EnvState, QuerySpec, answer_old_query
+from lean_session import EnvState, QuerySpec, answer_old_query, must_match
 from lean_session import answer_query as answer_session_query
 from lean_syntax import Reading, ident_parts, read_commands, read_tactic, string_literals
 
@@ -54,7 +54,8 @@ def read_request() -> dict | None:
             break
     if not lines:
         return None
-    return json.loads("".join(lines))
+    request: dict = json.loads("".join(lines))
+    return request
 
 
 def write(text: str) -> None:
@@ -72,7 +73,8 @@ def chunks(text: str) -> list[str]:
 
 def replay(requests_path: str, answers_path: str) -> None:
     def joined(chunk: str) -> dict:
-        return json.loads("".join(line for line in chunk.split("\n")))
+        request: dict = json.loads("".join(line for line in chunk.split("\n")))
+        return request
 
     with open(requests_path, encoding="utf-8") as handle:
         expected = [joined(c) for c in chunks(handle.read())]
@@ -186,7 +188,7 @@ class Oracle:
         if re.fullmatch(r"prover_query_[0-9a-f]+", text.strip()):
             return self.answer_query(text.strip(), state)
         if "#eval show MetaM Unit" in text and "prover-check" in text:
-            nonce = re.search(r'"prover-check", "([0-9a-f]+)"', text)[1]
+            nonce = must_match(r'"prover-check", "([0-9a-f]+)"', text)
             line = answer_old_query(state, text, nonce) if IMPORTS_LEAN.search(state.text) else ""
             return {"env": self.new_env(state), "messages": [info(line)] if line else [error_at(3, "unknown constant")]}
         reading = read_commands(text, parent.namespace, parent.scopes)

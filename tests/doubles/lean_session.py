@@ -30,6 +30,13 @@ from dataclasses import dataclass, field
 
 from lean_syntax import DECLARATION_KINDS, Reading, Tok, ident_parts
 
+def must_match(pattern: str, text: str) -> str:
+    """The first group of `pattern` in `text`, which the double was built to see there."""
+    found = re.search(pattern, text)
+    assert found is not None, f"the double expected {pattern!r}"
+    return found[1]
+
+
 HYGIENIC = re.compile(r"→|->|[∀∃]\s*[^,:]+?\s*(?:>|<|≥|≤|≠|∈|∉|⊆)")
 STANDARD = [["propext"], ["Classical", "choice"], ["Quot", "sound"]]
 
@@ -184,8 +191,8 @@ def answer_old_query(state: EnvState, text: str, nonce: str) -> str:
     """The one line the query of lean-prover before Lean's parse took over printed: `#eval`
     of a `MetaM` block that names its functions unqualified, compares with `Expr.equal` and
     prints axioms with `Name.toString`, run in the candidate's environment and scope."""
-    name = re.search(r"mkIdent `(\S+)\)\n  let reference", text)[1]
-    reference = re.search(r"mkIdent `(prover_reference_[0-9a-f]+)\)", text)[1]
+    name = must_match(r"mkIdent `(\S+)\)\n  let reference", text)
+    reference = must_match(r"mkIdent `(prover_reference_[0-9a-f]+)\)", text)
     functions = {"collectAxioms", "Expr.equal", "String.intercalate", "Name.toString", "List.map", "getConstInfo"}
     if state.namespace:
         for function in functions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Sequence
 
 from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyUsage
 
@@ -18,8 +19,8 @@ class ScriptedPolicy:
 
     name = "scripted"
 
-    def __init__(self, outputs: list[Output], latency: float = 0.0, by_seed: bool = True, jitter: bool = False) -> None:
-        self.outputs = outputs
+    def __init__(self, outputs: Sequence[Output], latency: float = 0.0, by_seed: bool = True, jitter: bool = False) -> None:
+        self.outputs = list(outputs)
         self.by_seed = by_seed
         self.latency = latency
         self.jitter = jitter
