@@ -47,6 +47,10 @@ class ComputeSession:
     repl_recycles: int = 0
     """REPLs replaced after their quota of checks or memory."""
     repl_timeouts: int = 0
+    policy_retries: int = 0
+    """Requests sent again after the policy server failed to answer."""
+    prompts_too_long: int = 0
+    """Requests the policy refused: prompt and new tokens exceed the model's context."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,6 +115,8 @@ class ComputeMeter:
             repl_restarts=pools.restarts,
             repl_recycles=pools.recycles,
             repl_timeouts=pools.timeouts,
+            policy_retries=usage.retries + self.remote.retries,
+            prompts_too_long=usage.too_long + self.remote.too_long,
         )
 
 
@@ -147,6 +153,8 @@ class Totals:
     repl_restarts: int = 0
     repl_recycles: int = 0
     repl_timeouts: int = 0
+    policy_retries: int = 0
+    prompts_too_long: int = 0
 
     @classmethod
     def of(cls, sessions: list[ComputeSession]) -> Totals:
@@ -170,6 +178,8 @@ class Totals:
             repl_restarts=sum(s.repl_restarts for s in sessions),
             repl_recycles=sum(s.repl_recycles for s in sessions),
             repl_timeouts=sum(s.repl_timeouts for s in sessions),
+            policy_retries=sum(s.policy_retries for s in sessions),
+            prompts_too_long=sum(s.prompts_too_long for s in sessions),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -131,7 +131,7 @@ def _collect_spending(meter: ComputeMeter, workers: list[Any], verifiers: list[A
         logger.warning("the compute record misses the Ray workers' share: %s", str(error).splitlines()[0])
         return
     for usage, lean_s in spent:
-        for name in ("prompt_tokens", "generated_tokens", "samples", "busy_s"):
+        for name in ("prompt_tokens", "generated_tokens", "samples", "busy_s", "retries", "too_long"):
             setattr(meter.remote, name, getattr(meter.remote, name) + getattr(usage, name))
         meter.remote_lean_cpu_s += lean_s
     meter.remote_lean_cpu_s += sum(lean)

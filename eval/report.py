@@ -173,7 +173,8 @@ def repl_line(report: RunReport) -> str:
     c = report.summary.compute
     return (f"{report.path}: {c.lean_checks} Lean checks on {c.repl_starts} REPL start(s); "
             f"{c.repl_restarts} restart(s) after a failure ({c.repl_timeouts} timeout(s)), "
-            f"{c.repl_recycles} recycle(s).")
+            f"{c.repl_recycles} recycle(s); the policy: {c.policy_retries} retried request(s), "
+            f"{c.prompts_too_long} prompt(s) too long.")
 
 
 def _anchors(reports: list[RunReport]) -> list[Anchor]:

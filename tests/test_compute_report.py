@@ -120,9 +120,10 @@ def test_without_a_terminal_progress_is_logged_at_the_start_every_interval_and_a
     assert len(lines) >= 4 and lines[-1].startswith("eval minif2f  3/10 problems  proved 1")
 
 
-def test_a_session_records_what_the_repl_pools_went_through_and_the_report_shows_it() -> None:
+def test_a_session_records_what_the_repl_pools_and_the_policy_went_through_and_the_report_shows_it() -> None:
     """Restarts, recycles and timeouts were counted by each pool and never reported: a run
-    whose REPLs kept failing looked like any other."""
+    whose REPLs kept failing looked like any other. The policy's retries and refusals of
+    too long prompts are counted the same way."""
     import asyncio
 
     from lean_prover.eval.compute import ComputeMeter
@@ -144,7 +145,10 @@ def test_a_session_records_what_the_repl_pools_went_through_and_the_report_shows
 
     asyncio.run(borrow())
     meter.remote_pools = PoolCounters(checks=10, processes_started=2, timeouts=1, restarts=1, recycles=2)  # a verifier actor's
+    meter.watch(PolicyUsage(retries=2, too_long=1), "api", 0)  # the policy's own
+    meter.remote.retries = 1  # a search worker's
     spent = meter.session()
+    assert (spent.policy_retries, spent.prompts_too_long) == (3, 1)
     assert (spent.lean_checks, spent.repl_restarts, spent.repl_timeouts) == (14, 2, 1)
     assert spent.repl_recycles == 2 and spent.repl_starts == 3
     totals = Totals.of([spent, spent])
@@ -154,6 +158,7 @@ def test_a_session_records_what_the_repl_pools_went_through_and_the_report_shows
                          pass_rate_ci95=(0.0, 0.0), per_repeat=(0.0,), curve=((1, 0.0),), samples=1, tokens=1,
                          wall_time_s=1.0, compute=totals, tokens_per_solved=None, lean_cpu_s_per_solved=None)
     text = table([RunReport(Path("run"), summary)], None)
-    assert "run: 28 Lean checks on 6 REPL start(s); 4 restart(s) after a failure (2 timeout(s)), 4 recycle(s)." in text
+    assert ("run: 28 Lean checks on 6 REPL start(s); 4 restart(s) after a failure (2 timeout(s)), 4 recycle(s); "
+            "the policy: 6 retried request(s), 2 prompt(s) too long.") in text
     # A compute.json written before these counters reads as none.
     assert ComputeSession.from_json({k: v for k, v in session().to_json().items() if not k.startswith("repl")}).repl_starts == 0

@@ -146,15 +146,19 @@ def test_concurrency_is_limited(server: FakeServer) -> None:
 
 
 def test_prompt_too_long(server: FakeServer) -> None:
+    policy = policy_for(server.url)
     with pytest.raises(PromptTooLongError, match="maximum context length"):
-        run(policy_for(server.url), GenerationRequest("TOO_LONG"))
+        run(policy, GenerationRequest("TOO_LONG"))
+    assert policy.usage.too_long == 1  # counted for the run's compute record
 
 
 def test_server_that_does_not_answer() -> None:
     started = time.monotonic()
+    policy = policy_for("http://127.0.0.1:9/v1", retries=1, request_timeout_s=2)
     with pytest.raises(PolicyServerError, match="did not answer after 2 tries"):
-        run(policy_for("http://127.0.0.1:9/v1", retries=1, request_timeout_s=2), GenerationRequest("p"))
+        run(policy, GenerationRequest("p"))
     assert time.monotonic() - started < 30  # two tries, not a hang
+    assert policy.usage.retries == 1
 
 
 def test_errors_are_policy_errors() -> None:

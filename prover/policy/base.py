@@ -93,6 +93,10 @@ class PolicyUsage:
     """Samples being generated now."""
     waiting: int = 0
     """Samples asked for and not yet started."""
+    retries: int = 0
+    """Requests sent again after a server failed to answer (openai)."""
+    too_long: int = 0
+    """Requests refused because prompt and new tokens exceed the model's context."""
 
     _busy_since: float | None = field(default=None, repr=False, compare=False)
 

@@ -86,6 +86,7 @@ class HFPolicy(LocalPolicy):
         fitting = []
         for index, (request, prompt) in enumerate(zip(requests, prompts)):
             if self.context_length and len(prompt) + request.max_new_tokens > self.context_length:
+                self.usage.too_long += 1
                 deliver(index, PromptTooLongError(
                     f"prompt of {len(prompt)} tokens + {request.max_new_tokens} new tokens exceeds the "
                     f"model's context of {self.context_length}"

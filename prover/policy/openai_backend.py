@@ -96,6 +96,7 @@ class OpenAIPolicy:
         failure = ""
         for attempt in range(self._config.retries + 1):
             if attempt:
+                self.usage.retries += 1
                 logger.warning("retrying %s in %.1f s after: %s", path, delay, failure)
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -117,6 +118,7 @@ class OpenAIPolicy:
             if response.status_code >= 400:
                 detail = response.text[:300]
                 if "context" in detail.lower() and ("length" in detail.lower() or "long" in detail.lower()):
+                    self.usage.too_long += 1
                     raise PromptTooLongError(f"the server refused the prompt as too long: {detail}")
                 raise PolicyError(f"{self._config.base_url}{path} answered HTTP {response.status_code}: {detail}")
             try:

@@ -93,6 +93,7 @@ class VLLMPolicy:
                 final = output
         except ValueError as error:
             if "longer than" in str(error) or "maximum" in str(error):
+                self.usage.too_long += 1
                 raise PromptTooLongError(str(error).splitlines()[0]) from error
             raise PolicyError(f"vLLM rejected the request: {str(error).splitlines()[0]}") from error
         finally:
