@@ -5,7 +5,7 @@
 1. Bare exchange: the same request bytes written straight to a scripted fake REPL's stdin and
    its answer read back to the blank line, no parsing: the floor any client pays.
 2. Client: `ReplProcess.send` (typed request, framing, JSON parse, typed response, timeout).
-3. Verifier: `Verifier.verify` over a pool, `--checks` proofs of the same problem: the static
+3. ReplChecker: `ReplChecker.verify` over a pool, `--checks` proofs of the same problem: the static
    guard, the header once per process, the proof with its tactic trace, the checks inside Lean.
 Reported: per-request overhead of (2) over (1), and header imports per 1,000 checks, which
 must equal the number of REPL processes started (the header runs once per process).
@@ -27,7 +27,7 @@ from lean_prover.lean_env.guard import GuardPolicy  # noqa: E402
 from lean_prover.lean_env.pool import ReplPool  # noqa: E402
 from lean_prover.lean_env.protocol import CommandRequest, encode_request  # noqa: E402
 from lean_prover.lean_env.repl import ReplProcess, ReplSettings  # noqa: E402
-from lean_prover.lean_env.verifier import Verifier  # noqa: E402
+from lean_prover.lean_env.repl_checker import ReplChecker  # noqa: E402
 from lean_prover.lean_env.workspace import Pins  # noqa: E402
 
 FAKE = (sys.executable, str(ROOT / "tests" / "doubles" / "fake_repl.py"), "scripted")
@@ -88,7 +88,7 @@ async def client_exchange(requests: int) -> float:
 
 async def verifier_run(checks: int, workers: int) -> tuple[float, ReplPool]:
     pool = ReplPool(ReplSettings(command=FAKE, recycle_after=10**9), size=workers)
-    async with Verifier(pool, Pins.unknown(), GuardPolicy()) as verifier:
+    async with ReplChecker(pool, Pins.unknown(), GuardPolicy()) as verifier:
         started = time.perf_counter()
         await asyncio.gather(*(verifier.verify(PROBLEM, PROOF) for _ in range(checks)))
         elapsed = time.perf_counter() - started

@@ -47,7 +47,7 @@ from lean_prover.eval.spec import RunSpec  # noqa: E402
 from lean_prover.lean_env.guard import GuardPolicy  # noqa: E402
 from lean_prover.lean_env.pool import ReplPool  # noqa: E402
 from lean_prover.lean_env.repl import ReplSettings  # noqa: E402
-from lean_prover.lean_env.verifier import Verifier  # noqa: E402
+from lean_prover.lean_env.repl_checker import ReplChecker  # noqa: E402
 from lean_prover.lean_env.workspace import Pins  # noqa: E402
 from lean_prover.prover.agent import Prover  # noqa: E402
 from lean_prover.prover.extraction import FENCE  # noqa: E402
@@ -118,7 +118,7 @@ async def measure(args: argparse.Namespace) -> None:
     policy = HFPolicy(config)
     problems = load_problems("minif2f", DataConfig(data_dir=args.data_dir, download=False), split="test")
     settings = ReplSettings(command=(sys.executable, str(FAKE_REPL), "scripted"), timeout_s=30.0, header_timeout_s=30.0)
-    prover = Prover(policy, config, Verifier(ReplPool(settings, 2), Pins.unknown(), GuardPolicy()))
+    prover = Prover(policy, config, ReplChecker(ReplPool(settings, 2), Pins.unknown(), GuardPolicy()))
     stop = (FENCE,)  # completion formats end at the closing fence
     device = torch.cuda.get_device_name() if policy.device == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(f"model {args.model} on {device} ({args.dtype}); {args.tokens} new tokens a sample; algorithm {args.algorithm}")

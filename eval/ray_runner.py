@@ -22,7 +22,7 @@ from lean_prover.eval.records import AttemptRow, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import SearchSink, UnitJob, search_unit
 from lean_prover.lean_env.config import RayConfig
-from lean_prover.lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
+from lean_prover.lean_env.remote import RemoteChecker, VerifierFactory, connect_ray, start_verifier_actors
 from lean_prover.lean_env.usage import LEAN_CPU
 from lean_prover.prover.agent import Proposer, Prover
 from lean_prover.prover.policy.base import PolicyUsage
@@ -54,7 +54,7 @@ class SearchWorker:
     def __init__(self, make_prover: WorkerFactory, verifiers: list[Any] | None = None) -> None:
         built = make_prover()
         if verifiers:
-            self.prover = built.checking_with(RemoteVerifier(verifiers))
+            self.prover = built.checking_with(RemoteChecker(verifiers))
         elif isinstance(built, Prover):
             self.prover = built
         else:

@@ -1,6 +1,6 @@
 """What every caller needs of Lean, as one protocol.
 
-`Verifier` (a REPL pool in this process) and `RemoteVerifier` (Lean verifier actors on Ray)
+`ReplChecker` (a REPL pool in this process) and `RemoteChecker` (Lean verifier actors on Ray)
 implement it; `BlockingChecker` wraps any implementation for synchronous callers; the
 agent, the searches, `prover prove` and training take a `Checker` and never ask which one
 they hold. Test doubles implement it too (tests/doubles/).

@@ -10,7 +10,7 @@ Three modes, by whose text the statement is:
 - **without one, `trust_context`** (the text around the proofs is yours): each theorem is checked
   as written, its file's text before it trusted as its context;
 - **without one**: the whole file is someone else's. Each theorem is checked with everything
-  before it as candidate text (`Verifier.verify_alone`): held to the allowlist, parsed by Lean,
+  before it as candidate text (`ReplChecker.verify_alone`): held to the allowlist, parsed by Lean,
   and its type may mention only constants from the imports, since a definition or instance of
   the file's own could make the statement mean anything.
 """
@@ -30,7 +30,7 @@ from lean_prover.lean_env.checks import attach_proof
 from lean_prover.lean_env.guard import GuardPolicy, Violation, check_commands, check_header, check_proof, check_statement
 from lean_prover.lean_env.kit import split_header
 from lean_prover.lean_env.verdict import Crashed, GuardRejected, Incomplete, LeanErrors, Proved, Tampered, TimedOut, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 
 
 class Outcome(str, Enum):
@@ -153,7 +153,7 @@ def check_statically(plans: list[PlannedCheck], policy: GuardPolicy) -> list[The
     return reports
 
 
-async def check_with_lean(plans: list[PlannedCheck], verifier: Verifier) -> list[TheoremReport]:
+async def check_with_lean(plans: list[PlannedCheck], verifier: ReplChecker) -> list[TheoremReport]:
     """Both layers, every theorem in parallel on the verifier's pool."""
 
     async def one(plan: PlannedCheck) -> TheoremReport:

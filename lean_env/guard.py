@@ -16,7 +16,7 @@ needs no Lean: it rejects, by their tokens, texts no proof needs, and is all tha
 
 Where its lexer and Lean's disagree (they do: `<--` is Lean's token `<-` then `-`, and this
 lexer's line comment), Lean's parse decides. Lean's answer, read over a channel the checked code
-cannot forge (`lean_env/verifier.py`), and the certified tier (`lean_env/certify.py`), which
+cannot forge (`lean_env/repl_checker.py`), and the certified tier (`lean_env/certify.py`), which
 replays the proof through the kernel in another process, are what make a verdict. Each
 rejection names the construct and its line.
 """

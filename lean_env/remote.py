@@ -2,7 +2,7 @@
 
 On a cluster, generation (GPUs) and Lean (many CPU cores) scale apart: a few search workers
 or a trainer hold the policy, and verifier actors, each owning a REPL pool, check what it
-proposes. The policy's side gets a `RemoteVerifier` in place of its own REPLs; it sends each
+proposes. The policy's side gets a `RemoteChecker` in place of its own REPLs; it sends each
 check to the least busy actor. Actors are created with `max_restarts=-1` and
 `max_task_retries=-1`: when one dies, Ray starts it again and reruns the checks it was doing,
 so a search sees a slower answer, never a lost one.
@@ -23,10 +23,10 @@ from lean_prover.lean_env.errors import LeanEnvError
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome, TacticRunner
 from lean_prover.lean_env.usage import LEAN_CPU, REPL_POOLS, PoolCounters
 from lean_prover.lean_env.verdict import LeanRun, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 
-VerifierFactory = Callable[[], Verifier]
-"""Builds an actor's verifier (e.g. `functools.partial(Verifier.from_config, lean_config)`)."""
+VerifierFactory = Callable[[], ReplChecker]
+"""Builds an actor's verifier (e.g. `functools.partial(ReplChecker.from_config, lean_config)`)."""
 
 
 class RayUnavailableError(LeanEnvError, EnvironmentFailure):
@@ -39,7 +39,7 @@ def connect_ray(config: RayConfig, env: tuple[tuple[str, str], ...] = ()) -> boo
     takes a third of memory from /dev/shm). `env`: environment variables of the workers (e.g.
     PYTHONPATH of code they must import). True when this call started Ray (and should shut it
     down). What the actors log (a REPL that failed, a retry) reaches the driver's stderr,
-    each line prefixed by Ray with the actor that wrote it: `(VerifierActor pid=4242) ...`."""
+    each line prefixed by Ray with the actor that wrote it: `(CheckerActor pid=4242) ...`."""
     try:
         import ray
     except ImportError as error:
@@ -66,11 +66,11 @@ def start_verifier_actors(make_verifier: VerifierFactory, count: int, cpus_each:
     and the checks they were running are run again."""
     import ray
 
-    actor_class = ray.remote(num_cpus=cpus_each, max_restarts=-1, max_task_retries=-1)(VerifierActor)
+    actor_class = ray.remote(num_cpus=cpus_each, max_restarts=-1, max_task_retries=-1)(CheckerActor)
     return [actor_class.remote(make_verifier) for _ in range(count)]
 
 
-class VerifierActor:
+class CheckerActor:
     """A Ray actor owning one verifier (a REPL pool); tactic sessions stay in this process."""
 
     def __init__(self, make_verifier: VerifierFactory) -> None:
@@ -119,12 +119,12 @@ class VerifierActor:
             await session[0].aclose()
 
 
-class RemoteVerifier:
+class RemoteChecker:
     """A `Checker` whose checks run on verifier actors (Ray handles)."""
 
     def __init__(self, actors: list[Any]) -> None:
         if not actors:
-            raise ValueError("a RemoteVerifier needs at least one verifier actor")
+            raise ValueError("a RemoteChecker needs at least one verifier actor")
         self.actors = actors
         self._busy = [0] * len(actors)
 

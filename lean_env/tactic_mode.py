@@ -2,7 +2,7 @@
 
 Proof states live inside one REPL process, so a session holds its process for its lifetime.
 A proof finished in tactic mode has not been through the checks inside Lean: verify the
-assembled proof with `Verifier.verify` before counting it.
+assembled proof with `ReplChecker.verify` before counting it.
 """
 
 from __future__ import annotations

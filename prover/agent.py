@@ -24,7 +24,7 @@ from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.guard import Violation
 from lean_prover.lean_env.tactic_mode import TacticRunner
 from lean_prover.lean_env.verdict import GuardRejected, Proved, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.prover.extraction import FENCE, Extraction, extract
 from lean_prover.prover.policy.base import Completion, GenerationRequest, Policy, Prompt
 from lean_prover.prover.policy.config import PolicyConfig
@@ -237,4 +237,4 @@ def load_proposer(policy_config: PolicyConfig, data: DataConfig | None = None) -
 def load_prover(policy_config: PolicyConfig, lean: LeanConfig, data: DataConfig | None = None) -> Prover:
     """Load the policy and start a verifier; generation on CPU leaves the REPL workers their cores."""
     policy_config = dataclasses.replace(policy_config, threads=policy_config.threads_beside(lean.pool_size()))
-    return load_proposer(policy_config, data).checking_with(Verifier.from_config(lean))
+    return load_proposer(policy_config, data).checking_with(ReplChecker.from_config(lean))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from lean_prover.data.problem import Problem
 from lean_prover.lean_env.protocol import Pos
 from lean_prover.lean_env.verdict import Incomplete, LeanErrors, LeanRun, Proved, Verdict
-from lean_prover.lean_env.verifier import LineIndex
+from lean_prover.lean_env.repl_checker import LineIndex
 from lean_prover.prover.prompts import state_comment
 
 NO_GOALS = "no goals"

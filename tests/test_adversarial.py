@@ -28,7 +28,7 @@ from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved, Tampered, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.extraction import extract_from_chat
@@ -85,7 +85,7 @@ STATIC_RULES = {f"  omega\n{text}\n": static for text, _, static in TAIL_ATTACKS
 
 
 def run_with_verifier(body, size: int = 1):  # type: ignore[no-untyped-def]
-    verifier = Verifier(ReplPool(scripted_settings(), size), Pins.unknown(), GuardPolicy())
+    verifier = ReplChecker(ReplPool(scripted_settings(), size), Pins.unknown(), GuardPolicy())
 
     async def go():  # type: ignore[no-untyped-def]
         async with verifier:
@@ -101,7 +101,7 @@ def rules_of(verdict: Verdict) -> list[str]:
 
 
 def test_every_route_is_rejected_as_proof_preamble_and_chat_answer() -> None:
-    async def body(verifier: Verifier) -> None:
+    async def body(verifier: ReplChecker) -> None:
         for proof, rule in proof_cases():
             verdict = await verifier.verify(PROBLEM, proof)
             assert isinstance(verdict, GuardRejected) and rule in rules_of(verdict) and verdict.run is None, proof  # stopped before Lean
@@ -143,7 +143,7 @@ def test_every_route_fails_prover_check_with_and_without_a_reference(tmp_path: P
     rejected = [r for r in reports if not r.passed and any(d.startswith(rule) for d in r.details)]
     assert bool(rejected) is static, reports  # the static layer stops what it knows, Lean's parse the rest
     async def checked(file: str, reference: str | None) -> list[Outcome]:
-        async with Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
+        async with ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
             reports = await check_with_lean(plan_checks(tmp_path / file, tmp_path / reference if reference else None, GuardPolicy()), verifier)
         return [r.outcome for r in reports if r.id == "t"]
 
@@ -182,7 +182,7 @@ def test_prove_holds_generated_text_to_the_allowlist_and_trusts_the_users_file(t
     from tests.doubles.scripted_verifier import ScriptedVerifier
 
     class GuardedScripted(ScriptedVerifier):
-        """The scripted verifier behind the real static guard (what `Verifier` runs first)."""
+        """The scripted verifier behind the real static guard (what `ReplChecker` runs first)."""
 
         async def verify(self, problem: Problem, proof: str, restated_statement: str | None = None,
                          preamble: str = "") -> Verdict:
@@ -210,7 +210,7 @@ FORGERIES = [
 
 @pytest.mark.parametrize("marker", FORGERIES)
 def test_forged_replies_give_tampered_and_a_fresh_process(marker: str) -> None:
-    async def body(verifier: Verifier) -> tuple[Verdict, Verdict, Verdict]:
+    async def body(verifier: ReplChecker) -> tuple[Verdict, Verdict, Verdict]:
         forged = await verifier.verify(PROBLEM, f"  omega -- {marker}\n")
         honest = await verifier.verify(PROBLEM, "  omega\n")
         again = await verifier.verify(PROBLEM, "  omega\n")
@@ -226,7 +226,7 @@ def test_a_fake_report_inside_the_candidates_reply_is_never_read() -> None:
     """Checked code can print info messages (e.g. `trace`): a report in its own reply, even one
     that looks like the query's, does not count; the query's real answer does."""
 
-    async def body(verifier: Verifier) -> Verdict:
+    async def body(verifier: ReplChecker) -> Verdict:
         return await verifier.verify(PROBLEM, "  omega -- FORGE_AXIOMS_MESSAGE CHEAT_AXIOM\n")
 
     verdict, _ = run_with_verifier(body)
@@ -282,7 +282,7 @@ def test_honest_helpers_defs_open_in_and_lemma_are_accepted() -> None:
     assert "lemma double" in extraction.preamble and "open Nat in\ndef four" in extraction.preamble
     assert "open Real" in extraction.preamble and "import" not in extraction.preamble
 
-    async def body(verifier: Verifier) -> Verdict:
+    async def body(verifier: ReplChecker) -> Verdict:
         return await verifier.verify(PROBLEM, extraction.proof or "", extraction.restated_statement,
                                      extraction.preamble)
 
@@ -328,7 +328,7 @@ TACTIC_ATTACKS = [
 
 
 def test_tactic_mode_holds_each_tactic_to_the_allowlist() -> None:
-    async def body(verifier: Verifier) -> list[object]:
+    async def body(verifier: ReplChecker) -> list[object]:
         async with verifier.tactic_session(PROBLEM) as session:
             start = await session.start()
             assert isinstance(start, GoalState)
@@ -349,7 +349,7 @@ def test_prove_holds_generated_text_to_lean_s_parse_too(tmp_path: Path) -> None:
     file.write_text("import Mathlib\n\ntheorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  sorry\n")
     hidden = "  omega\ndef g : Id ℤ := do let y <--1; pure y axiom cheat : False"
     for outputs, proved in (([hidden], False), (["  subst h\n  rfl"], True)):
-        verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
+        verifier = ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
         prover = Prover(ScriptedPolicy(outputs), PolicyConfig(), verifier)
         report = asyncio.run(prove_file(job(file, tmp_path, samples=1), prover, FileChecker(inner=verifier)))
         assert report.all_proved is proved, outputs
@@ -367,7 +367,7 @@ def test_all_deepseek_v2_proofs_pass_through_lean_with_and_without_a_reference(s
         statements[record["name"]] = record["header"] + record["formal_statement"] + "  sorry\n"
     files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
 
-    async def body(verifier: Verifier) -> list[tuple[str, str, list[Outcome]]]:
+    async def body(verifier: ReplChecker) -> list[tuple[str, str, list[Outcome]]]:
         out = []
         for file in files:
             reference = tmp_path / f"{file.stem}.ref.lean"
@@ -401,7 +401,7 @@ def test_honest_helpers_pass_in_every_mode(tmp_path: Path, helpers: str) -> None
     (tmp_path / "ref.lean").write_text(f"import Mathlib\n\n{STATEMENT}  sorry\n", encoding="utf-8")
     (tmp_path / "file.lean").write_text(f"import Mathlib\n\n{helpers}{STATEMENT}{proof}", encoding="utf-8")
     for reference, trust in ((None, False), (None, True), (tmp_path / "ref.lean", False)):
-        async def checked(v: Verifier) -> list[str]:
+        async def checked(v: ReplChecker) -> list[str]:
             reports = await check_with_lean(plan_checks(tmp_path / "file.lean", reference, GuardPolicy(), trust), v)
             return [r.outcome for r in reports if r.id == "t"]
 

@@ -12,7 +12,7 @@ from lean_prover.data.problem import Problem
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from lean_prover.prover.agent import Prover, load_proposer, load_prover
 from lean_prover.prover.policy.config import PolicyConfig
@@ -24,7 +24,7 @@ PROBLEM = Problem("demo", "test", "import Mathlib\n", "", "theorem demo (x : ℕ
 
 
 def prover_with(outputs: list[str], **settings: Any) -> Prover:
-    verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
+    verifier = ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())
     return Prover(ScriptedPolicy(outputs, by_seed=False), PolicyConfig(**settings), verifier)
 
 
@@ -60,7 +60,7 @@ def test_chat_formats_hand_the_restated_statement_to_the_guard() -> None:
     (attempt,) = asyncio.run(run())
     assert isinstance(attempt.verdict, GuardRejected)
     assert attempt.verdict.violations[0].rule == "statement-changed"
-    assert isinstance(prover.verifier, Verifier) and prover.verifier.pool.counters.processes_started == 0
+    assert isinstance(prover.verifier, ReplChecker) and prover.verifier.pool.counters.processes_started == 0
 
 
 def test_seeds_are_derived_and_repeat_across_runs() -> None:
@@ -81,7 +81,7 @@ def test_generation_on_cpu_leaves_the_repl_workers_their_cores(monkeypatch: pyte
         return object()
 
     monkeypatch.setattr("lean_prover.prover.agent.build_policy", build)
-    monkeypatch.setattr("lean_prover.prover.agent.Verifier.from_config", lambda lean: object())
+    monkeypatch.setattr("lean_prover.prover.agent.ReplChecker.from_config", lambda lean: object())
     monkeypatch.setattr("lean_prover.prover.policy.config.usable_cpus", lambda: 16)
     load_prover(PolicyConfig(), LeanConfig(workers=4))
     load_prover(PolicyConfig(threads=2), LeanConfig(workers=4))

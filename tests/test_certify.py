@@ -19,7 +19,7 @@ from lean_prover.lean_env.errors import WorkspaceError
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import CERTIFIED_TIER, GuardRejected, LeanErrors, Proved, TimedOut, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from tests.conftest import fake_certify_settings, fake_certifying_workspace, scripted_settings
 STATEMENT = "theorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n"
@@ -107,8 +107,8 @@ def test_a_compile_that_hangs_is_killed(tmp_path: Path) -> None:
     assert {p.pid for p in psutil.Process().children(recursive=True)} <= before
 
 
-def verifier_with(certifier: CertifiedChecker, mode: CertifyMode) -> Verifier:
-    return Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, mode)
+def verifier_with(certifier: CertifiedChecker, mode: CertifyMode) -> ReplChecker:
+    return ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, mode)
 
 
 def test_final_mode_certifies_what_leaves_and_overrules_the_fast_tier(certifier: CertifiedChecker) -> None:

@@ -16,7 +16,7 @@ from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.config import RayConfig
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.policy.config import PolicyConfig
@@ -86,7 +86,7 @@ def test_collect_with_verifier_actors_fills_the_store_and_a_killed_actor_loses_n
 
     def local_prover() -> Prover:
         return Prover(ScriptedPolicy(COLLECT_OUTPUTS), PolicyConfig(prompt_format="non-cot"),
-                      Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy()))
+                      ReplChecker(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy()))
 
     local = run_benchmark(BenchmarkRun(spec, COLLECT_PROBLEMS, tmp_path / "local", local_prover,
                                        store_path=tmp_path / "local.sqlite", show_progress=False))
@@ -131,12 +131,12 @@ connect_ray(RayConfig(local_cpus=1))
 
 
 @ray.remote(num_cpus=0)
-class VerifierActor:
+class CheckerActor:
     def warn(self):
         logging.getLogger("lean_prover.lean_env.pool").warning("REPL 0 (pid 1) failed: the actor's own words")
 
 
-ray.get(VerifierActor.remote().warn.remote())
+ray.get(CheckerActor.remote().warn.remote())
 deadline = time.monotonic() + 120
 while time.monotonic() < deadline and "the actor's own words" not in "".join(tee.seen):
     time.sleep(0.2)
@@ -156,4 +156,4 @@ def test_what_an_actor_logs_reaches_the_driver_with_its_prefix(tmp_path: Path) -
     ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert ran.returncode == 0, ran.stderr
     line = next((line for line in ran.stdout.splitlines() if "the actor's own words" in line), None)
-    assert line is not None and "(VerifierActor pid=" in line, ran.stdout
+    assert line is not None and "(CheckerActor pid=" in line, ran.stdout

@@ -35,7 +35,7 @@ ARROWS: dict[str, dict[str, str | frozenset[str]]] = {
         "prover": EVERY,
         "data": EVERY,
         # Around prover: the verdicts a search weighs, tactic-mode goals, positions in a proof.
-        "lean_env": frozenset({"verdict", "tactic_mode", "protocol", "guard", "verifier"}),
+        "lean_env": frozenset({"verdict", "tactic_mode", "protocol", "guard", "repl_checker"}),
     },
     "eval": {
         "search": EVERY,

@@ -20,7 +20,7 @@ from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.setup import write_checker_sources
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from tests.conftest import FAKE_REPL, fake_certify_settings, fake_certifying_workspace, run_cli, scripted_settings
 
@@ -33,9 +33,9 @@ def problem(statement: str, header: str = "import Mathlib\n", context: str = "")
                    source="test", context=context)
 
 
-def verify(body: Callable[[Verifier], Awaitable[T]]) -> T:
+def verify(body: Callable[[ReplChecker], Awaitable[T]]) -> T:
     async def run() -> T:
-        async with Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
+        async with ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as verifier:
             return await body(verifier)
 
     return asyncio.run(run())
@@ -151,7 +151,7 @@ def test_check_honours_allow_native_decide(tmp_path: Path) -> None:
 def test_every_check_takes_its_guard_policy_from_the_lean_settings(tmp_path: Path) -> None:
     """No check has a guard policy of its own to fall back on (a default `GuardPolicy()` is how
     `prover check` came to ignore `lean.allow_native_decide`): each takes the one that
-    `LeanConfig.guard_policy` builds, and `Verifier.from_config` hands it to both tiers."""
+    `LeanConfig.guard_policy` builds, and `ReplChecker.from_config` hands it to both tiers."""
     import ast
     import inspect
 
@@ -161,7 +161,7 @@ def test_every_check_takes_its_guard_policy_from_the_lean_settings(tmp_path: Pat
     from tests.conftest import REPO_ROOT
 
     takers: list[Any] = [guard.check_proof, guard.check_tactic, guard.check_answer, guard.check_commands, guard.check_header,
-              guard.check_candidate, file_check.plan_checks, file_check.check_statically, Verifier.__init__,
+              guard.check_candidate, file_check.plan_checks, file_check.check_statically, ReplChecker.__init__,
               dojo.DojoChecker.__init__, dojo.DojoSession.__init__, CertifySettings]
     for taker in takers:
         parameters = inspect.signature(taker).parameters
@@ -179,7 +179,7 @@ def test_every_check_takes_its_guard_policy_from_the_lean_settings(tmp_path: Pat
     for allowed in (False, True):
         config = LeanConfig(workspace=tmp_path, repl_command=f"{sys.executable} {FAKE_REPL} scripted", certify="final",
                             allow_native_decide=allowed)
-        verifier = Verifier.from_config(config)
+        verifier = ReplChecker.from_config(config)
         assert verifier.policy.allow_native_decide is allowed
         assert verifier.certifier is not None and verifier.certifier.settings.guard_policy.allow_native_decide is allowed
     text = "import Mathlib\n\ntheorem t : 2 + 2 = 4 := by\n  native_decide\n"

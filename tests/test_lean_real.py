@@ -17,17 +17,17 @@ from lean_prover.lean_env.checks import attach_proof
 from lean_prover.lean_env.config import LeanConfig
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticOutcome
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, Proved
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 
 pytestmark = pytest.mark.lean
 T = TypeVar("T")
 
 
-def run(body: Callable[[Verifier], Awaitable[T]], **settings: Any) -> T:
+def run(body: Callable[[ReplChecker], Awaitable[T]], **settings: Any) -> T:
     config = LeanConfig(workspace=Path(os.environ.get("PROVER_LEAN_WORKSPACE", ".")), workers=1, **settings)
 
     async def scenario() -> T:
-        async with Verifier.from_config(config) as verifier:
+        async with ReplChecker.from_config(config) as verifier:
             return await body(verifier)
 
     return asyncio.run(scenario())
@@ -65,7 +65,7 @@ def test_native_decide_only_when_allowed() -> None:
 
 
 def test_tactic_mode() -> None:
-    async def steps(verifier: Verifier) -> object:
+    async def steps(verifier: ReplChecker) -> object:
         async with verifier.tactic_session(problem("theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n")) as s:
             state: TacticOutcome = await s.start()
             assert isinstance(state, GoalState)
@@ -96,7 +96,7 @@ def test_a_sketch_becomes_lemmas_that_elaborate_and_recombine() -> None:
     theorem = problem("theorem t (a b : Nat) (h₀ : a = 2) (h₁ : b = 3) : a + b = 5 := by\n")
     sketch = "  have ha : a = 2 := by sorry\n  have hab : a + b = 5 := by\n    sorry\n  exact hab\n"
 
-    async def scenario(verifier: Verifier) -> tuple:
+    async def scenario(verifier: ReplChecker) -> tuple:
         sketched = await verifier.check_sketch(theorem, sketch)
         subgoals = subgoals_of(theorem, sketch, sketched.run.sorries)  # type: ignore[union-attr]
         lemma_verdicts = [
@@ -112,7 +112,7 @@ def test_a_sketch_becomes_lemmas_that_elaborate_and_recombine() -> None:
     assert isinstance(whole, Proved)
 
 
-def certified(body: Callable[[Verifier], Awaitable[T]]) -> T:
+def certified(body: Callable[[ReplChecker], Awaitable[T]]) -> T:
     """Run with every check certified (kernel replay by the checker `prover setup` built)."""
     return run(body, certify="always")
 
@@ -129,7 +129,7 @@ def test_the_certified_tier_rejects_an_axiom_and_a_sorry_from_the_context() -> N
     with_axiom = problem("theorem t : 1 = 2 := by\n", context="axiom cheat : False\n\n")
     with_sorry = problem("theorem t : 1 = 2 := by\n", context="theorem helper : 1 = 2 := sorry\n\n")
 
-    async def body(verifier: Verifier) -> list[object]:
+    async def body(verifier: ReplChecker) -> list[object]:
         assert verifier.certifier is not None
         return [
             await verifier.certifier.certify(with_axiom, "  exact cheat.elim\n"),
@@ -152,7 +152,7 @@ def test_the_kernel_replay_catches_a_declaration_added_without_the_kernel() -> N
     )
     reference = header + "theorem t : False := sorry\n"
 
-    async def body(verifier: Verifier) -> object:
+    async def body(verifier: ReplChecker) -> object:
         assert verifier.certifier is not None
         return await verifier.certifier.certify_texts(candidate, reference, "t")
 
@@ -197,7 +197,7 @@ def test_without_a_reference_a_statement_may_mention_only_the_imports() -> None:
 
 
 def test_tactic_mode_refuses_what_lean_reads_as_a_hole() -> None:
-    async def steps(verifier: Verifier) -> object:
+    async def steps(verifier: ReplChecker) -> object:
         async with verifier.tactic_session(problem("theorem t (n : Nat) : n + 0 = n := by\n")) as s:
             state = await s.start()
             assert isinstance(state, GoalState)

@@ -118,7 +118,7 @@ def test_a_real_project_gets_a_repl_of_its_toolchain(tmp_path: Path) -> None:
     checked by a REPL built for its toolchain in the cache, run with `lake env` there."""
     import asyncio
 
-    from lean_prover.lean_env.verifier import Verifier
+    from lean_prover.lean_env.repl_checker import ReplChecker
 
     workspace = Path(os.environ["PROVER_LEAN_WORKSPACE"])
     file = workspace / "ProverProjectCheck.lean"
@@ -128,7 +128,7 @@ def test_a_real_project_gets_a_repl_of_its_toolchain(tmp_path: Path) -> None:
         assert config.workspace == workspace.resolve()
 
         async def run() -> object:
-            async with Verifier.from_config(config) as verifier:
+            async with ReplChecker.from_config(config) as verifier:
                 return await verifier.check_source(file.read_text())
 
         run_result = asyncio.run(run())

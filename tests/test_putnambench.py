@@ -23,7 +23,7 @@ from lean_prover.eval.spec import RunSpec
 from lean_prover.lean_env.guard import GuardPolicy, check_answer, check_candidate
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import GuardRejected, Proved
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from lean_prover.prover.agent import Prover
 from lean_prover.prover.extraction import extract, take_answer
@@ -194,7 +194,7 @@ def test_the_verifier_checks_the_answer_with_the_proof(putnam: list[Problem]) ->
 
     async def check(answer: str) -> object:
         prover = Prover(ScriptedPolicy([]), PolicyConfig(prompt_format="deepseek-v2"),
-                        Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()))
+                        ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()))
         try:
             return await prover.check(problem, extract(problem, "deepseek-v2", chat_answer(answer)))
         finally:
@@ -215,7 +215,7 @@ def test_a_run_counts_both_tasks_and_compares_answers(putnam: list[Problem], tmp
 
     def make_prover() -> Prover:
         return Prover(ScriptedPolicy(outputs), PolicyConfig(model="scripted", prompt_format="deepseek-v2"),
-                      Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()))
+                      ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()))
 
     spec = RunSpec("putnambench", None, Budget(1), SearchConfig(algorithm="sample", concurrency=1),
                    PolicyConfig(model="scripted", prompt_format="deepseek-v2"))
@@ -251,7 +251,7 @@ def test_a_run_with_the_official_answers_given_counts_them_as_such(shared_data: 
 
     def make_prover() -> Prover:
         return Prover(ScriptedPolicy([chat_answer("fun n => 0")]), PolicyConfig(model="scripted", prompt_format="chat"),
-                      Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()))
+                      ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()))
 
     spec = RunSpec("putnambench", None, Budget(1), SearchConfig(algorithm="sample", concurrency=1),
                    PolicyConfig(model="scripted", prompt_format="chat"))
@@ -289,7 +289,7 @@ def test_rl_rewards_an_answer_problem_proved_with_its_answer(putnam: list[Proble
     problem = by_id(putnam, ANSWER_PROBLEM)
     completions = [chat_answer("fun n => n * (n + 1) * 2 ^ (n - 2)"), "no code at all"]
     with ProofStore(tmp_path / "store.sqlite") as store, \
-            BlockingChecker(Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())) as checker:
+            BlockingChecker(ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy())) as checker:
         reward = LeanReward({problem.id: problem}, checker, RLConfig(), store)
         rewards = reward(["p", "p"], completions, [problem.id] * 2, ["deepseek-v2"] * 2)
         (record,) = store.query()

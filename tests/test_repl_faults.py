@@ -156,13 +156,13 @@ CTRL_C_SCRIPT = textwrap.dedent(
     from lean_prover.lean_env.blocking import BlockingChecker
     from lean_prover.lean_env.guard import GuardPolicy
     from lean_prover.lean_env.pool import ReplPool
-    from lean_prover.lean_env.verifier import Verifier
+    from lean_prover.lean_env.repl_checker import ReplChecker
     from lean_prover.lean_env.workspace import Pins
     from tests.conftest import scripted_settings
 
     pool = ReplPool(scripted_settings(timeout_s=600), size=2)
     problem = Problem("t", "", "import Mathlib", "", "theorem t : True := by\\n", "", "test")
-    with BlockingChecker(Verifier(pool, Pins.unknown(), GuardPolicy())) as blocking:
+    with BlockingChecker(ReplChecker(pool, Pins.unknown(), GuardPolicy())) as blocking:
         blocking.run(lambda checker: checker.verify(problem, "  trivial"))
         print(" ".join(map(str, pool.live_pids())), flush=True)
 

@@ -22,7 +22,7 @@ from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.protocol import Message, Pos
 from lean_prover.lean_env.verdict import LeanErrors, LeanRun, Proved, Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from lean_prover.prover.training.config import RLConfig, SFTConfig, TrainingConfigError
 from lean_prover.prover.training.reward import LeanReward, keeps_every_have
@@ -55,7 +55,7 @@ class ParityVerifier(CheckerDouble):
 
 def test_the_reward_is_leans_verdict_through_the_pool(tmp_path: Path) -> None:
     completions = ["  subst h\n  simp\n```", "  FAIL\n```", "  sorry\n```", "```"]
-    verifier = Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
+    verifier = ReplChecker(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
     with ProofStore(tmp_path / "store.sqlite") as store, BlockingChecker(verifier) as blocking:
         binary = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(), store, model_name="m")
         rewards = binary(prompts=[""] * 4, completions=completions, problem_id=["toy_0"] * 4, prompt_format=["non-cot"] * 4)
@@ -105,7 +105,7 @@ def test_the_consistency_reward_holds_a_chat_proof_to_its_own_sketch(tmp_path: P
     sketch = f"Plan:\n```lean4\n{statement}\n  have h1 : x = 0 := by sorry\n  have h2 : x + 0 = 0 := by sorry\n  exact h2\n```\n"
     kept = sketch + f"Proof:\n```lean4\n{statement}\n  have h1 : x = 0 := h\n  have h2 : x + 0 = 0 := by simp [h1]\n  exact h2\n```"
     dropped = sketch + f"Proof:\n```lean4\n{statement}\n  subst h\n  rfl\n```"
-    verifier = Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
+    verifier = ReplChecker(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
     completions = [[{"role": "assistant", "content": text}] for text in (kept, dropped)]
     with BlockingChecker(verifier) as blocking:
         plain = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig())
@@ -266,7 +266,7 @@ def test_certified_rewards_close_the_fast_tier_to_the_policy(tmp_path: Path) -> 
     certifier = CertifiedChecker(fake_certify_settings(tmp_path / "lean"), Pins.unknown())
     completions = ["  subst h\n  simp\n```", "  exact KERNEL_REJECTS\n```"]
     for certified, expected in ((False, [1.0, 1.0]), (True, [1.0, 0.0])):
-        verifier = Verifier(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, "final")
+        verifier = ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy(), certifier, "final")
         with ProofStore(tmp_path / f"store-{certified}.sqlite") as store, BlockingChecker(verifier) as blocking:
             reward = LeanReward({p.id: p for p in PROBLEMS}, blocking, RLConfig(certified_rewards=certified), store)
             assert reward(prompts=[""] * 2, completions=completions, problem_id=["toy_0"] * 2,

@@ -22,7 +22,7 @@ from lean_prover.lean_env.verdict import (
     TimedOut,
     proof_record,
 )
-from lean_prover.lean_env.verifier import Verifier, repl_settings
+from lean_prover.lean_env.repl_checker import ReplChecker, repl_settings
 from lean_prover.lean_env.workspace import Pins
 from tests.conftest import scripted_settings
 
@@ -39,9 +39,9 @@ PROBLEM = Problem(
 )
 
 
-def with_verifier(body: Callable[[Verifier], Awaitable[T]], size: int = 1, **settings: Any) -> tuple[T, Verifier]:
-    """Run `body` with a Verifier over the scripted REPL; return its result and the verifier."""
-    verifier = Verifier(ReplPool(scripted_settings(**settings), size), PINS, GuardPolicy())
+def with_verifier(body: Callable[[ReplChecker], Awaitable[T]], size: int = 1, **settings: Any) -> tuple[T, ReplChecker]:
+    """Run `body` with a ReplChecker over the scripted REPL; return its result and the verifier."""
+    verifier = ReplChecker(ReplPool(scripted_settings(**settings), size), PINS, GuardPolicy())
 
     async def run() -> T:
         async with verifier:
@@ -120,7 +120,7 @@ def test_checks_inside_lean_reject(proof: str, rule: str) -> None:
 
 
 def test_static_rejections_cost_no_lean_time() -> None:
-    async def both(v: Verifier) -> list:
+    async def both(v: ReplChecker) -> list:
         return [
             await v.verify(PROBLEM, "  sorry\n"),
             await v.verify(PROBLEM, "  norm_num\n", restated_statement=PROBLEM.formal_statement.replace("4", "5")),
@@ -137,7 +137,7 @@ def test_a_sketch_may_hold_sorry_and_comes_back_incomplete_with_its_goals() -> N
     The same text through verify() is rejected before Lean runs."""
     sketch = "  have h2 : x + x = 2 + 2 := by sorry\n  simpa using h2\n"
 
-    async def checks(v: Verifier) -> list:
+    async def checks(v: ReplChecker) -> list:
         return [
             await v.check_sketch(PROBLEM, sketch),
             await v.verify(PROBLEM, sketch),
@@ -161,7 +161,7 @@ def test_a_broken_header_is_a_lean_error() -> None:
 
 
 def test_timeout_and_crash_are_verdicts_and_the_pool_recovers() -> None:
-    async def three(v: Verifier) -> list:
+    async def three(v: ReplChecker) -> list:
         return [
             await v.verify(PROBLEM, "  trivial -- HANG\n"),
             await v.verify(PROBLEM, "  trivial -- DIE_MID_ANSWER\n"),
@@ -176,7 +176,7 @@ def test_timeout_and_crash_are_verdicts_and_the_pool_recovers() -> None:
 
 
 def test_the_header_runs_once_per_process() -> None:
-    async def many(v: Verifier) -> list:
+    async def many(v: ReplChecker) -> list:
         return list(await asyncio.gather(*(v.verify(PROBLEM, "  trivial\n") for _ in range(10))))
 
     verdicts, verifier = with_verifier(many, size=2)
@@ -185,7 +185,7 @@ def test_the_header_runs_once_per_process() -> None:
 
 
 def test_tactic_mode() -> None:
-    async def session(v: Verifier) -> list:
+    async def session(v: ReplChecker) -> list:
         async with v.tactic_session(PROBLEM) as tactics:
             start = await tactics.start()
             assert isinstance(start, GoalState)
@@ -218,11 +218,11 @@ def test_every_checker_has_the_whole_protocol() -> None:
     import inspect
 
     from lean_prover.lean_env.checker import Checker
-    from lean_prover.lean_env.remote import RemoteVerifier
+    from lean_prover.lean_env.remote import RemoteChecker
 
     members = [name for name in vars(Checker) if not name.startswith("_")]
     assert set(members) == {"verify", "check_sketch", "certify", "check_source", "tactic_session", "close"}
-    for implementation in (Verifier, RemoteVerifier):
+    for implementation in (ReplChecker, RemoteChecker):
         for name in members:
             wanted = inspect.signature(getattr(Checker, name)).parameters
             assert list(inspect.signature(getattr(implementation, name)).parameters) == list(wanted), (implementation, name)

@@ -29,7 +29,7 @@ from lean_prover.eval.summary import RunSummary
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.dojo import DojoChecker, TracedOrigin
 from lean_prover.lean_env.project import config_for_file
-from lean_prover.lean_env.verifier import Verifier, repl_settings
+from lean_prover.lean_env.repl_checker import ReplChecker, repl_settings
 from lean_prover.lean_env.workspace import Pins, read_pins
 from lean_prover.prover.agent import Prover, load_proposer, load_prover
 from lean_prover.prover.cli.config import Config
@@ -111,7 +111,7 @@ def _on_ray(config: Config, address: str | None) -> OnRay:
     settings = dataclasses.replace(config.ray, address=address) if address else config.ray
     if settings.verifiers:
         propose_only = functools.partial(load_proposer, config.policy, config.data)
-        return OnRay(settings, propose_only, functools.partial(Verifier.from_config, config.lean))
+        return OnRay(settings, propose_only, functools.partial(ReplChecker.from_config, config.lean))
     return OnRay(settings, _local_prover(config))
 
 
@@ -293,7 +293,7 @@ def prove(
 
     async def run() -> ProveReport:
         if ray or ray_address:
-            verifier = Verifier.from_config(config.lean)
+            verifier = ReplChecker.from_config(config.lean)
             try:
                 return await prove_file(job, _on_ray(config, ray_address), verifier)
             finally:

@@ -16,7 +16,7 @@ from lean_prover.lean_env.project import config_for_file
 from lean_prover.lean_env.tracing import trace_repository
 from lean_prover.lean_env.setup import LEAN_VERSION, setup_workspace, workspace_for
 from lean_prover.lean_env.workspace import kernel_warnings
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.prover.cli.config import Config
 
 EXIT_SOME_FAILED = 1
@@ -80,7 +80,7 @@ def check(
     else:
         lean = config_for_file(config.lean, file)  # the file's own Lake project, if it has one
         lean = dataclasses.replace(lean, certify="always") if certified else lean
-        verifier = Verifier.from_config(lean)
+        verifier = ReplChecker.from_config(lean)
 
         async def run() -> list[TheoremReport]:
             async with verifier:

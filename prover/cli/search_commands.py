@@ -19,7 +19,7 @@ from lean_prover.eval.records import AttemptRow, Unit, UnitResult
 from lean_prover.eval.spec import RunSpec
 from lean_prover.eval.unit_search import UnitJob, search_unit
 from lean_prover.lean_env.certify import require_checker
-from lean_prover.lean_env.verifier import repl_settings
+from lean_prover.lean_env.repl_checker import repl_settings
 from lean_prover.prover.agent import load_prover
 from lean_prover.prover.cli.config import Config
 from lean_prover.prover.cli.entry import EXIT_INTERRUPTED

@@ -13,7 +13,7 @@ from lean_prover.data.datasets import load_problems
 from lean_prover.data.leandojo import benchmark_problems, read_benchmark
 from lean_prover.data.store import ProofStore
 from lean_prover.lean_env.certify import require_checker
-from lean_prover.lean_env.verifier import Verifier, repl_settings
+from lean_prover.lean_env.repl_checker import ReplChecker, repl_settings
 from lean_prover.prover.cli.config import Config, load_config
 from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.model_files import resolve_model
@@ -53,11 +53,11 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
         if config.ray.verifiers:
             repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
             require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
-            make_verifier = functools.partial(Verifier.from_config, config.lean)
+            make_verifier = functools.partial(ReplChecker.from_config, config.lean)
             result = train_rl_on_ray(settings, config.ray, problems, make_verifier, model, config.store.path)
         else:
             with ProofStore(config.store.path) as store:
-                result = train_rl(settings, problems, Verifier.from_config(config.lean), model, store)
+                result = train_rl(settings, problems, ReplChecker.from_config(config.lean), model, store)
     typer.echo(
         f"{result.steps} steps; {result.proofs_found} of {result.completions_checked} completions proved; "
         f"policy: {result.model_dir} (use it with --set policy.model={result.model_dir})"

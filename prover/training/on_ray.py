@@ -3,7 +3,7 @@
 On a cluster the trainer needs a GPU and Lean needs many CPU cores: `ray.verifiers` verifier
 actors (each a REPL pool, `ray.cpus_per_verifier` CPUs) check the rewards, and with
 `ray.trainer_on_ray` the trainer itself is a Ray actor holding `ray.trainer_gpus` GPUs, so a
-driver without a GPU (the head node, a laptop) can launch it. Verifier actors are restarted
+driver without a GPU (the head node, a laptop) can launch it. Lean checker actors are restarted
 when they die and their checks rerun; a trainer that dies is not restarted: run the command
 again and it resumes from its last checkpoint (`rl.output_dir` must then be on a disk that
 the trainer's node sees, as must the proof store).
@@ -18,7 +18,7 @@ from typing import Any
 from lean_prover.data.problem import Problem
 from lean_prover.data.store import ProofStore
 from lean_prover.lean_env.config import RayConfig
-from lean_prover.lean_env.remote import RemoteVerifier, VerifierFactory, connect_ray, start_verifier_actors
+from lean_prover.lean_env.remote import RemoteChecker, VerifierFactory, connect_ray, start_verifier_actors
 from lean_prover.prover.training.config import RLConfig
 from lean_prover.prover.training.rl import RLResult, train_rl
 
@@ -30,7 +30,7 @@ class RLTrainer:
         self, config: RLConfig, problems: list[Problem], verifiers: list[Any], model_path: str, store_path: Path | None
     ) -> RLResult:
         with ProofStore(store_path) if store_path is not None else contextlib.nullcontext() as store:
-            return train_rl(config, problems, RemoteVerifier(verifiers), model_path, store)
+            return train_rl(config, problems, RemoteChecker(verifiers), model_path, store)
 
 
 def train_rl_on_ray(

@@ -25,7 +25,7 @@ from lean_prover.search.config import SearchConfig
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
 from lean_prover.lean_env.verdict import Verdict
-from lean_prover.lean_env.verifier import Verifier
+from lean_prover.lean_env.repl_checker import ReplChecker
 from lean_prover.lean_env.workspace import Pins
 from tests.conftest import REPO_ROOT, scripted_settings
 from tests.doubles.scripted_policy import ScriptedPolicy
@@ -63,7 +63,7 @@ class PolicyOnlyProver:
         return Proposer(ScriptedPolicy(self.outputs, latency=self.latency), PolicyConfig(prompt_format="non-cot"))
 
 
-class CrashingVerifier(Verifier):
+class CrashingVerifier(ReplChecker):
     """The real verifier over the scripted REPL, whose process dies (as if killed) at its
     `crash_at`-th check, once per `marker` file: the restarted actor does not die again."""
 
@@ -84,8 +84,8 @@ class CrashingVerifier(Verifier):
 class ScriptedReplVerifierFactory:
     """Makes the real verifier over a pool of two scripted REPLs; picklable (for Ray actors)."""
 
-    def __call__(self) -> Verifier:
-        return Verifier(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
+    def __call__(self) -> ReplChecker:
+        return ReplChecker(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy())
 
 
 class CrashingVerifierFactory:
@@ -93,7 +93,7 @@ class CrashingVerifierFactory:
         self.marker = marker
         self.crash_at = crash_at
 
-    def __call__(self) -> Verifier:
+    def __call__(self) -> ReplChecker:
         return CrashingVerifier(self.marker, self.crash_at)
 
 

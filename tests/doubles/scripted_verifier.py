@@ -20,7 +20,7 @@ from lean_prover.lean_env.guard import GuardPolicy, check_candidate
 from lean_prover.lean_env.protocol import Message, Pos, Tactic
 from lean_prover.lean_env.tactic_mode import GoalState, ProofFinished, TacticFailed, TacticOutcome
 from lean_prover.lean_env.verdict import GuardRejected, LeanErrors, LeanRun, Proved, Verdict, trace_steps
-from lean_prover.lean_env.verifier import position_offset
+from lean_prover.lean_env.repl_checker import position_offset
 from tests.doubles.checker_double import CheckerDouble
 
 START = "⊢ start"

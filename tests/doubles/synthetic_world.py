@@ -30,7 +30,7 @@ from lean_prover.lean_env.guard import GuardPolicy, check_candidate
 from lean_prover.lean_env.protocol import Message, Pos, Sorry
 from lean_prover.lean_env.tactic_mode import GoalState, TacticFailed, TacticOutcome
 from lean_prover.lean_env.verdict import GuardRejected, Incomplete, LeanErrors, LeanRun, Proved, TacticStep, Verdict
-from lean_prover.lean_env.verifier import position_offset
+from lean_prover.lean_env.repl_checker import position_offset
 from lean_prover.prover.policy.base import Completion, GenerationRequest, PolicyUsage
 from lean_prover.prover.prompts import SKETCH_REQUEST
 from tests.doubles.checker_double import CheckerDouble

@@ -97,8 +97,8 @@ def repl_settings(config: LeanConfig) -> ReplSettings:
     return settings
 
 
-class Verifier:
-    """Checks proofs on a pool of REPLs. Use `async with Verifier.from_config(...)`."""
+class ReplChecker:
+    """Checks proofs on a pool of REPLs. Use `async with ReplChecker.from_config(...)`."""
 
     def __init__(
         self,
@@ -116,7 +116,7 @@ class Verifier:
         self.certifier = certifier if self.certify_mode != "never" else None
 
     @classmethod
-    def from_config(cls, config: LeanConfig) -> Verifier:
+    def from_config(cls, config: LeanConfig) -> ReplChecker:
         settings = repl_settings(config)
         pins = read_pins(config.workspace) if config.workspace.is_dir() else Pins.unknown()
         pool = ReplPool(settings, config.pool_size(), starter=ReplProcess.start)
@@ -125,7 +125,7 @@ class Verifier:
             certifier = CertifiedChecker(CertifySettings.from_config(config), pins)
         return cls(pool, pins, config.guard_policy(), certifier, config.certify)
 
-    async def __aenter__(self) -> Verifier:
+    async def __aenter__(self) -> ReplChecker:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
