@@ -143,3 +143,34 @@ class RayConfig:
                 raise LeanSettingError(f"ray.{name} = {getattr(self, name)}: must be 0 or more")
         if self.trainer_on_ray and not self.verifiers:
             raise LeanSettingError("ray.trainer_on_ray needs ray.verifiers of at least 1 (the trainer checks on them)")
+
+
+@dataclass
+class ServeConfig:
+    """`prover serve`: where it listens and how much it takes on."""
+
+    host: str = field(default="127.0.0.1", metadata={"help": "Address to listen on (0.0.0.0: every interface)."})
+    port: int = field(default=8000, metadata={"help": "Port to listen on (kimina-lean-server's default: 8000)."})
+    api_key_env: str = field(
+        default="LEAN_SERVER_API_KEY",
+        metadata={"help": "Environment variable holding the API key clients must send (`Authorization: Bearer KEY`; "
+                          "kimina-client sends $LEAN_SERVER_API_KEY); unset or empty: no key asked."},
+    )
+    max_queue: int = field(
+        default=256, metadata={"help": "Snippets admitted at once (running or waiting); more are answered 503 with Retry-After."}
+    )
+    max_snippets: int = field(default=1024, metadata={"help": "Snippets one request may carry."})
+    max_body_mb: float = field(default=16.0, metadata={"help": "Largest request body."})
+    max_timeout_s: float = field(
+        default=600.0, metadata={"help": "Most time a request may ask for one snippet (its `timeout` is capped here)."}
+    )
+
+    def __post_init__(self) -> None:
+        if not 0 < self.port < 65536:
+            raise LeanSettingError(f"serve.port = {self.port}: must be in 1..65535")
+        for name in ("max_queue", "max_snippets"):
+            if getattr(self, name) < 1:
+                raise LeanSettingError(f"serve.{name} = {getattr(self, name)}: must be at least 1")
+        for name in ("max_body_mb", "max_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise LeanSettingError(f"serve.{name} = {getattr(self, name)}: must be more than 0")

@@ -88,12 +88,7 @@ def plan_checks(
     if not theorems:
         raise DataError(f"{file}: no theorem or lemma to check")
     if reference is None:
-        around = () if trust_context else tuple(file_violations(parsed.text, theorems[0].problem.header, policy))
-        return [
-            PlannedCheck(t.id, problem, attach_proof(problem.formal_statement, t.after_assign), None,
-                         vouched=trust_context, file_violations=around)
-            for t, problem in zip(theorems, problems_of(list(theorems), str(file)))
-        ]
+        return plan_unvouched(parsed, policy, trust_context)
     references = {t.id: t for t in LeanFile.read(reference).theorems}
     if not references:
         raise DataError(f"{reference}: no theorem or lemma to check against")
@@ -111,6 +106,28 @@ def plan_checks(
     for key in found.keys() - references.keys():
         plans.append(PlannedCheck(key, found[key].problem, "", None, missing=f"{key} is not in {reference}"))
     return plans
+
+
+def plan_unvouched(parsed: LeanFile, policy: GuardPolicy, trust_context: bool = False) -> list[PlannedCheck]:
+    """Each theorem of a text checked against nothing but itself (`prover check FILE`, a
+    snippet sent to `prover serve`): unless `trust_context`, all of its text is candidate text."""
+    theorems = parsed.theorems
+    if not theorems:
+        return []
+    around = () if trust_context else tuple(file_violations(parsed.text, theorems[0].problem.header, policy))
+    return [
+        PlannedCheck(t.id, problem, _on_its_lines(problem.formal_statement, attach_proof(problem.formal_statement,
+                                                                                         t.after_assign)),
+                     None, vouched=trust_context, file_violations=around)
+        for t, problem in zip(theorems, problems_of(list(theorems), parsed.source))
+    ]
+
+
+def _on_its_lines(statement: str, proof: str) -> str:
+    """`proof` as it follows `statement` in the file: a statement read from a file ends in
+    `:= by` and a line break, and the proof's own break after `by` would put every line of it
+    one below where it stands (so Lean's errors would name the wrong line)."""
+    return proof[1:] if statement.endswith("\n") and proof.startswith("\n") else proof
 
 
 def helpers_of(candidate: Problem, reference: Problem) -> str:

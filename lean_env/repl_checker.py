@@ -29,7 +29,7 @@ from lean_prover.data.problem import Answer, Problem
 from lean_prover.lean_env.certify import CertifiedChecker, CertifySettings
 from lean_prover.lean_env.checks import reference_declaration, reference_name, theorem_name
 from lean_prover.lean_env.config import CertifyMode, LeanConfig
-from lean_prover.lean_env.errors import ReplError, ReplTamperedError, ReplTimeoutError, WorkspaceError
+from lean_prover.lean_env.errors import ReplError, ReplProtocolError, ReplTamperedError, ReplTimeoutError, WorkspaceError
 from lean_prover.lean_env.guard import NATIVE_AXIOMS, STANDARD_AXIOMS, GuardPolicy, Violation, check_candidate
 from lean_prover.lean_env.kit import (
     PARSE_COMMANDS,
@@ -350,6 +350,26 @@ class ReplChecker:
         detail = answer.message if isinstance(answer, ErrorResponse) else f"unexpected answer {answer!r}"
         message = Message(severity="error", pos=Pos(line=1, column=0), data=f"the REPL refused the file: {detail}")
         return LeanRun(messages=(message,), lean_seconds=time.monotonic() - started, pins=self.pins)
+
+    async def run_snippet(self, text: str, infotree: str | None = None) -> tuple[CommandResponse | ErrorResponse, int]:
+        """The REPL's own answer to a whole Lean text, imports and all (what kimina-lean-server's
+        clients send): the imports run once per process and their environment is reused
+        (`ReplProcess.header_env`: the REPL's `env` field, leanprover-community/repl
+        `REPL/JSON.lean`, `Command.env`), the rest runs on top of it. Returns the answer and the
+        number of lines the imports took, which the answer's line numbers are counted after. A
+        sentinel after it proves the answer was the REPL's. Raises ReplError, LexError."""
+        parts = split_header(text)
+        imports = text[: len(text) - len(parts.rest)]
+        async with self.pool.acquire() as repl:
+            header = await repl.header_env(imports)
+            if not isinstance(header, CommandResponse) or header.errors:
+                return header, 0
+            answer = await repl.send(CommandRequest(cmd=parts.rest, env=header.env, infotree=infotree),
+                                     timeout_s=self._file_timeout_s(repl))
+            if not isinstance(answer, (CommandResponse, ErrorResponse)):
+                raise ReplProtocolError(f"a command was answered with a proof state: {str(answer)[:120]}")
+            await repl.sentinel(header.env)
+        return answer, imports.count("\n")
 
     @staticmethod
     def _file_timeout_s(repl: ReplProcess) -> float:

@@ -61,6 +61,27 @@ def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = No
     )
 
 
+def load_kimina_client() -> None:
+    """Import kimina-client (kimina-lean-server's client, which the service must serve unchanged).
+    Its 0.2.1 declares its models' dicts with `typing.TypedDict`, which pydantic refuses below
+    Python 3.12 (it asks for `typing_extensions.TypedDict`): on 3.11 the package does not import
+    at all. Its modules are loaded here with the one pydantic takes; nothing else changes."""
+    import importlib
+    import typing
+
+    import typing_extensions
+
+    if sys.version_info >= (3, 12) or "kimina_client" in sys.modules:
+        importlib.import_module("kimina_client")
+        return
+    original = typing.TypedDict
+    typing.TypedDict = typing_extensions.TypedDict
+    try:
+        importlib.import_module("kimina_client")
+    finally:
+        typing.TypedDict = original
+
+
 def chat_prompt(prompt: object) -> tuple[ChatMessage, ...]:
     """`prompt` as a chat format's messages (a test's check that it is one)."""
     assert isinstance(prompt, tuple), prompt

@@ -47,6 +47,7 @@ def test_check_with_lean_through_the_repl(files: Path) -> None:
     result = run_cli("--set", SCRIPTED, "check", "mixed.lean", cwd=files)
     assert result.returncode == 1, result.stderr
     assert "pass  t  proved" in result.stdout and "FAIL  w  lean-errors" in result.stdout
+    assert "line 10: unknown tactic FAIL" in result.stdout  # the file's own line (it said 11)
     assert "2/3 theorems pass" in result.stdout
 
 

@@ -16,7 +16,14 @@ import typer
 
 from lean_prover.data.errors import EnvironmentFailure, LeanProverError
 from lean_prover.prover import __version__
-from lean_prover.prover.cli import data_commands, eval_commands, lean_commands, policy_commands, search_commands
+from lean_prover.prover.cli import (
+    data_commands,
+    eval_commands,
+    lean_commands,
+    policy_commands,
+    search_commands,
+    serve_commands,
+)
 from lean_prover.prover.cli.train_commands import train_app
 from lean_prover.prover.cli.config import configure_logging, load_config, preset_file, preset_names, to_toml
 from lean_prover.prover.cli.doctor import Status, run_checks
@@ -50,6 +57,7 @@ app.command()(eval_commands.collect)
 app.command()(eval_commands.merge)
 app.command()(eval_commands.report)
 app.command()(eval_commands.prove)
+app.command()(serve_commands.serve)
 app.add_typer(train_app, name="train")
 
 

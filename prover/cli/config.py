@@ -20,7 +20,7 @@ import yaml
 
 from lean_prover.data.config import DataConfig, StoreConfig
 from lean_prover.eval.config import CostConfig, EvalConfig
-from lean_prover.lean_env.config import LeanConfig, RayConfig
+from lean_prover.lean_env.config import LeanConfig, RayConfig, ServeConfig
 from lean_prover.prover.errors import ProverError
 from lean_prover.prover.policy.config import PolicyConfig
 from lean_prover.prover.training.config import RLConfig, SFTConfig
@@ -97,6 +97,7 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     cost: CostConfig = field(default_factory=CostConfig)
     ray: RayConfig = field(default_factory=RayConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     rl: RLConfig = field(default_factory=RLConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
 

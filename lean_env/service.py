@@ -1,0 +1,379 @@
+"""`prover serve`: Lean verification over HTTP, for other people's training jobs and scripts.
+
+One REPL pool (imports run once per process and reused, the guard, the certified tier when
+`lean.certify` asks) behind two kinds of endpoint:
+
+- kimina-lean-server's, so that its clients work unchanged (project-numina/kimina-lean-server
+  `server/routers/check.py` and `backward.py`, the shapes of `client/kimina_client/models.py`):
+  `POST /api/check` takes `{"snippets": [{"id", "code"}], "timeout", "debug", "reuse",
+  "infotree"}` and answers `{"results": [{"id", "time", "response" | "error"}]}`; `POST /verify`
+  takes `{"codes": [{"custom_id", "proof" | "code"}], "timeout", "infotree_type",
+  "disable_cache"}` and answers `{"results": [{"custom_id", "response" | "error"}]}`. The
+  `response` is the REPL's own answer to the whole snippet (its messages and sorries, with the
+  snippet's own line numbers), which is all kimina's verdict reads ("valid": no error, no sorry).
+- Our verdict rides along in a field of its own, `lean_prover`, which kimina's clients ignore:
+  every theorem of the snippet checked as `prover check FILE` checks it (the allowlist, Lean's
+  own parse, the axioms, a statement that means what it says), `valid` only when each passed. A
+  snippet that declares `axiom cheat : False` and proves its theorem with it is "valid" to
+  kimina and not to us.
+
+Bodies are read by hand, before any model sees them: too large is 413, not UTF-8 or not JSON
+(nested past what the parser takes included) is 400, an unknown field, a duplicate id or too
+many snippets is 422, a missing or wrong API key (compared in constant time) is 401, and more
+snippets than `serve.max_queue` at once is 503 with `Retry-After`. A snippet that runs past its
+`timeout` is cut (its REPL killed and replaced) and answered as kimina answers it ("timed
+out"); a client that goes away cancels its snippets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Awaitable, Literal
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lean_prover.data.errors import DataError
+from lean_prover.data.lean_file import LeanFile
+from lean_prover.data.lean_lexer import LexError
+from lean_prover.lean_env.config import ServeConfig
+from lean_prover.lean_env.errors import LeanEnvError, ReplError
+from lean_prover.lean_env.file_check import TheoremReport, check_with_lean, plan_unvouched
+from lean_prover.lean_env.protocol import CommandResponse, ErrorResponse
+from lean_prover.lean_env.repl_checker import ReplChecker
+
+logger = logging.getLogger(__name__)
+
+Infotree = Literal["full", "tactics", "original", "substantive"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SnippetIn(_Strict):
+    id: str
+    code: str
+
+
+class CheckBody(_Strict):
+    """kimina-client's `CheckRequest`."""
+
+    snippets: list[SnippetIn]
+    timeout: float = Field(30, ge=0)
+    debug: bool = False
+    reuse: bool = True
+    infotree: Infotree | None = None
+
+
+class CodeIn(_Strict):
+    custom_id: str | int
+    proof: str | None = None
+    code: str | None = None
+
+
+class VerifyBody(_Strict):
+    """kimina-client's `VerifyRequestBody` (the legacy `/verify`)."""
+
+    codes: list[CodeIn]
+    timeout: float = Field(300, ge=0)
+    infotree_type: Infotree | None = None
+    disable_cache: bool = False
+
+
+class Refused(LeanEnvError):
+    """A request answered with an HTTP error, before any Lean runs."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+@dataclass
+class Metrics:
+    """What `GET /metrics` shows, in Prometheus' text format (one registry per service)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.queue = Gauge("lean_prover_serve_snippets_admitted", "Snippets running or waiting for a REPL.",
+                           registry=self.registry)
+        self.snippets = Counter("lean_prover_serve_snippets", "Snippets answered, by our verdict.", ["verdict"],
+                                registry=self.registry)
+        self.refused = Counter("lean_prover_serve_refused_requests", "Requests refused before any Lean ran.",
+                               ["status"], registry=self.registry)
+        self.seconds = Histogram("lean_prover_serve_snippet_seconds", "Time to answer one snippet.",
+                                 buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600),
+                                 registry=self.registry)
+        self.repl_events = Gauge("lean_prover_serve_repl_events", "What the REPL pool went through.", ["event"],
+                                 registry=self.registry)
+
+
+class Service:
+    """The handlers, over one checker. `build_app` mounts them."""
+
+    def __init__(self, checker: ReplChecker, config: ServeConfig, api_key: str = "") -> None:
+        self.checker = checker
+        self.config = config
+        self.api_key = api_key
+        self.metrics = Metrics()
+        self.admitted = 0
+        self.draining = False
+
+    # ------------------------------------------------------------ requests
+
+    def authorize(self, request: Request) -> None:
+        if not self.api_key:
+            return
+        given = request.headers.get("authorization", "")
+        token = given.removeprefix("Bearer ").strip()
+        if not token:
+            raise Refused(401, "Missing API key")
+        if not hmac.compare_digest(token.encode("utf-8"), self.api_key.encode("utf-8")):
+            raise Refused(401, "Invalid API key")
+
+    async def read_json(self, request: Request) -> Any:
+        limit = int(self.config.max_body_mb * 2**20)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise Refused(413, f"the body is larger than serve.max_body_mb = {self.config.max_body_mb:g} MiB")
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > limit:
+                raise Refused(413, f"the body is larger than serve.max_body_mb = {self.config.max_body_mb:g} MiB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise Refused(400, f"the body is not UTF-8 (byte {error.start})") from None
+        try:
+            return json.loads(text)
+        except RecursionError:
+            raise Refused(400, "the body is nested too deeply to read") from None
+        except ValueError as error:
+            raise Refused(400, f"the body is not JSON: {error}") from None
+
+    def parsed(self, model: type[BaseModel], data: Any) -> Any:
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "body"
+            raise Refused(422, f"{where}: {first['msg']}") from None
+
+    @contextlib.asynccontextmanager
+    async def admission(self, count: int) -> AsyncIterator[None]:
+        """Room for `count` snippets, or a 503 that says when to try again."""
+        if count > self.config.max_snippets:
+            raise Refused(422, f"{count} snippets in one request; serve.max_snippets is {self.config.max_snippets}")
+        if self.draining:
+            raise Refused(503, "shutting down", {"Retry-After": "5"})
+        if self.admitted + count > self.config.max_queue:
+            raise Refused(503, f"{self.admitted} snippets are being checked; serve.max_queue is "
+                          f"{self.config.max_queue}", {"Retry-After": "1"})
+        self.admitted += count
+        self.metrics.queue.set(self.admitted)
+        try:
+            yield
+        finally:
+            self.admitted -= count
+            self.metrics.queue.set(self.admitted)
+
+    # ------------------------------------------------------------ snippets
+
+    async def answer(self, snippet_id: str, code: str, timeout: float, infotree: Infotree | None) -> dict[str, Any]:
+        """kimina's `ReplResponse` for one snippet (`id`, `time`, `response` or `error`), with our
+        verdict under `lean_prover`."""
+        started = time.monotonic()
+        limit = min(timeout, self.config.max_timeout_s) if timeout > 0 else self.config.max_timeout_s
+        result: dict[str, Any] = {"id": snippet_id}
+        try:
+            response, verdict = await asyncio.wait_for(self._judge(snippet_id, code, infotree), limit)
+            result["response"] = response
+            result["lean_prover"] = verdict
+            label = "valid" if verdict["valid"] else "invalid"
+        except asyncio.TimeoutError:
+            result["error"] = f"Lean REPL command timed out in {limit:g} seconds"
+            result["lean_prover"] = {"valid": False, "reason": "timed out", "theorems": []}
+            label = "timeout"
+        except ReplError as error:
+            result["error"] = f"the REPL failed: {str(error)[:500]}"
+            result["lean_prover"] = {"valid": False, "reason": "the REPL failed", "theorems": []}
+            label = "repl_error"
+        seconds = time.monotonic() - started
+        result["time"] = round(seconds, 3)
+        self.metrics.snippets.labels(label).inc()
+        self.metrics.seconds.observe(seconds)
+        return result
+
+    async def _judge(self, snippet_id: str, code: str, infotree: Infotree | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        try:
+            answered, verdict = await asyncio.gather(self.checker.run_snippet(code, infotree), self._verdict(snippet_id, code))
+        except LexError as error:
+            message = {"severity": "error", "pos": {"line": 1, "column": 0}, "data": f"the snippet does not read as Lean: {error}"}
+            return {"messages": [message]}, {"valid": False, "reason": "the snippet does not read as Lean", "theorems": []}
+        answer, line_offset = answered
+        return _kimina_response(answer, line_offset), verdict
+
+    async def _verdict(self, snippet_id: str, code: str) -> dict[str, Any]:
+        """Every theorem of the snippet, checked as `prover check FILE` checks a file nobody vouches for."""
+        try:
+            plans = plan_unvouched(LeanFile.parse(code, f"snippet {snippet_id}"), self.checker.policy)
+        except DataError as error:
+            return {"valid": False, "reason": str(error), "theorems": []}
+        if not plans:
+            return {"valid": False, "reason": "no theorem or lemma to check", "theorems": []}
+        reports = await check_with_lean(plans, self.checker)
+        return {"valid": all(r.passed for r in reports), "theorems": [_theorem(r) for r in reports]}
+
+    async def answer_all(self, request: Request, work: list[Awaitable[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+        """The snippets' answers, or None when the client went away first (its work is cancelled)."""
+        everything = asyncio.ensure_future(asyncio.gather(*work))
+        gone = asyncio.ensure_future(_until_disconnected(request))
+        try:
+            await asyncio.wait({everything, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not everything.done():
+                everything.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await everything
+            gone.cancel()
+        if everything.cancelled():
+            logger.info("a client went away; its snippets were cancelled")
+            return None
+        return list(everything.result())
+
+    # ------------------------------------------------------------ endpoints
+
+    async def check(self, request: Request) -> Response:
+        self.authorize(request)
+        body: CheckBody = self.parsed(CheckBody, await self.read_json(request))
+        _require_unique([s.id for s in body.snippets], "snippets", "id")
+        if not body.snippets:
+            raise Refused(422, "snippets: must be non empty")
+        async with self.admission(len(body.snippets)):
+            results = await self.answer_all(request, [self.answer(s.id, s.code, body.timeout, body.infotree)
+                                                      for s in body.snippets])
+        if results is None:
+            return Response(status_code=499)
+        return JSONResponse({"results": results})
+
+    async def verify(self, request: Request) -> Response:
+        self.authorize(request)
+        body: VerifyBody = self.parsed(VerifyBody, await self.read_json(request))
+        _require_unique([str(c.custom_id) for c in body.codes], "codes", "custom_id")
+        texts = []
+        for index, code in enumerate(body.codes):
+            text = code.proof if code.proof is not None else code.code
+            if text is None:
+                raise Refused(422, f"codes.{index}: give `proof` or `code`")
+            texts.append(text)
+        async with self.admission(len(body.codes)):
+            results = await self.answer_all(request, [self.answer(str(c.custom_id), t, body.timeout, body.infotree_type)
+                                                      for c, t in zip(body.codes, texts)])
+        if results is None:
+            return Response(status_code=499)
+        return JSONResponse({"results": [_backward(r) for r in results]})
+
+    def metrics_text(self) -> Response:
+        counters = self.checker.pool.counters
+        for event in ("processes_started", "restarts", "recycles", "timeouts", "checks"):
+            self.metrics.repl_events.labels(event).set(getattr(counters, event))
+        return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "") -> FastAPI:
+    """The ASGI app; its lifespan closes the checker (every REPL) at shutdown."""
+    service = Service(checker, config, api_key)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.draining = True
+        await checker.close()
+
+    app = FastAPI(title="lean-prover verification service", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.service = service
+
+    async def refused(request: Request, error: Exception) -> Response:
+        assert isinstance(error, Refused)
+        service.metrics.refused.labels(str(error.status)).inc()
+        return JSONResponse({"detail": error.detail}, status_code=error.status, headers=error.headers)
+
+    app.add_exception_handler(Refused, refused)
+    for path in ("/api/check", "/api/check/"):
+        app.add_api_route(path, service.check, methods=["POST"], include_in_schema=path.endswith("check"))
+    for path in ("/verify", "/one_pass_verify_batch"):
+        app.add_api_route(path, service.verify, methods=["POST"])
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready() -> Response:
+        if service.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
+        return JSONResponse({"status": "ready", "admitted": service.admitted, "max_queue": config.max_queue})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return service.metrics_text()
+
+    return app
+
+
+# ---------------------------------------------------------------- shapes
+
+
+def _kimina_response(answer: CommandResponse | ErrorResponse, line_offset: int) -> dict[str, Any]:
+    """The REPL's answer as kimina returns it, line numbers counted from the snippet's top."""
+    data = answer.to_json_dict()
+    if isinstance(answer, ErrorResponse) or not line_offset:
+        return data
+    for kind in ("messages", "sorries"):
+        for item in data.get(kind) or []:
+            for key in ("pos", "endPos"):
+                if isinstance(item.get(key), dict) and item[key].get("line", 0) > 0:
+                    item[key]["line"] += line_offset
+    return data
+
+
+def _theorem(report: TheoremReport) -> dict[str, Any]:
+    return {"id": report.id, "passed": report.passed, "outcome": report.outcome.value, "details": report.details}
+
+
+def _backward(result: dict[str, Any]) -> dict[str, Any]:
+    """kimina's legacy `BackwardResponse`: `custom_id`, and `response` (with `time`) or `error`."""
+    out: dict[str, Any] = {"custom_id": result["id"], "lean_prover": result["lean_prover"]}
+    if "error" in result:
+        out["error"] = result["error"]
+    else:
+        out["response"] = {**result["response"], "time": result["time"]}
+    return out
+
+
+def _require_unique(ids: list[str], where: str, key: str) -> None:
+    seen: set[str] = set()
+    for index, value in enumerate(ids):
+        if value in seen:
+            raise Refused(422, f"{where}.{index}.{key}: {value!r} is given twice; ids must be unique")
+        seen.add(value)
+
+
+async def _until_disconnected(request: Request) -> None:
+    """Returns when the client closes the connection (the body has been read by then, so the
+    next ASGI message is the disconnect; nothing polls)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

@@ -1,0 +1,220 @@
+"""`prover serve` driven by kimina-lean-server's own client (`kimina-client`), against the REPL double."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from lean_prover.lean_env.config import ServeConfig
+from lean_prover.lean_env.guard import GuardPolicy
+from lean_prover.lean_env.pool import ReplPool
+from lean_prover.lean_env.repl_checker import ReplChecker
+from lean_prover.lean_env.service import build_app
+from lean_prover.lean_env.workspace import Pins
+from tests.conftest import load_kimina_client, run_cli, scripted_settings
+
+load_kimina_client()
+from kimina_client import KiminaClient, Snippet, SnippetStatus  # noqa: E402
+from kimina_client.models import VerifyResponse  # noqa: E402
+
+PROOF = "import Mathlib\n\ntheorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  subst h\n  norm_num\n"
+AXIOM = "import Mathlib\n\naxiom cheat : False\n\ntheorem t : (1 : ℕ) = 2 := by\n  exact cheat.elim\n"
+FAILING = "import Mathlib\n\ntheorem t : True := by\n  FAIL\n"
+SORRY = "import Mathlib\n\ntheorem t : True := by\n  sorry\n"
+KEY = "s3cret-key"
+
+
+class Served:
+    """A running service on loopback, stopped on exit."""
+
+    def __init__(self, config: ServeConfig, api_key: str = "", workers: int = 2, **repl: Any) -> None:
+        checker = ReplChecker(ReplPool(scripted_settings(**repl), workers), Pins.unknown(), GuardPolicy())
+        self.app = build_app(checker, config, api_key)
+        self.socket = socket.socket()
+        self.socket.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:  # uvicorn's own flag, set once it listens
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+@pytest.fixture
+def served() -> Iterator[Served]:
+    with Served(ServeConfig(max_queue=8)) as running:
+        yield running
+
+
+def test_kimina_client_check_gets_the_repl_answer_and_our_verdict(served: Served) -> None:
+    """The axiom example: kimina's "valid" (no error, no sorry) holds for a proof that declares
+    `axiom cheat : False` above its theorem; our verdict, beside it, does not."""
+    client = KiminaClient(api_url=served.url, n_retries=1)
+    snippets = [{"id": "proof", "code": PROOF}, {"id": "axiom", "code": AXIOM}, {"id": "failing", "code": FAILING},
+                {"id": "sorry", "code": SORRY}]
+    checked = client.check([Snippet(**s) for s in snippets], timeout=60, show_progress=False)
+    by_id = {r.id: r for r in checked.results}
+    assert [by_id[k].analyze().status for k in ("proof", "axiom", "failing", "sorry")] == [
+        SnippetStatus.valid, SnippetStatus.valid, SnippetStatus.lean_error, SnippetStatus.sorry]
+    raw = httpx.post(f"{served.url}/api/check", json={"snippets": snippets, "timeout": 60}, timeout=60).json()
+    ours = {r["id"]: r["lean_prover"] for r in raw["results"]}
+    assert ours["proof"]["valid"] and ours["proof"]["theorems"][0]["outcome"] == "proved"
+    assert not ours["axiom"]["valid"] and not ours["failing"]["valid"] and not ours["sorry"]["valid"]
+    assert any("axiom" in detail for detail in ours["axiom"]["theorems"][0]["details"]), ours["axiom"]
+    failing = next(r for r in raw["results"] if r["id"] == "failing")["response"]
+    assert failing["messages"][0]["pos"]["line"] == 4  # the snippet's own line, imports counted
+
+
+def test_the_legacy_verify_endpoint_answers_in_kiminas_shape(served: Served) -> None:
+    body = {"codes": [{"custom_id": "a", "proof": PROOF}, {"custom_id": 7, "code": FAILING}], "timeout": 60}
+    answer = httpx.post(f"{served.url}/verify", json=body, timeout=60)
+    assert answer.status_code == 200, answer.text
+    parsed = VerifyResponse.model_validate(answer.json())  # the client's own model reads it
+    assert [r["custom_id"] for r in parsed.results] == ["a", "7"]
+    first = parsed.results[0].get("response")
+    assert first is not None and "time" in first
+    assert [r["lean_prover"]["valid"] for r in answer.json()["results"]] == [True, False]
+
+
+@pytest.mark.parametrize(
+    "content, status, detail",
+    [
+        (b"{not json", 400, "not JSON"),
+        (b"\xff\xfe{}", 400, "not UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
+        (json.dumps({"snippets": [{"id": "a", "code": PROOF}], "colour": "red"}).encode(), 422, "colour"),
+        (json.dumps({"snippets": [{"id": "a", "code": PROOF}, {"id": "a", "code": PROOF}]}).encode(), 422, "twice"),
+        (json.dumps({"snippets": []}).encode(), 422, "non empty"),
+        (json.dumps({"snippets": "x"}).encode(), 422, "snippets"),
+        (b"x" * (2 * 2**20), 413, "larger than"),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx_and_the_service_goes_on(content: bytes, status: int, detail: str) -> None:
+    with Served(ServeConfig(max_body_mb=1)) as served:
+        answer = httpx.post(f"{served.url}/api/check", content=content, headers={"Content-Type": "application/json"},
+                            timeout=60)
+        assert answer.status_code == status and detail in answer.json()["detail"], answer.text
+        after = httpx.post(f"{served.url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]}, timeout=60)
+        assert after.status_code == 200 and after.json()["results"][0]["lean_prover"]["valid"]
+
+
+def test_an_api_key_is_asked_for_when_configured() -> None:
+    with Served(ServeConfig(), api_key=KEY) as served:
+        body = {"snippets": [{"id": "a", "code": PROOF}]}
+        assert httpx.post(f"{served.url}/api/check", json=body, timeout=60).status_code == 401
+        wrong = httpx.post(f"{served.url}/api/check", json=body, headers={"Authorization": "Bearer nope"}, timeout=60)
+        assert wrong.status_code == 401 and wrong.json()["detail"] == "Invalid API key"
+        client = KiminaClient(api_url=served.url, api_key=KEY, n_retries=1)
+        assert client.check(PROOF, show_progress=False).results[0].analyze().status == SnippetStatus.valid
+
+
+def test_a_full_queue_says_when_to_come_back() -> None:
+    with Served(ServeConfig(max_queue=2)) as served:
+        body = {"snippets": [{"id": str(i), "code": PROOF} for i in range(3)]}
+        answer = httpx.post(f"{served.url}/api/check", json=body, timeout=60)
+        assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+        assert "serve.max_queue is 2" in answer.json()["detail"]
+
+
+def test_a_hung_snippet_is_cut_at_its_timeout_and_the_repl_replaced(served: Served) -> None:
+    hung = "import Mathlib\n\ntheorem t : True := by\n  trivial -- HANG\n"
+    body = {"snippets": [{"id": "hung", "code": hung}, {"id": "fine", "code": PROOF}], "timeout": 2}
+    started = time.monotonic()
+    answer = httpx.post(f"{served.url}/api/check", json=body, timeout=120).json()
+    assert time.monotonic() - started < 60  # cut at its limit, not after the hour-long hang
+    results = {r["id"]: r for r in answer["results"]}
+    assert "timed out" in results["hung"]["error"] and not results["hung"]["lean_prover"]["valid"]
+    assert results["fine"]["lean_prover"]["valid"]
+    again = httpx.post(f"{served.url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]}, timeout=60)
+    assert again.json()["results"][0]["lean_prover"]["valid"]  # the pool replaced the killed REPL
+
+
+def test_health_readiness_and_metrics(served: Served) -> None:
+    assert httpx.get(f"{served.url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{served.url}/ready").json()["status"] == "ready"
+    httpx.post(f"{served.url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]}, timeout=60)
+    httpx.post(f"{served.url}/api/check", content=b"{", timeout=60)
+    text = httpx.get(f"{served.url}/metrics").text
+    assert 'lean_prover_serve_snippets_total{verdict="valid"} 1.0' in text
+    assert 'lean_prover_serve_refused_requests_total{status="400"} 1.0' in text
+    assert "lean_prover_serve_snippet_seconds_count 1.0" in text
+    assert 'lean_prover_serve_repl_events{event="processes_started"}' in text
+
+
+def test_prover_serve_without_lean_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    result = run_cli("serve", "--port", "8123", cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.returncode == 3 and result.stderr.strip().startswith("error:") and "Lean is not set up" in result.stderr
+
+
+def test_a_client_that_goes_away_cancels_its_snippets(served: Served) -> None:
+    hung = "import Mathlib\n\ntheorem t : True := by\n  trivial -- HANG\n"
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{served.url}/api/check", json={"snippets": [{"id": "h", "code": hung}], "timeout": 600}, timeout=1)
+    deadline = time.monotonic() + 30
+    while httpx.get(f"{served.url}/ready").json()["admitted"]:  # its snippet is let go, not run for the hour
+        assert time.monotonic() < deadline, "the snippet of a client that went away still runs"
+        time.sleep(0.1)
+    after = httpx.post(f"{served.url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]}, timeout=60)
+    assert after.json()["results"][0]["lean_prover"]["valid"]
+
+
+def test_sigterm_finishes_and_leaves_no_repl_behind(tmp_path: Path) -> None:
+    """`prover serve` as a user starts it: SIGTERM ends it, with every REPL it started gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.test_eval_cli import SCRIPTED
+
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "lean_prover.prover", "--set", SCRIPTED, "--set",
+                                f"lean.workspace={tmp_path}", "--set", "lean.certify=never", "--set", "lean.workers=2",
+                                "serve", "--port", str(port)], cwd=tmp_path, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
+                time.sleep(0.2)
+        answer = httpx.post(f"{url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]}, timeout=60)
+        assert answer.json()["results"][0]["lean_prover"]["valid"]
+        repls = psutil.Process(process.pid).children(recursive=True)
+        assert repls, "the check ran on no REPL"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # uvicorn shuts down gracefully, then ends by the signal it was sent, as is the convention
+    assert process.returncode in (0, -signal.SIGTERM), stderr
+    assert "serving on http://127.0.0.1:" in stderr and "Traceback" not in stderr
+    psutil.wait_procs(repls, timeout=10)
+    assert not [p for p in repls if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], "orphan REPL"
