@@ -42,14 +42,20 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lean_prover.data.config import DataConfig
+from lean_prover.data.datasets import load_problems
 from lean_prover.data.errors import DataError
 from lean_prover.data.lean_file import LeanFile
 from lean_prover.data.lean_lexer import LexError
+from lean_prover.data.problem import Problem
+from lean_prover.data.problem_ids import find_problem
 from lean_prover.lean_env.config import ServeConfig
 from lean_prover.lean_env.errors import LeanEnvError, ReplError
-from lean_prover.lean_env.file_check import TheoremReport, check_with_lean, plan_unvouched
+from lean_prover.lean_env.checks import theorem_name
+from lean_prover.lean_env.file_check import TheoremReport, check_with_lean, plan_unvouched, report_verdict
 from lean_prover.lean_env.protocol import CommandResponse, ErrorResponse
 from lean_prover.lean_env.repl_checker import ReplChecker
+from lean_prover.lean_env.verdict import Proved, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +96,28 @@ class VerifyBody(_Strict):
     disable_cache: bool = False
 
 
+class ProofIn(_Strict):
+    """One proof for our own endpoint: of a registered benchmark's problem (`DATASET:NAME`), or
+    of a statement given with the header and context it needs (which the caller vouches for)."""
+
+    id: str
+    proof: str
+    """The text after the statement's `:=` (`by` included when the statement ends without it)."""
+    problem: str | None = None
+    statement: str | None = None
+    header: str = ""
+    context: str = ""
+    preamble: str = ""
+    """Helper declarations the proof needs, between the context and the statement (held to the
+    allowlist like the proof)."""
+
+
+class ProveBody(_Strict):
+    items: list[ProofIn]
+    tier: Literal["fast", "certified"] = "fast"
+    timeout: float = Field(60, ge=0)
+
+
 class Refused(LeanEnvError):
     """A request answered with an HTTP error, before any Lean runs."""
 
@@ -123,10 +151,13 @@ class Metrics:
 class Service:
     """The handlers, over one checker. `build_app` mounts them."""
 
-    def __init__(self, checker: ReplChecker, config: ServeConfig, api_key: str = "") -> None:
+    def __init__(self, checker: ReplChecker, config: ServeConfig, api_key: str = "",
+                 data: DataConfig | None = None) -> None:
         self.checker = checker
         self.config = config
         self.api_key = api_key
+        self.data = data or DataConfig()
+        self._datasets: dict[str, list[Problem]] = {}
         self.metrics = Metrics()
         self.admitted = 0
         self.draining = False
@@ -286,6 +317,70 @@ class Service:
             return Response(status_code=499)
         return JSONResponse({"results": [_backward(r) for r in results]})
 
+    async def prove(self, request: Request) -> Response:
+        """Our own endpoint: each item's proof judged against its problem's untouched statement."""
+        self.authorize(request)
+        body: ProveBody = self.parsed(ProveBody, await self.read_json(request))
+        _require_unique([item.id for item in body.items], "items", "id")
+        if not body.items:
+            raise Refused(422, "items: must be non empty")
+        if body.tier == "certified" and self.checker.certifier is None:
+            raise Refused(422, 'tier "certified": this service runs no certified tier (lean.certify = "never")')
+        problems = [self._problem(index, item) for index, item in enumerate(body.items)]
+        async with self.admission(len(body.items)):
+            results = await self.answer_all(request, [self.judge(item, problem, body.tier, body.timeout)
+                                                      for item, problem in zip(body.items, problems)])
+        if results is None:
+            return Response(status_code=499)
+        return JSONResponse({"results": results})
+
+    def _problem(self, index: int, item: ProofIn) -> Problem:
+        where = f"items.{index}"
+        if (item.problem is None) == (item.statement is None):
+            raise Refused(422, f"{where}: give `problem` (DATASET:NAME) or `statement`, not both")
+        if item.problem is not None:
+            dataset, _, key = item.problem.rpartition(":")
+            try:
+                if dataset not in self._datasets:
+                    self._datasets[dataset] = load_problems(dataset, self.data)
+                problem = find_problem(self._datasets[dataset], key, source=dataset)
+            except DataError as error:
+                raise Refused(422, f"{where}.problem: {error}") from None
+        else:
+            assert item.statement is not None
+            try:
+                name = theorem_name(item.statement)
+            except LexError as error:
+                raise Refused(422, f"{where}.statement: does not read as Lean: {error}") from None
+            if name is None:
+                raise Refused(422, f"{where}.statement: not a `theorem NAME ... :=` or `lemma NAME ... :=`")
+            problem = Problem(name, "", item.header, "", item.statement, "", "request", context=item.context)
+        if problem.answer_to_find is not None:
+            raise Refused(422, f"{where}: {problem.id} asks for an answer, which this endpoint does not take yet")
+        return problem
+
+    async def judge(self, item: ProofIn, problem: Problem, tier: str, timeout: float) -> dict[str, Any]:
+        started = time.monotonic()
+        limit = min(timeout, self.config.max_timeout_s) if timeout > 0 else self.config.max_timeout_s
+
+        async def checked() -> Verdict:
+            verdict = await self.checker.verify(problem, item.proof, preamble=item.preamble)
+            return await self.checker.certify(problem, item.proof, verdict, item.preamble) if tier == "certified" else verdict
+
+        try:
+            verdict: Verdict = await asyncio.wait_for(checked(), limit)
+        except asyncio.TimeoutError:
+            verdict = TimedOut(limit)
+        seconds = time.monotonic() - started
+        report = report_verdict(item.id, problem.source, verdict)
+        self.metrics.snippets.labels("valid" if report.passed else "invalid").inc()
+        self.metrics.seconds.observe(seconds)
+        proved = verdict if isinstance(verdict, Proved) else None
+        return {"id": item.id, "valid": report.passed, "outcome": report.outcome.value, "details": report.details,
+                "tier": proved.tier if proved else None, "checker": proved.checker if proved else None,
+                "axioms": list(proved.axioms) if proved else None, "statement_sha256": problem.statement_sha256,
+                "time": round(seconds, 3)}
+
     def metrics_text(self) -> Response:
         counters = self.checker.pool.counters
         for event in ("processes_started", "restarts", "recycles", "timeouts", "checks"):
@@ -293,9 +388,10 @@ class Service:
         return Response(generate_latest(self.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
-def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "") -> FastAPI:
-    """The ASGI app; its lifespan closes the checker (every REPL) at shutdown."""
-    service = Service(checker, config, api_key)
+def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "", data: DataConfig | None = None) -> FastAPI:
+    """The ASGI app; its lifespan closes the checker (every REPL) at shutdown. `data` says where
+    registered benchmarks are found (our endpoint's `problem`)."""
+    service = Service(checker, config, api_key, data)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -316,6 +412,7 @@ def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "") -> F
         app.add_api_route(path, service.check, methods=["POST"], include_in_schema=path.endswith("check"))
     for path in ("/verify", "/one_pass_verify_batch"):
         app.add_api_route(path, service.verify, methods=["POST"])
+    app.add_api_route("/prover/check", service.prove, methods=["POST"])
 
     @app.get("/health")
     async def health() -> dict[str, str]:

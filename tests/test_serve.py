@@ -13,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
+from lean_prover.data.config import DataConfig
 from lean_prover.lean_env.config import ServeConfig
 from lean_prover.lean_env.guard import GuardPolicy
 from lean_prover.lean_env.pool import ReplPool
@@ -35,9 +36,10 @@ KEY = "s3cret-key"
 class Served:
     """A running service on loopback, stopped on exit."""
 
-    def __init__(self, config: ServeConfig, api_key: str = "", workers: int = 2, **repl: Any) -> None:
+    def __init__(self, config: ServeConfig, api_key: str = "", workers: int = 2, data: DataConfig | None = None,
+                 **repl: Any) -> None:
         checker = ReplChecker(ReplPool(scripted_settings(**repl), workers), Pins.unknown(), GuardPolicy())
-        self.app = build_app(checker, config, api_key)
+        self.app = build_app(checker, config, api_key, data)
         self.socket = socket.socket()
         self.socket.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
@@ -218,3 +220,34 @@ def test_sigterm_finishes_and_leaves_no_repl_behind(tmp_path: Path) -> None:
     assert "serving on http://127.0.0.1:" in stderr and "Traceback" not in stderr
     psutil.wait_procs(repls, timeout=10)
     assert not [p for p in repls if p.is_running() and p.status() != psutil.STATUS_ZOMBIE], "orphan REPL"
+
+
+def test_our_endpoint_judges_a_proof_of_a_benchmark_problem_or_of_a_given_statement(data_config: DataConfig) -> None:
+    """What kimina cannot say: this proof proves that statement, untouched (a registered
+    problem's, or one the caller gives with its header), by which tier, with which axioms."""
+    with Served(ServeConfig(), data=data_config) as served:
+        items = [
+            {"id": "bench", "problem": "minif2f:mathd_algebra_478", "proof": "  norm_num\n"},
+            {"id": "given", "statement": "theorem demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
+             "header": "import Mathlib\n", "proof": "  subst h\n  norm_num\n"},
+            {"id": "helper", "statement": "theorem demo : True := by\n", "header": "import Mathlib\n",
+             "preamble": "axiom cheat : False\n", "proof": "  exact cheat.elim\n"},
+            {"id": "failing", "problem": "minif2f:mathd_algebra_478", "proof": "  FAIL\n"},
+        ]
+        answer = httpx.post(f"{served.url}/prover/check", json={"items": items}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        results = {r["id"]: r for r in answer.json()["results"]}
+        assert results["bench"]["valid"] and results["bench"]["tier"] == "fast"
+        assert results["bench"]["axioms"] == ["propext", "Classical.choice", "Quot.sound"]
+        assert results["given"]["valid"] and results["given"]["checker"].startswith("repl-guard/3")
+        assert not results["helper"]["valid"] and results["helper"]["outcome"] == "guard-rejected"
+        assert not results["failing"]["valid"] and results["failing"]["outcome"] == "lean-errors"
+        for body, detail in (
+            ({"items": [{"id": "x", "problem": "minif2f:no_such_problem", "proof": "  rfl"}]}, "no_such_problem"),
+            ({"items": [{"id": "x", "proof": "  rfl"}]}, "give `problem` (DATASET:NAME) or `statement`"),
+            ({"items": [{"id": "x", "statement": "example : True := by", "proof": "  trivial"}]}, "not a `theorem NAME"),
+            ({"items": [{"id": "x", "problem": "minif2f:mathd_algebra_478", "proof": "  rfl"}], "tier": "certified"},
+             "runs no certified tier"),
+        ):
+            refused = httpx.post(f"{served.url}/prover/check", json=body, timeout=60)
+            assert refused.status_code == 422 and detail in refused.json()["detail"], refused.text

@@ -28,7 +28,7 @@ def serve(
     repl_settings(config.lean)  # Lean not set up: one line, before anything listens
     require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
     api_key = os.environ.get(config.serve.api_key_env, "")
-    app = build_app(ReplChecker.from_config(config.lean), config.serve, api_key)
+    app = build_app(ReplChecker.from_config(config.lean), config.serve, api_key, config.data)
     typer.echo(f"serving on http://{host or config.serve.host}:{port or config.serve.port} "
                f"({'API key from $' + config.serve.api_key_env if api_key else 'no API key'})", err=True)
     uvicorn.run(app, host=host or config.serve.host, port=port or config.serve.port, log_level="warning",
