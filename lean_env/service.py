@@ -110,11 +110,17 @@ class ProofIn(_Strict):
     preamble: str = ""
     """Helper declarations the proof needs, between the context and the statement (held to the
     allowlist like the proof)."""
+    restated_statement: str | None = None
+    """The statement as the policy wrote it (chat answers restate it): it must be the statement,
+    token for token."""
 
 
 class ProveBody(_Strict):
     items: list[ProofIn]
-    tier: Literal["fast", "certified"] = "fast"
+    tier: Literal["fast", "final", "certified"] = "fast"
+    """`fast`: the REPL's verdict; `certified`: the kernel replays it too (refused where the service
+    runs no certified tier); `final`: the verdict a proof leaves with under the service's
+    `lean.certify` (certified where it runs the tier, else fast)."""
     timeout: float = Field(60, ge=0)
 
 
@@ -364,8 +370,10 @@ class Service:
         limit = min(timeout, self.config.max_timeout_s) if timeout > 0 else self.config.max_timeout_s
 
         async def checked() -> Verdict:
-            verdict = await self.checker.verify(problem, item.proof, preamble=item.preamble)
-            return await self.checker.certify(problem, item.proof, verdict, item.preamble) if tier == "certified" else verdict
+            verdict = await self.checker.verify(problem, item.proof, item.restated_statement, item.preamble)
+            if tier == "fast":
+                return verdict
+            return await self.checker.certify(problem, item.proof, verdict, item.preamble)
 
         try:
             verdict: Verdict = await asyncio.wait_for(checked(), limit)

@@ -251,3 +251,51 @@ def test_our_endpoint_judges_a_proof_of_a_benchmark_problem_or_of_a_given_statem
         ):
             refused = httpx.post(f"{served.url}/prover/check", json=body, timeout=60)
             assert refused.status_code == 422 and detail in refused.json()["detail"], refused.text
+
+
+def test_grpo_rewards_asked_of_a_service_equal_the_local_ones(tmp_path: Path) -> None:
+    """`rl.verifier_url`: the same reward, with Lean behind `prover serve` (ServiceChecker speaks
+    the Checker protocol over HTTP); proofs it accepts reach the trainer's proof store."""
+    from lean_prover.data.store import ProofStore
+    from lean_prover.lean_env.blocking import BlockingChecker
+    from lean_prover.lean_env.service_client import ServiceChecker
+    from lean_prover.prover.training.config import RLConfig
+    from lean_prover.prover.training.reward import LeanReward
+    from tests.test_training import PROBLEMS
+
+    completions = ["  subst h\n  simp\n```", "  FAIL\n```", "  sorry\n```", "```"]
+    with Served(ServeConfig()) as served, ProofStore(tmp_path / "store.sqlite") as store, \
+            BlockingChecker(ServiceChecker(served.url)) as remote:
+        reward = LeanReward({p.id: p for p in PROBLEMS}, remote, RLConfig(shaping_lean_errors=0.25), store, model_name="m")
+        rewards = reward(prompts=[""] * 4, completions=completions, problem_id=["toy_0"] * 4, prompt_format=["non-cot"] * 4)
+        (record,) = store.query()
+    assert rewards == [1.0, 0.25, 0.0, 0.0]  # proved; Lean error (shaped); `sorry` (the guard); no proof
+    assert record.proof == "  subst h\n  simp\n" and "via the verification service" in record.checker
+
+
+def test_a_service_that_cannot_be_reached_is_an_environment_failure() -> None:
+    import asyncio
+
+    from lean_prover.data.errors import EnvironmentFailure
+    from lean_prover.lean_env.service_client import ServiceChecker
+    from tests.test_training import PROBLEMS
+
+    async def ask() -> None:
+        checker = ServiceChecker("http://127.0.0.1:9")
+        try:
+            await checker.verify(PROBLEMS[0], "  simp\n")
+        finally:
+            await checker.close()
+
+    with pytest.raises(EnvironmentFailure, match="cannot be reached"):
+        asyncio.run(ask())
+
+
+def test_train_rl_with_a_service_refuses_what_the_service_cannot_check(shared_data: Path, tmp_path: Path) -> None:
+    env = {"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path)}
+    both = run_cli("--set", "rl.verifier_url=http://127.0.0.1:9", "--set", "ray.verifiers=2", "train", "rl",
+                   env=env, cwd=tmp_path)
+    assert both.returncode == 2 and "set one" in both.stderr, both.stderr
+    answers = run_cli("--set", "rl.verifier_url=http://127.0.0.1:9", "--set", "rl.dataset=putnambench", "--set",
+                      "rl.split=", "--set", "rl.prompt_formats=deepseek-v2", "train", "rl", env=env, cwd=tmp_path)
+    assert answers.returncode == 2 and "ask for an answer" in answers.stderr, answers.stderr

@@ -131,6 +131,7 @@ def test_each_problem_is_prompted_with_and_without_chain_of_thought() -> None:
         ({"group_size": 1}, "at least 2"),
         ({"micro_batch_size": 7}, "must divide group_size x prompts_per_step = 512"),
         ({"prompt_formats": "cot,poem"}, "rl.prompt_formats"),
+        ({"verifier_url": "lean-box:8000"}, "give an http:// or https:// URL"),
     ],
 )
 def test_rl_settings_that_cannot_train_are_refused(changes: dict, message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -14,6 +15,7 @@ from lean_prover.data.leandojo import benchmark_problems, read_benchmark
 from lean_prover.data.store import ProofStore
 from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.repl_checker import ReplChecker, repl_settings
+from lean_prover.lean_env.service_client import SERVICE_KEY_VARIABLE, ServiceChecker
 from lean_prover.prover.cli.config import Config, load_config
 from lean_prover.prover.cli.entry import EXIT_INTERRUPTED
 from lean_prover.prover.model_files import resolve_model
@@ -48,9 +50,20 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     problems = load_problems(settings.dataset, config.data, split=settings.split or None)
     for prompt_format in settings.formats():  # GRPO draws whole proofs, as sampling does
         require_answer_support(problems, "sample", prompt_format)
+    if settings.verifier_url:
+        if config.ray.verifiers:
+            raise TrainingConfigError("rl.verifier_url and ray.verifiers both say where Lean runs: set one")
+        asking = [p.id for p in problems if p.answer is not None]
+        if asking:
+            raise TrainingConfigError(f"{asking[0]} (and {len(asking) - 1} more) ask for an answer, which the "
+                                      "verification service does not check yet; train on them with Lean here")
     model = resolve_model(settings.model, config.policy.cache_dir).location
     with _resumable(settings.output_dir):
-        if config.ray.verifiers:
+        if settings.verifier_url:
+            service = ServiceChecker(settings.verifier_url, os.environ.get(SERVICE_KEY_VARIABLE, ""))
+            with ProofStore(config.store.path) as store:
+                result = train_rl(settings, problems, service, model, store)
+        elif config.ray.verifiers:
             repl_settings(config.lean)  # fail here, in one line, when Lean is not set up
             require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
             make_verifier = functools.partial(ReplChecker.from_config, config.lean)

@@ -58,6 +58,11 @@ class RLConfig:
         },
     )
     store_proofs: bool = field(default=True, metadata={"help": "Add every proof found during training to the proof store."})
+    verifier_url: str = field(
+        default="",
+        metadata={"help": "A `prover serve` to ask for the rewards (e.g. http://lean-box:8000), instead of Lean here; "
+                          "its API key from $LEAN_SERVER_API_KEY."},
+    )
 
     def formats(self) -> list[str]:
         return [name.strip() for name in self.prompt_formats.split(",") if name.strip()]
@@ -71,6 +76,8 @@ class RLConfig:
                 raise TrainingConfigError(f"rl.{name} = {getattr(self, name)}: must be at least 1")
         if self.group_size < 2:
             raise TrainingConfigError("rl.group_size must be at least 2: GRPO compares completions within a group")
+        if self.verifier_url and not self.verifier_url.startswith(("http://", "https://")):
+            raise TrainingConfigError(f"rl.verifier_url = {self.verifier_url!r}: give an http:// or https:// URL")
         if (self.group_size * self.prompts_per_step) % self.micro_batch_size:
             raise TrainingConfigError(
                 f"rl.micro_batch_size = {self.micro_batch_size} must divide group_size x prompts_per_step "
