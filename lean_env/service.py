@@ -34,7 +34,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Literal
+from typing import Any, AsyncIterator, Awaitable, Literal, Sequence, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -60,6 +60,7 @@ from lean_prover.lean_env.verdict import Proved, TimedOut, Verdict
 logger = logging.getLogger(__name__)
 
 Infotree = Literal["full", "tactics", "original", "substantive"]
+T = TypeVar("T")
 
 
 class _Strict(BaseModel):
@@ -274,12 +275,13 @@ class Service:
         reports = await check_with_lean(plans, self.checker)
         return {"valid": all(r.passed for r in reports), "theorems": [_theorem(r) for r in reports]}
 
-    async def answer_all(self, request: Request, work: list[Awaitable[dict[str, Any]]]) -> list[dict[str, Any]] | None:
+    async def answer_all(self, request: Request, work: Sequence[Awaitable[T]]) -> list[T] | None:
         """The snippets' answers, or None when the client went away first (its work is cancelled)."""
         everything = asyncio.ensure_future(asyncio.gather(*work))
         gone = asyncio.ensure_future(_until_disconnected(request))
         try:
-            await asyncio.wait({everything, gone}, return_when=asyncio.FIRST_COMPLETED)
+            racing: set[asyncio.Future[Any]] = {everything, gone}
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
         finally:
             if not everything.done():
                 everything.cancel()
@@ -341,29 +343,33 @@ class Service:
         return JSONResponse({"results": results})
 
     def _problem(self, index: int, item: ProofIn) -> Problem:
-        where = f"items.{index}"
-        if (item.problem is None) == (item.statement is None):
+        problem = self.problem_for(f"items.{index}", item.problem, item.statement, item.header, item.context)
+        if problem.answer_to_find is not None:
+            raise Refused(422, f"items.{index}: {problem.id} asks for an answer, which this endpoint does not take yet")
+        return problem
+
+    def problem_for(self, where: str, reference: str | None, statement: str | None, header: str = "",
+                    context: str = "") -> Problem:
+        """A registered benchmark's problem (`DATASET:NAME`, found as `data` finds datasets), or
+        the problem of a given statement with its header and context. Raises Refused (422)."""
+        if (reference is None) == (statement is None):
             raise Refused(422, f"{where}: give `problem` (DATASET:NAME) or `statement`, not both")
-        if item.problem is not None:
-            dataset, _, key = item.problem.rpartition(":")
+        if reference is not None:
+            dataset, _, key = reference.rpartition(":")
             try:
                 if dataset not in self._datasets:
                     self._datasets[dataset] = load_problems(dataset, self.data)
-                problem = find_problem(self._datasets[dataset], key, source=dataset)
+                return find_problem(self._datasets[dataset], key, source=dataset)
             except DataError as error:
                 raise Refused(422, f"{where}.problem: {error}") from None
-        else:
-            assert item.statement is not None
-            try:
-                name = theorem_name(item.statement)
-            except LexError as error:
-                raise Refused(422, f"{where}.statement: does not read as Lean: {error}") from None
-            if name is None:
-                raise Refused(422, f"{where}.statement: not a `theorem NAME ... :=` or `lemma NAME ... :=`")
-            problem = Problem(name, "", item.header, "", item.statement, "", "request", context=item.context)
-        if problem.answer_to_find is not None:
-            raise Refused(422, f"{where}: {problem.id} asks for an answer, which this endpoint does not take yet")
-        return problem
+        assert statement is not None
+        try:
+            name = theorem_name(statement)
+        except LexError as error:
+            raise Refused(422, f"{where}.statement: does not read as Lean: {error}") from None
+        if name is None:
+            raise Refused(422, f"{where}.statement: not a `theorem NAME ... :=` or `lemma NAME ... :=`")
+        return Problem(name, "", header, "", statement, "", "request", context=context)
 
     async def judge(self, item: ProofIn, problem: Problem, tier: str, timeout: float) -> dict[str, Any]:
         started = time.monotonic()
@@ -398,7 +404,9 @@ class Service:
 
 def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "", data: DataConfig | None = None) -> FastAPI:
     """The ASGI app; its lifespan closes the checker (every REPL) at shutdown. `data` says where
-    registered benchmarks are found (our endpoint's `problem`)."""
+    registered benchmarks are found (our endpoint's `problem`). `app.state.service` is the
+    `Service`, for routes mounted on top (the RL stacks' reward endpoints, which read completions
+    as the prover's prompt formats write them)."""
     service = Service(checker, config, api_key, data)
 
     @contextlib.asynccontextmanager

@@ -299,3 +299,47 @@ def test_train_rl_with_a_service_refuses_what_the_service_cannot_check(shared_da
     answers = run_cli("--set", "rl.verifier_url=http://127.0.0.1:9", "--set", "rl.dataset=putnambench", "--set",
                       "rl.split=", "--set", "rl.prompt_formats=deepseek-v2", "train", "rl", env=env, cwd=tmp_path)
     assert answers.returncode == 2 and "ask for an answer" in answers.stderr, answers.stderr
+
+
+def test_openrlhf_remote_reward_url_scores_completions_on_the_service(data_config: DataConfig) -> None:
+    """OpenRLHF's `--remote_rm_url .../openrlhf/get_reward`: queries are prompt + response, labels
+    name the problems; the rewards are those of `prover train rl`."""
+    from lean_prover.prover.training.remote_reward import openrlhf_router
+
+    served = Served(ServeConfig(), data=data_config)
+    served.app.include_router(openrlhf_router())
+    chat = "Here:\n```lean4\nimport Mathlib\n\ntheorem demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n  subst h\n  norm_num\n```"
+    statement = json.dumps({"statement": "theorem demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
+                            "header": "import Mathlib\n"})
+    with served:
+        body = {"query": ["PROMPT  norm_num\n```", "PROMPT  FAIL\n```", "Q" + chat],
+                "prompts": ["PROMPT", "PROMPT", "Q"],
+                "labels": [json.dumps({"problem": "minif2f:mathd_algebra_478", "prompt_format": "non-cot"}),
+                           json.dumps({"problem": "minif2f:mathd_algebra_478", "prompt_format": "non-cot"}), statement]}
+        answer = httpx.post(f"{served.url}/openrlhf/get_reward", json=body, timeout=60)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["rewards"] == [1.0, 0.0, 1.0]
+        bad = httpx.post(f"{served.url}/openrlhf/get_reward", json={**body, "labels": ["minif2f:no_such"] * 3}, timeout=60)
+        assert bad.status_code == 422 and "no_such" in bad.json()["detail"]
+        unlabelled = httpx.post(f"{served.url}/openrlhf/get_reward", json={"query": ["x"]}, timeout=60)
+        assert unlabelled.status_code == 422 and "labels" in unlabelled.json()["detail"]
+
+
+def test_verl_compute_score_asks_the_service(data_config: DataConfig, shared_data: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """verl's custom reward function (`custom_reward_function.name=compute_score`)."""
+    from lean_prover.prover.training import remote_reward
+
+    with Served(ServeConfig(), data=data_config) as served:
+        monkeypatch.setenv("LEAN_PROVER_URL", served.url)
+        monkeypatch.setenv("PROVER_DATA_DIR", str(shared_data))
+        remote_reward._service.cache_clear()
+        try:
+            info = {"prompt_format": "non-cot"}
+            assert remote_reward.compute_score("minif2f", "  norm_num\n```", "minif2f:mathd_algebra_478", info) == 1.0
+            assert remote_reward.compute_score("minif2f", "  FAIL\n```", "minif2f:mathd_algebra_478", info) == 0.0
+            given = {"statement": "theorem demo : True := by\n", "header": "import Mathlib\n", "prompt_format": "non-cot"}
+            assert remote_reward.compute_score("mine", "  trivial\n```", json.dumps(given)) == 1.0
+        finally:
+            remote_reward._service().close()
+            remote_reward._service.cache_clear()

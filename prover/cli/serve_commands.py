@@ -11,6 +11,7 @@ from lean_prover.lean_env.certify import require_checker
 from lean_prover.lean_env.repl_checker import ReplChecker, repl_settings
 from lean_prover.lean_env.service import build_app
 from lean_prover.prover.cli.config import Config
+from lean_prover.prover.training.remote_reward import openrlhf_router
 
 GRACEFUL_SHUTDOWN_S = 30
 """On SIGTERM: how long requests in flight may take to finish before they are cut."""
@@ -29,6 +30,7 @@ def serve(
     require_checker(config.lean.workspace, config.lean.certify, config.lean.checker_binary)
     api_key = os.environ.get(config.serve.api_key_env, "")
     app = build_app(ReplChecker.from_config(config.lean), config.serve, api_key, config.data)
+    app.include_router(openrlhf_router())  # OpenRLHF's --remote_rm_url: /openrlhf/get_reward
     typer.echo(f"serving on http://{host or config.serve.host}:{port or config.serve.port} "
                f"({'API key from $' + config.serve.api_key_env if api_key else 'no API key'})", err=True)
     uvicorn.run(app, host=host or config.serve.host, port=port or config.serve.port, log_level="warning",
