@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import ctypes
 import json
 import logging
@@ -55,6 +56,12 @@ logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _STDERR_TAIL_BYTES = 16 * 1024
+
+REQUEST_TIME_LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar("lean_request_time_limit",
+                                                                                 default=None)
+"""A caller's own limit on each request of its task (a `prover serve` client's `timeout`): it
+bounds Lean's time on the caller's text, not the wait for a free REPL; header imports keep
+`header_timeout_s`."""
 
 STAND_IN_FIELD = "standIn"
 """A field a stand-in for the REPL puts in its answers to say what it is (the tests' REPL double
@@ -166,6 +173,9 @@ class ReplProcess:
         if self._closed:
             raise ReplCrashedError("the REPL process is closed")
         timeout = self.settings.timeout_s if timeout_s is None else timeout_s
+        limit = REQUEST_TIME_LIMIT.get()
+        if timeout_s is None and limit is not None:
+            timeout = min(timeout, limit)
         try:
             data = await asyncio.wait_for(self._exchange(request), timeout)
         except asyncio.TimeoutError as error:

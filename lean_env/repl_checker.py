@@ -364,8 +364,7 @@ class ReplChecker:
             header = await repl.header_env(imports)
             if not isinstance(header, CommandResponse) or header.errors:
                 return header, 0
-            answer = await repl.send(CommandRequest(cmd=parts.rest, env=header.env, infotree=infotree),
-                                     timeout_s=self._file_timeout_s(repl))
+            answer = await repl.send(CommandRequest(cmd=parts.rest, env=header.env, infotree=infotree))
             if not isinstance(answer, (CommandResponse, ErrorResponse)):
                 raise ReplProtocolError(f"a command was answered with a proof state: {str(answer)[:120]}")
             await repl.sentinel(header.env)

@@ -50,12 +50,13 @@ from lean_prover.data.lean_lexer import LexError
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import find_problem
 from lean_prover.lean_env.config import ServeConfig
-from lean_prover.lean_env.errors import LeanEnvError, ReplError
+from lean_prover.lean_env.errors import LeanEnvError, ReplError, ReplTimeoutError
+from lean_prover.lean_env.repl import REQUEST_TIME_LIMIT
 from lean_prover.lean_env.checks import theorem_name
 from lean_prover.lean_env.file_check import TheoremReport, check_with_lean, plan_unvouched, report_verdict
 from lean_prover.lean_env.protocol import CommandResponse, ErrorResponse
 from lean_prover.lean_env.repl_checker import ReplChecker
-from lean_prover.lean_env.verdict import Proved, TimedOut, Verdict
+from lean_prover.lean_env.verdict import Proved, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -234,14 +235,15 @@ class Service:
         """kimina's `ReplResponse` for one snippet (`id`, `time`, `response` or `error`), with our
         verdict under `lean_prover`."""
         started = time.monotonic()
-        limit = min(timeout, self.config.max_timeout_s) if timeout > 0 else self.config.max_timeout_s
+        limit = self._limit(timeout)
+        REQUEST_TIME_LIMIT.set(limit)  # this snippet's task: each Lean request, not the wait for a REPL
         result: dict[str, Any] = {"id": snippet_id}
         try:
-            response, verdict = await asyncio.wait_for(self._judge(snippet_id, code, infotree), limit)
+            response, verdict = await self._judge(snippet_id, code, infotree)
             result["response"] = response
             result["lean_prover"] = verdict
             label = "valid" if verdict["valid"] else "invalid"
-        except asyncio.TimeoutError:
+        except ReplTimeoutError:
             result["error"] = f"Lean REPL command timed out in {limit:g} seconds"
             result["lean_prover"] = {"valid": False, "reason": "timed out", "theorems": []}
             label = "timeout"
@@ -371,9 +373,13 @@ class Service:
             raise Refused(422, f"{where}.statement: not a `theorem NAME ... :=` or `lemma NAME ... :=`")
         return Problem(name, "", header, "", statement, "", "request", context=context)
 
+    def _limit(self, timeout: float) -> float:
+        return min(timeout, self.config.max_timeout_s) if timeout > 0 else self.config.max_timeout_s
+
     async def judge(self, item: ProofIn, problem: Problem, tier: str, timeout: float) -> dict[str, Any]:
         started = time.monotonic()
-        limit = min(timeout, self.config.max_timeout_s) if timeout > 0 else self.config.max_timeout_s
+        limit = self._limit(timeout)
+        REQUEST_TIME_LIMIT.set(limit)
 
         async def checked() -> Verdict:
             verdict = await self.checker.verify(problem, item.proof, item.restated_statement, item.preamble)
@@ -381,10 +387,7 @@ class Service:
                 return verdict
             return await self.checker.certify(problem, item.proof, verdict, item.preamble)
 
-        try:
-            verdict: Verdict = await asyncio.wait_for(checked(), limit)
-        except asyncio.TimeoutError:
-            verdict = TimedOut(limit)
+        verdict = await checked()  # a Lean request past `limit` is a TimedOut verdict
         seconds = time.monotonic() - started
         report = report_verdict(item.id, problem.source, verdict)
         self.metrics.snippets.labels("valid" if report.passed else "invalid").inc()
