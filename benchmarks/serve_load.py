@@ -1,19 +1,31 @@
-"""`prover serve` under load, with faults, against the REPL double, in one run.
+"""`prover serve` under load, with faults, against the REPL double; and kimina-lean-server on
+the same load, side by side in one run.
 
     .venv/bin/python benchmarks/serve_load.py [--clients 16] [--seconds 20] [--workers 2]
+        [--kimina build/kimina-venv]
 
 `--clients` concurrent clients send `POST /api/check` requests of one snippet each for
 `--seconds` seconds (both bounded: at most 256 clients, 300 s). One snippet in ten is a fault:
 a REPL that hangs (cut at the request's 2 s timeout), one that dies mid-answer, one that prints
-garbage. Every answer is checked against what its snippet must give (our verdict valid for a
-proof, invalid for a failing one, kimina's "timed out" or an error for a fault); a 503 (the
-queue full) is retried after its Retry-After and not counted as an answer. Printed: answers per
-second, latency p50 and p99 of the good snippets, the answers lost or mismatched (goal: 0),
-and the REPL restarts the faults caused.
+garbage. Every answer is checked against what its snippet must give (for us: our verdict valid
+for a proof, invalid for a failing one, an error or an invalid verdict for a fault; for kimina:
+its own statuses, valid, lean_error, an error); a 503 (the queue full) is retried after its
+Retry-After and not counted as an answer. Printed for each server: answers per second, latency
+p50 and p99 of the good snippets, the answers lost or mismatched (goal: 0), and the ratio of our
+throughput to kimina's.
 
-Not compared here: kimina-lean-server itself (its `kimina-ast-server` package driving the same
-REPL double through a stand-in `lake`, on the same cores), and a SIGTERM in the middle of the
-load (tests/test_serve.py sends one to an idle-after-a-check service).
+`--kimina VENV` names a virtual environment holding kimina-lean-server's `kimina-ast-server`
+package (`python3 -m venv build/kimina-venv && build/kimina-venv/bin/pip install
+kimina-ast-server 'fastapi==0.115.13'`: its 2.1.3 passes FastAPI an argument newer FastAPIs
+refuse). It runs there with `lean.workers` REPLs (`LEAN_SERVER_MAX_REPLS`), driving the same REPL
+double through a stand-in `lake` (`tests/doubles/fake_lake.py`, whose `lake env PROGRAM` runs the
+program). Two things of kimina's are stood in for, because they cannot run here: its database
+client (Prisma downloads engines at import; with no database URL it is never used), and, on
+Python 3.11, `typing.TypedDict`, which pydantic refuses in its models below 3.12 (its client and
+server then do not import at all). Both are in the stand-in folder the benchmark writes.
+
+Not compared here: a SIGTERM in the middle of the load (tests/test_serve.py sends one to a
+service between checks).
 """
 
 from __future__ import annotations
@@ -21,13 +33,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import random
 import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import httpx
 import uvicorn
@@ -61,15 +78,31 @@ def pick(rng: random.Random) -> str:
     return "proof" if roll < 0.55 else "failing"
 
 
-def matches(expected: str, result: dict) -> bool:
+def ours_match(expected: str, result: dict) -> bool:
+    """Our verdict (`lean_prover`) says what the snippet must give."""
     if expected == "error":
         return "error" in result or not result.get("lean_prover", {}).get("valid", True)
     return "response" in result and result["lean_prover"]["valid"] == (expected == "valid")
 
 
-async def client(url: str, seed: int, until: float, outcomes: list[tuple[str, bool, float]]) -> None:
+def kimina_match(expected: str, result: dict) -> bool:
+    """kimina's own reading of its answer (kimina_client `ReplResponse.analyze`): valid is no
+    error message and no sorry."""
+    if "error" in result and result["error"]:
+        return expected == "error"
+    response = result.get("response") or {}
+    if "message" in response:  # the REPL's own error
+        return expected == "error"
+    errors = any(m.get("severity") == "error" for m in response.get("messages") or [])
+    return {"valid": not errors, "invalid": errors, "error": errors}[expected]
+
+
+Judge = Callable[[str, dict], bool]
+
+
+async def client(url: str, seed: int, until: float, judge: Judge, outcomes: list[tuple[str, bool, float]]) -> None:
     rng = random.Random(seed)
-    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+    async with httpx.AsyncClient(base_url=url, timeout=120) as http:
         n = 0
         while time.monotonic() < until:
             kind = pick(rng)
@@ -79,12 +112,120 @@ async def client(url: str, seed: int, until: float, outcomes: list[tuple[str, bo
             started = time.monotonic()
             while True:
                 answer = await http.post("/api/check", json={"snippets": [snippet], "timeout": 2})
-                if answer.status_code != 503:
+                if answer.status_code not in (429, 503):
                     break
                 await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
-            ok = answer.status_code == 200 and matches(expected, answer.json()["results"][0]) \
-                and answer.json()["results"][0]["id"] == snippet["id"]
+            ok = answer.status_code == 200 and answer.json()["results"][0]["id"] == snippet["id"] \
+                and judge(expected, answer.json()["results"][0])
             outcomes.append((kind, ok, time.monotonic() - started))
+
+
+@dataclass
+class Measured:
+    name: str
+    wall_s: float
+    outcomes: list[tuple[str, bool, float]]
+
+    @property
+    def per_second(self) -> float:
+        return len(self.outcomes) / self.wall_s
+
+    def lines(self) -> list[str]:
+        good = sorted(t for kind, _, t in self.outcomes if kind in ("proof", "failing"))
+        wrong = sorted({kind for kind, ok, _ in self.outcomes if not ok})
+        lost = sum(not ok for _, ok, _ in self.outcomes)
+        faults = sum(kind in ("hang", "die", "garbage") for kind, _, _ in self.outcomes)
+        lines = [f"{self.name}: {len(self.outcomes)} answers ({faults} faults injected) in {self.wall_s:.1f} s",
+                 f"  throughput               {self.per_second:.1f} snippets/s"]
+        if good:
+            lines.append(f"  latency p50 / p99        {1000 * statistics.median(good):.0f} ms / "
+                         f"{1000 * good[min(len(good) - 1, int(0.99 * len(good)))]:.0f} ms")
+        lines.append(f"  lost or mismatched       {lost}   (goal: 0){'  ' + ', '.join(wrong) if wrong else ''}")
+        return lines
+
+
+def load(url: str, name: str, clients: int, seconds: float, judge: Judge) -> Measured:
+    outcomes: list[tuple[str, bool, float]] = []
+
+    async def run() -> None:
+        until = time.monotonic() + seconds
+        await asyncio.gather(*(client(url, seed, until, judge, outcomes) for seed in range(clients)))
+
+    started = time.monotonic()
+    asyncio.run(run())
+    return Measured(name, time.monotonic() - started, outcomes)
+
+
+def measure_ours(clients: int, seconds: float, workers: int) -> tuple[Measured, int]:
+    settings = ReplSettings(command=FAKE, timeout_s=30.0, header_timeout_s=30.0)
+    checker = ReplChecker(ReplPool(settings, workers), Pins.unknown(), GuardPolicy())
+    app = build_app(checker, ServeConfig(max_queue=max(8, clients)))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        measured = load(f"http://127.0.0.1:{sock.getsockname()[1]}", "prover serve", clients, seconds, ours_match)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+    return measured, checker.pool.counters.restarts
+
+
+STUB_PRISMA = """class Prisma:  # kimina's database client; with no database URL it is never connected
+    async def connect(self) -> None:
+        raise RuntimeError("no database in this benchmark")
+"""
+STUB_TYPEDDICT = """import typing
+import typing_extensions
+
+typing.TypedDict = typing_extensions.TypedDict  # what pydantic takes in models below Python 3.12
+"""
+
+
+def measure_kimina(venv: Path, clients: int, seconds: float, workers: int) -> Measured:
+    with tempfile.TemporaryDirectory(prefix="kimina-bench-") as folder:
+        root = Path(folder)
+        (root / "bin").mkdir()
+        (root / "stub" / "prisma").mkdir(parents=True)
+        (root / "stub" / "prisma" / "__init__.py").write_text(STUB_PRISMA)
+        (root / "stub" / "sitecustomize.py").write_text(STUB_TYPEDDICT)
+        lake, repl = root / "bin" / "lake", root / "repl"
+        lake.write_text(f'#!/bin/sh\nexec {sys.executable} {ROOT / "tests" / "doubles" / "fake_lake.py"} "$@"\n')
+        repl.write_text(f"#!/bin/sh\nexec {' '.join(FAKE)}\n")
+        for script in (lake, repl):
+            script.chmod(0o755)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(root / "stub"), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
+               "LEAN_SERVER_SKIP_VALIDATION": "1", "LEAN_SERVER_REPL_PATH": str(repl), "LEAN_SERVER_PROJECT_DIR": folder,
+               "LEAN_SERVER_MAX_REPLS": str(workers), "LEAN_SERVER_PORT": str(port), "LEAN_SERVER_HOST": "127.0.0.1",
+               "LEAN_SERVER_LOG_LEVEL": "ERROR", "LEAN_SERVER_ENVIRONMENT": "prod"}
+        server = subprocess.Popen([str(venv / "bin" / "python"), "-m", "server"], cwd=folder, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit(f"kimina-lean-server did not start: {(server.stderr.read() if server.stderr else '')[-2000:]}")
+                time.sleep(0.2)
+            return load(url, "kimina-lean-server", clients, seconds, kimina_match)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
 
 
 def main() -> None:
@@ -92,43 +233,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kimina", type=Path, help="a virtual environment with kimina-ast-server installed")
     args = parser.parse_args()
     logging.getLogger("lean_prover").setLevel(logging.ERROR)  # each injected fault logs its REPL's failure
     clients, seconds = min(max(args.clients, 1), 256), min(max(args.seconds, 1.0), 300.0)
-    settings = ReplSettings(command=FAKE, timeout_s=30.0, header_timeout_s=30.0)
-    checker = ReplChecker(ReplPool(settings, args.workers), Pins.unknown(), GuardPolicy())
-    app = build_app(checker, ServeConfig(max_queue=max(8, clients)))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    outcomes: list[tuple[str, bool, float]] = []
-
-    async def load() -> None:
-        until = time.monotonic() + seconds
-        await asyncio.gather(*(client(url, seed, until, outcomes) for seed in range(clients)))
-
-    started = time.monotonic()
-    asyncio.run(load())
-    wall = time.monotonic() - started
-    restarts = checker.pool.counters.restarts
-    server.should_exit = True
-    thread.join(timeout=60)
-    good = sorted(t for kind, _, t in outcomes if kind in ("proof", "failing"))
-    wrong = [kind for kind, ok, _ in outcomes if not ok]
-    faults = sum(kind in ("hang", "die", "garbage") for kind, _, _ in outcomes)
-    print(f"prover serve, REPL double, {args.workers} REPLs, {clients} clients, {wall:.1f} s")
-    print(f"  answers                  {len(outcomes)} ({faults} faults injected)")
-    print(f"  throughput               {len(outcomes) / wall:.1f} snippets/s")
-    if good:
-        print(f"  latency p50 / p99        {1000 * statistics.median(good):.0f} ms / "
-              f"{1000 * good[min(len(good) - 1, int(0.99 * len(good)))]:.0f} ms")
-    print(f"  lost or mismatched       {len(wrong)}   (goal: 0){'  ' + ', '.join(sorted(set(wrong))) if wrong else ''}")
+    print(f"{clients} clients, {seconds:g} s each server, {args.workers} REPLs (the REPL double), 2 s timeouts")
+    ours, restarts = measure_ours(clients, seconds, args.workers)
+    print("\n".join(ours.lines()))
     print(f"  REPL restarts            {restarts}")
+    if args.kimina is None:
+        print("kimina-lean-server: not run (give --kimina VENV)")
+        return
+    theirs = measure_kimina(args.kimina, clients, seconds, args.workers)
+    print("\n".join(theirs.lines()))
+    print(f"ours / kimina's throughput: {ours.per_second / theirs.per_second:.2f}   (goal: at least 1; we also run "
+          "our verdict's checks, kimina one REPL command a snippet)")
 
 
 if __name__ == "__main__":
