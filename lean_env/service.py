@@ -115,6 +115,9 @@ class ProofIn(_Strict):
     restated_statement: str | None = None
     """The statement as the policy wrote it (chat answers restate it): it must be the statement,
     token for token."""
+    answer: str | None = None
+    """For a problem that asks for an answer (PutnamBench's `…_solution`): the term that fills it,
+    held to the guard's rules for answers and checked by Lean where it stands."""
 
 
 class ProveBody(_Strict):
@@ -346,9 +349,13 @@ class Service:
 
     def _problem(self, index: int, item: ProofIn) -> Problem:
         problem = self.problem_for(f"items.{index}", item.problem, item.statement, item.header, item.context)
-        if problem.answer_to_find is not None:
-            raise Refused(422, f"items.{index}: {problem.id} asks for an answer, which this endpoint does not take yet")
-        return problem
+        if problem.answer_to_find is None:
+            if item.answer is not None:
+                raise Refused(422, f"items.{index}.answer: {problem.id} asks for no answer")
+            return problem
+        if item.answer is None:
+            raise Refused(422, f"items.{index}: {problem.id} asks for an answer; give it in `answer`")
+        return problem.with_answer(item.answer)
 
     def problem_for(self, where: str, reference: str | None, statement: str | None, header: str = "",
                     context: str = "") -> Problem:

@@ -343,3 +343,66 @@ def test_verl_compute_score_asks_the_service(data_config: DataConfig, shared_dat
         finally:
             remote_reward._service().close()
             remote_reward._service.cache_clear()
+
+
+def test_our_endpoint_takes_an_answer_problem_with_its_answer(data_config: DataConfig) -> None:
+    """PutnamBench's `putnam_1962_a5` asks for `putnam_1962_a5_solution`: the item's `answer` fills
+    it, held to the guard's rules for answers; without one the request is refused."""
+    with Served(ServeConfig(), data=data_config) as served:
+        url = f"{served.url}/prover/check"
+        good = {"id": "a", "problem": "putnambench:putnam_1962_a5", "proof": "by\n  simp\n",
+                "answer": "fun n => n * (n + 1) * 2 ^ (n - 2)"}
+        smuggled = {**good, "id": "b", "answer": "0\n\naxiom cheat : False"}
+        answer = httpx.post(url, json={"items": [good, smuggled]}, timeout=60)
+        assert answer.status_code == 200, answer.text
+        results = {r["id"]: r for r in answer.json()["results"]}
+        assert results["a"]["valid"] and not results["b"]["valid"], results
+        missing = httpx.post(url, json={"items": [{**good, "answer": None}]}, timeout=60)
+        assert missing.status_code == 422 and "give it in `answer`" in missing.json()["detail"]
+        unasked = httpx.post(url, json={"items": [{"id": "c", "problem": "minif2f:mathd_algebra_478",
+                                                   "proof": "  norm_num\n", "answer": "3"}]}, timeout=60)
+        assert unasked.status_code == 422 and "asks for no answer" in unasked.json()["detail"]
+
+
+def test_sigterm_lets_the_work_in_flight_finish(tmp_path: Path) -> None:
+    """SIGTERM while a check runs (each REPL answer takes 0.3 s): the request gets its whole
+    answer, then the service ends."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import FAKE_REPL
+
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    slow = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted --latency 0.3"
+    process = subprocess.Popen([sys.executable, "-m", "lean_prover.prover", "--set", slow, "--set",
+                                f"lean.workspace={tmp_path}", "--set", "lean.certify=never", "serve", "--port", str(port)],
+                               cwd=tmp_path, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(httpx.post, f"{url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]},
+                                  timeout=120)
+            time.sleep(1.0)  # the check is under way
+            process.send_signal(signal.SIGTERM)
+            answer = pending.result()
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert answer.status_code == 200 and answer.json()["results"][0]["lean_prover"]["valid"], answer.text
+    assert process.returncode in (0, -signal.SIGTERM)

@@ -19,7 +19,9 @@ in every stack:
 A problem is named the same way everywhere (`ground_truth` for verl, the label for OpenRLHF):
 `DATASET:NAME` of a registered benchmark, or a JSON object `{"problem": "DATASET:NAME"}` or
 `{"statement": ..., "header": ..., "context": ...}`, optionally with `"prompt_format"` (default
-`deepseek-v2`, a whole proof in a chat answer). A problem that asks for an answer scores 0.
+`deepseek-v2`, a whole proof in a chat answer). A problem that asks for an answer takes the
+completion's answer (OpenRLHF, on the service's own pool); verl's, asked over HTTP, scores 0
+there (`ServiceChecker` does not send answers yet).
 """
 
 from __future__ import annotations
@@ -70,9 +72,8 @@ def problem_spec(named: Any) -> dict[str, Any]:
 
 
 async def reward_of(checker: Checker, problem: Problem, prompt_format: str, completion: str) -> float:
-    """The reward of one completion, on the one check path."""
-    if problem.answer_to_find is not None:
-        return 0.0
+    """The reward of one completion, on the one check path (an answer problem's answer comes
+    from the completion, as in `prover train rl`)."""
     verdict = await check_candidate(checker, problem, extract(problem, prompt_format, completion))
     return score(verdict, RLConfig())
 
