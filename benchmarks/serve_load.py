@@ -35,6 +35,7 @@ import asyncio
 import logging
 import os
 import random
+import signal
 import socket
 import statistics
 import subprocess
@@ -59,6 +60,7 @@ from lean_prover.lean_env.repl import ReplSettings  # noqa: E402
 from lean_prover.lean_env.repl_checker import ReplChecker  # noqa: E402
 from lean_prover.lean_env.service import build_app  # noqa: E402
 from lean_prover.lean_env.workspace import Pins  # noqa: E402
+from lean_prover.prover.cli.serve_commands import listening_socket  # noqa: E402
 
 FAKE = (sys.executable, str(ROOT / "tests" / "doubles" / "fake_repl.py"), "scripted")
 HEADER = "import Mathlib\n\n"
@@ -100,7 +102,10 @@ def kimina_match(expected: str, result: dict) -> bool:
 Judge = Callable[[str, dict], bool]
 
 
-async def client(url: str, seed: int, until: float, judge: Judge, outcomes: list[tuple[str, bool, float]]) -> None:
+async def client(url: str, seed: int, until: float, judge: Judge, outcomes: list[tuple[str, bool, float]],
+                 refused: list[str] | None = None) -> None:
+    """Requests one after another until `until`. With `refused`, a server that goes away (a
+    SIGTERM) ends this client, and what it could not send is counted there."""
     rng = random.Random(seed)
     async with httpx.AsyncClient(base_url=url, timeout=120) as http:
         n = 0
@@ -111,10 +116,20 @@ async def client(url: str, seed: int, until: float, judge: Judge, outcomes: list
             snippet = {"id": f"{seed}-{n}", "code": text.format(n=n)}
             started = time.monotonic()
             while True:
-                answer = await http.post("/api/check", json={"snippets": [snippet], "timeout": 2})
-                if answer.status_code not in (429, 503):
+                try:
+                    answer = await http.post("/api/check", json={"snippets": [snippet], "timeout": 2})
+                except httpx.TransportError:
+                    if refused is None:
+                        raise
+                    refused.append(kind)
+                    return
+                if answer.status_code not in (429, 503) or (refused is not None and answer.status_code == 503
+                                                            and "shutting down" in answer.text):
                     break
                 await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
+            if refused is not None and answer.status_code == 503:
+                refused.append(kind)
+                return
             ok = answer.status_code == 200 and answer.json()["results"][0]["id"] == snippet["id"] \
                 and judge(expected, answer.json()["results"][0])
             outcomes.append((kind, ok, time.monotonic() - started))
@@ -160,8 +175,7 @@ def measure_ours(clients: int, seconds: float, workers: int) -> tuple[Measured, 
     settings = ReplSettings(command=FAKE, timeout_s=30.0, header_timeout_s=30.0)
     checker = ReplChecker(ReplPool(settings, workers), Pins.unknown(), GuardPolicy())
     app = build_app(checker, ServeConfig(max_queue=max(8, clients)))
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock = listening_socket("127.0.0.1", 0)  # as `prover serve` listens
     server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -228,6 +242,99 @@ def measure_kimina(venv: Path, clients: int, seconds: float, workers: int) -> Me
                 server.kill()
 
 
+def measure_overhead(checks: int = 200) -> tuple[float, float]:
+    """Mean seconds per snippet, one at a time on one REPL: the service's handler called in the
+    process, and the same through HTTP (what the service adds: the body read by hand, admission,
+    JSON both ways, the connection)."""
+    code = KINDS["proof"][0]
+
+    def fresh() -> ReplChecker:
+        return ReplChecker(ReplPool(ReplSettings(command=FAKE, timeout_s=30.0, header_timeout_s=30.0), 1),
+                           Pins.unknown(), GuardPolicy())
+
+    async def direct() -> float:
+        app = build_app(fresh(), ServeConfig())
+        service = app.state.service
+        await service.answer("warm", code.format(n=0), 30, None)
+        started = time.monotonic()
+        for n in range(checks):
+            await service.answer(str(n), code.format(n=n), 30, None)
+        elapsed = time.monotonic() - started
+        await service.checker.close()
+        return elapsed / checks
+
+    in_process = asyncio.run(direct())
+    app = build_app(fresh(), ServeConfig())
+    sock = listening_socket("127.0.0.1", 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as http:
+            http.post("/api/check", json={"snippets": [{"id": "warm", "code": code.format(n=0)}]})
+            started = time.monotonic()
+            for n in range(checks):
+                http.post("/api/check", json={"snippets": [{"id": str(n), "code": code.format(n=n)}]})
+            over_http = (time.monotonic() - started) / checks
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+    return in_process, over_http
+
+
+def measure_sigterm(clients: int, seconds: float, workers: int) -> list[str]:
+    """`prover serve` as a user runs it, under the same load, sent SIGTERM half way: every
+    request is answered right or refused, none half answered, and no REPL is left behind."""
+    import psutil
+
+    with tempfile.TemporaryDirectory(prefix="serve-sigterm-") as folder:
+        (Path(folder) / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [sys.executable, "-m", "lean_prover.prover", "--log-level", "ERROR",
+                   "--set", f"lean.repl_command={' '.join(FAKE)}", "--set", f"lean.workspace={folder}",
+                   "--set", "lean.certify=never", "--set", f"lean.workers={workers}",
+                   "--set", f"serve.max_queue={max(8, clients)}", "serve", "--port", str(port)]
+        server = subprocess.Popen(command, cwd=folder, env={**os.environ, "XDG_DATA_HOME": folder},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("prover serve did not start")
+                time.sleep(0.2)
+        outcomes: list[tuple[str, bool, float]] = []
+        refused: list[str] = []
+        repls: list[psutil.Process] = []
+
+        async def run() -> None:
+            until = time.monotonic() + seconds
+
+            async def terminate() -> None:
+                await asyncio.sleep(seconds / 2)
+                repls.extend(psutil.Process(server.pid).children(recursive=True))
+                server.send_signal(signal.SIGTERM)
+
+            await asyncio.gather(terminate(), *(client(url, seed, until, ours_match, outcomes, refused)
+                                                for seed in range(clients)))
+
+        asyncio.run(run())
+        server.wait(timeout=60)
+        psutil.wait_procs(repls, timeout=10)
+        left = [p for p in repls if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    wrong = sum(not ok for _, ok, _ in outcomes)
+    return [f"prover serve, SIGTERM after {seconds / 2:g} s: {len(outcomes)} answers, {wrong} wrong (goal: 0), "
+            f"{len(refused)} requests refused once it stopped taking them",
+            f"  REPLs left behind        {len(left)} of {len(repls)}   (goal: 0); exit {server.returncode}"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=16)
@@ -241,6 +348,10 @@ def main() -> None:
     ours, restarts = measure_ours(clients, seconds, args.workers)
     print("\n".join(ours.lines()))
     print(f"  REPL restarts            {restarts}")
+    in_process, over_http = measure_overhead()
+    print(f"  per snippet, one at a time: {1000 * in_process:.2f} ms in the process, {1000 * over_http:.2f} ms over "
+          f"HTTP: the service adds {1000 * (over_http - in_process):.2f} ms   (goal: under 1 ms)")
+    print("\n".join(measure_sigterm(clients, seconds, args.workers)))
     if args.kimina is None:
         print("kimina-lean-server: not run (give --kimina VENV)")
         return

@@ -406,3 +406,16 @@ def test_sigterm_lets_the_work_in_flight_finish(tmp_path: Path) -> None:
             process.kill()
     assert answer.status_code == 200 and answer.json()["results"][0]["lean_prover"]["valid"], answer.text
     assert process.returncode in (0, -signal.SIGTERM)
+
+
+def test_a_port_taken_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    from tests.test_eval_cli import SCRIPTED
+
+    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run_cli("--set", SCRIPTED, "--set", f"lean.workspace={tmp_path}", "--set", "lean.certify=never",
+                         "serve", "--port", str(taken.getsockname()[1]), cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.returncode == 3 and "cannot listen on 127.0.0.1:" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
