@@ -419,3 +419,14 @@ def test_a_port_taken_is_one_line_and_exit_3(tmp_path: Path) -> None:
                          "serve", "--port", str(taken.getsockname()[1]), cwd=tmp_path, env={"XDG_DATA_HOME": str(tmp_path)})
     assert result.returncode == 3 and "cannot listen on 127.0.0.1:" in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("marker", ["DIE_MID_ANSWER", "GARBAGE", "FLOOD"])
+def test_a_repl_that_dies_or_garbles_or_floods_is_cut_and_reported_for_its_snippet(served: Served, marker: str) -> None:
+    bad = f"import Mathlib\n\ntheorem t : True := by\n  trivial -- {marker}\n"
+    body = {"snippets": [{"id": "bad", "code": bad}, {"id": "fine", "code": PROOF}], "timeout": 20}
+    answer = httpx.post(f"{served.url}/api/check", json=body, timeout=120)
+    assert answer.status_code == 200, answer.text
+    results = {r["id"]: r for r in answer.json()["results"]}
+    assert "the REPL failed" in results["bad"]["error"] and not results["bad"]["lean_prover"]["valid"]
+    assert results["fine"]["lean_prover"]["valid"]
