@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -45,10 +46,11 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -174,19 +176,48 @@ def load(url: str, name: str, clients: int, seconds: float, judge: Judge) -> Mea
 def measure_ours(clients: int, seconds: float, workers: int) -> tuple[Measured, int]:
     settings = ReplSettings(command=FAKE, timeout_s=30.0, header_timeout_s=30.0)
     checker = ReplChecker(ReplPool(settings, workers), Pins.unknown(), GuardPolicy())
-    app = build_app(checker, ServeConfig(max_queue=max(8, clients)))
-    sock = listening_socket("127.0.0.1", 0)  # as `prover serve` listens
+    with serving(build_app(checker, ServeConfig(max_queue=max(8, clients)))) as url:
+        measured = load(url, "prover serve", clients, seconds, ours_match)
+    return measured, checker.pool.counters.restarts
+
+
+@contextlib.contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served in a thread on loopback, listening as `prover serve` listens; its URL."""
+    sock = listening_socket("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
         time.sleep(0.02)
     try:
-        measured = load(f"http://127.0.0.1:{sock.getsockname()[1]}", "prover serve", clients, seconds, ours_match)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=60)
-    return measured, checker.pool.counters.restarts
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def wait_until_up(url: str, server: subprocess.Popen[str] | subprocess.Popen[bytes], name: str) -> None:
+    """Until `GET /health` answers (both servers have it); a server that exits or takes two
+    minutes ends the benchmark with what it said."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            said = server.stderr.read() if server.stderr else ""
+            raise SystemExit(f"{name} did not start: {str(said)[-2000:]}")
+        time.sleep(0.2)
 
 
 STUB_PRISMA = """class Prisma:  # kimina's database client; with no database URL it is never connected
@@ -212,9 +243,7 @@ def measure_kimina(venv: Path, clients: int, seconds: float, workers: int) -> Me
         repl.write_text(f"#!/bin/sh\nexec {' '.join(FAKE)}\n")
         for script in (lake, repl):
             script.chmod(0o755)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         env = {**os.environ, "PYTHONPATH": str(root / "stub"), "PATH": f"{root / 'bin'}{os.pathsep}{os.environ['PATH']}",
                "LEAN_SERVER_SKIP_VALIDATION": "1", "LEAN_SERVER_REPL_PATH": str(repl), "LEAN_SERVER_PROJECT_DIR": folder,
                "LEAN_SERVER_MAX_REPLS": str(workers), "LEAN_SERVER_PORT": str(port), "LEAN_SERVER_HOST": "127.0.0.1",
@@ -223,16 +252,7 @@ def measure_kimina(venv: Path, clients: int, seconds: float, workers: int) -> Me
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         try:
             url = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"kimina-lean-server did not start: {(server.stderr.read() if server.stderr else '')[-2000:]}")
-                time.sleep(0.2)
+            wait_until_up(url, server, "kimina-lean-server")
             return load(url, "kimina-lean-server", clients, seconds, kimina_match)
         finally:
             server.terminate()
@@ -264,23 +284,12 @@ def measure_overhead(checks: int = 200) -> tuple[float, float]:
         return elapsed / checks
 
     in_process = asyncio.run(direct())
-    app = build_app(fresh(), ServeConfig())
-    sock = listening_socket("127.0.0.1", 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="error"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=60) as http:
-            http.post("/api/check", json={"snippets": [{"id": "warm", "code": code.format(n=0)}]})
-            started = time.monotonic()
-            for n in range(checks):
-                http.post("/api/check", json={"snippets": [{"id": str(n), "code": code.format(n=n)}]})
-            over_http = (time.monotonic() - started) / checks
-    finally:
-        server.should_exit = True
-        thread.join(timeout=60)
+    with serving(build_app(fresh(), ServeConfig())) as url, httpx.Client(base_url=url, timeout=60) as http:
+        http.post("/api/check", json={"snippets": [{"id": "warm", "code": code.format(n=0)}]})
+        started = time.monotonic()
+        for n in range(checks):
+            http.post("/api/check", json={"snippets": [{"id": str(n), "code": code.format(n=n)}]})
+        over_http = (time.monotonic() - started) / checks
     return in_process, over_http
 
 
@@ -291,9 +300,7 @@ def measure_sigterm(clients: int, seconds: float, workers: int) -> list[str]:
 
     with tempfile.TemporaryDirectory(prefix="serve-sigterm-") as folder:
         (Path(folder) / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         command = [sys.executable, "-m", "lean_prover.prover", "--log-level", "ERROR",
                    "--set", f"lean.repl_command={' '.join(FAKE)}", "--set", f"lean.workspace={folder}",
                    "--set", "lean.certify=never", "--set", f"lean.workers={workers}",
@@ -301,15 +308,7 @@ def measure_sigterm(clients: int, seconds: float, workers: int) -> list[str]:
         server = subprocess.Popen(command, cwd=folder, env={**os.environ, "XDG_DATA_HOME": folder},
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("prover serve did not start")
-                time.sleep(0.2)
+        wait_until_up(url, server, "prover serve")
         outcomes: list[tuple[str, bool, float]] = []
         refused: list[str] = []
         repls: list[psutil.Process] = []

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -57,6 +60,31 @@ class Served:
     def __exit__(self, *exc_info: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=30)
+
+
+def start_prover_serve(folder: Path, *settings: str) -> tuple[subprocess.Popen[str], str]:
+    """`prover serve` as a user starts it (over the REPL double, `settings` given with --set), and
+    its URL once it answers `GET /health`."""
+    (folder / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = [part for setting in (f"lean.workspace={folder}", "lean.certify=never", *settings)
+               for part in ("--set", setting)]
+    process = subprocess.Popen([sys.executable, "-m", "lean_prover.prover", *options, "serve", "--port", str(port)],
+                               cwd=folder, env={**os.environ, "XDG_DATA_HOME": str(folder)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"prover serve did not start: {process.communicate()[1][-2000:]}") from None
+            time.sleep(0.2)
 
 
 @pytest.fixture
@@ -179,33 +207,14 @@ def test_a_client_that_goes_away_cancels_its_snippets(served: Served) -> None:
 
 def test_sigterm_finishes_and_leaves_no_repl_behind(tmp_path: Path) -> None:
     """`prover serve` as a user starts it: SIGTERM ends it, with every REPL it started gone."""
-    import os
     import signal
-    import subprocess
-    import sys
 
     import psutil
 
     from tests.test_eval_cli import SCRIPTED
 
-    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-m", "lean_prover.prover", "--set", SCRIPTED, "--set",
-                                f"lean.workspace={tmp_path}", "--set", "lean.certify=never", "--set", "lean.workers=2",
-                                "serve", "--port", str(port)], cwd=tmp_path, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process, url = start_prover_serve(tmp_path, SCRIPTED, "lean.workers=2")
     try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.stderr else ""
-                time.sleep(0.2)
         answer = httpx.post(f"{url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]}, timeout=60)
         assert answer.json()["results"][0]["lean_prover"]["valid"]
         repls = psutil.Process(process.pid).children(recursive=True)
@@ -367,33 +376,14 @@ def test_our_endpoint_takes_an_answer_problem_with_its_answer(data_config: DataC
 def test_sigterm_lets_the_work_in_flight_finish(tmp_path: Path) -> None:
     """SIGTERM while a check runs (each REPL answer takes 0.3 s): the request gets its whole
     answer, then the service ends."""
-    import os
     import signal
-    import subprocess
-    import sys
     from concurrent.futures import ThreadPoolExecutor
 
     from tests.conftest import FAKE_REPL
 
-    (tmp_path / "lean-toolchain").write_text("leanprover/lean4:v4.15.0\n")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     slow = f"lean.repl_command={sys.executable} {FAKE_REPL} scripted --latency 0.3"
-    process = subprocess.Popen([sys.executable, "-m", "lean_prover.prover", "--set", slow, "--set",
-                                f"lean.workspace={tmp_path}", "--set", "lean.certify=never", "serve", "--port", str(port)],
-                               cwd=tmp_path, env={**os.environ, "XDG_DATA_HOME": str(tmp_path)},
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    process, url = start_prover_serve(tmp_path, slow)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.2)
         with ThreadPoolExecutor(1) as pool:
             pending = pool.submit(httpx.post, f"{url}/api/check", json={"snippets": [{"id": "a", "code": PROOF}]},
                                   timeout=120)
