@@ -6,8 +6,9 @@ Each check is one `POST /prover/check` of the problem's statement, header and co
 this side vouches for, as it holds the problem) with the candidate's proof, helpers and restated
 statement; the service's answer becomes the verdict of the same kind a local check gives. A
 full service (503) is asked again after its `Retry-After`; a service that cannot be reached is
-an environment failure (`ServiceUnreachableError`, exit 3). Problems that ask for an answer are
-not sent: the service does not check answers yet.
+an environment failure (`ServiceUnreachableError`, exit 3). A problem that asks for an answer is
+sent by its id (`DATASET:ID`, which the service must find in the same benchmark) with the
+candidate's answer apart, never as context: the service fills it and judges the term.
 """
 
 from __future__ import annotations
@@ -90,11 +91,18 @@ class ServiceChecker:
         await self._client.aclose()
 
     async def _check(self, problem: Problem, proof: str, restated: str | None, preamble: str, tier: str) -> Verdict:
-        if problem.answer is not None:
-            return GuardRejected((Violation("service", f"{problem.id} has an answer: the verification service does "
-                                            "not check answer problems yet"),))
-        item = {"id": str(next(self._ids)), "statement": problem.formal_statement, "header": problem.header,
-                "context": problem.context, "proof": proof, "preamble": preamble, "restated_statement": restated}
+        item: dict[str, Any] = {"id": str(next(self._ids)), "proof": proof, "preamble": preamble,
+                                "restated_statement": restated}
+        asked = problem.answer_to_find
+        if asked is None:
+            item.update(statement=problem.formal_statement, header=problem.header, context=problem.context)
+        elif asked.term is None:
+            return GuardRejected((Violation("answer-missing", f"{problem.id} asks for {asked.name}, and no answer "
+                                            "was given"),))
+        else:
+            # The candidate's answer is not context anyone vouches for: the service fills the
+            # problem (found by its id in the same benchmark) and holds the term to the guard's rules.
+            item.update(problem=f"{problem.source}:{problem.id}", answer=asked.term)
         async with self._slots:
             answer = await self._post({"items": [item], "tier": tier, "timeout": self._timeout_s})
         return verdict_of(answer["results"][0])

@@ -300,14 +300,31 @@ def test_a_service_that_cannot_be_reached_is_an_environment_failure() -> None:
         asyncio.run(ask())
 
 
-def test_train_rl_with_a_service_refuses_what_the_service_cannot_check(shared_data: Path, tmp_path: Path) -> None:
+def test_train_rl_takes_lean_from_one_place(shared_data: Path, tmp_path: Path) -> None:
     env = {"PROVER_DATA_DIR": str(shared_data), "XDG_DATA_HOME": str(tmp_path)}
     both = run_cli("--set", "rl.verifier_url=http://127.0.0.1:9", "--set", "ray.verifiers=2", "train", "rl",
                    env=env, cwd=tmp_path)
     assert both.returncode == 2 and "set one" in both.stderr, both.stderr
-    answers = run_cli("--set", "rl.verifier_url=http://127.0.0.1:9", "--set", "rl.dataset=putnambench", "--set",
-                      "rl.split=", "--set", "rl.prompt_formats=deepseek-v2", "train", "rl", env=env, cwd=tmp_path)
-    assert answers.returncode == 2 and "ask for an answer" in answers.stderr, answers.stderr
+
+
+def test_an_answer_problem_is_rewarded_through_the_service_with_its_answer_apart(data_config: DataConfig,
+                                                                                tmp_path: Path) -> None:
+    """The candidate's answer goes to the service beside the problem's id, never as trusted
+    context: the service fills the problem and holds the term to the guard's answer rules."""
+    from lean_prover.data.datasets import load_problem
+    from lean_prover.lean_env.blocking import BlockingChecker
+    from lean_prover.lean_env.service_client import ServiceChecker
+    from lean_prover.prover.training.config import RLConfig
+    from lean_prover.prover.training.reward import LeanReward
+    from tests.test_putnambench import chat_answer
+
+    problem = load_problem("putnambench:putnam_1962_a5", data_config)
+    completions = [chat_answer("fun n => n * (n + 1) * 2 ^ (n - 2)"), chat_answer("0\n\naxiom cheat : False"),
+                   "no code at all"]
+    with Served(ServeConfig(), data=data_config) as served, BlockingChecker(ServiceChecker(served.url)) as remote:
+        reward = LeanReward({problem.id: problem}, remote, RLConfig())
+        rewards = reward(["p"] * 3, completions, [problem.id] * 3, ["deepseek-v2"] * 3)
+    assert rewards == [1.0, 0.0, 0.0]
 
 
 def test_openrlhf_remote_reward_url_scores_completions_on_the_service(data_config: DataConfig) -> None:

@@ -50,13 +50,8 @@ def rl(ctx: typer.Context, config_file: Optional[Path] = ConfigFileOption) -> No
     problems = load_problems(settings.dataset, config.data, split=settings.split or None)
     for prompt_format in settings.formats():  # GRPO draws whole proofs, as sampling does
         require_answer_support(problems, "sample", prompt_format)
-    if settings.verifier_url:
-        if config.ray.verifiers:
-            raise TrainingConfigError("rl.verifier_url and ray.verifiers both say where Lean runs: set one")
-        asking = [p.id for p in problems if p.answer is not None]
-        if asking:
-            raise TrainingConfigError(f"{asking[0]} (and {len(asking) - 1} more) ask for an answer, which the "
-                                      "verification service does not check yet; train on them with Lean here")
+    if settings.verifier_url and config.ray.verifiers:
+        raise TrainingConfigError("rl.verifier_url and ray.verifiers both say where Lean runs: set one")
     model = resolve_model(settings.model, config.policy.cache_dir).location
     with _resumable(settings.output_dir):
         if settings.verifier_url:

@@ -20,8 +20,7 @@ A problem is named the same way everywhere (`ground_truth` for verl, the label f
 `DATASET:NAME` of a registered benchmark, or a JSON object `{"problem": "DATASET:NAME"}` or
 `{"statement": ..., "header": ..., "context": ...}`, optionally with `"prompt_format"` (default
 `deepseek-v2`, a whole proof in a chat answer). A problem that asks for an answer takes the
-completion's answer (OpenRLHF, on the service's own pool); verl's, asked over HTTP, scores 0
-there (`ServiceChecker` does not send answers yet).
+completion's answer, held to the guard's rules for answers.
 """
 
 from __future__ import annotations
