@@ -34,7 +34,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Awaitable, Literal, Sequence, TypeVar
+from typing import Any, AsyncIterator, Coroutine, Literal, Sequence, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -280,8 +280,18 @@ class Service:
         reports = await check_with_lean(plans, self.checker)
         return {"valid": all(r.passed for r in reports), "theorems": [_theorem(r) for r in reports]}
 
-    async def answer_all(self, request: Request, work: Sequence[Awaitable[T]]) -> list[T] | None:
-        """The snippets' answers, or None when the client went away first (its work is cancelled)."""
+    async def answer_all(self, request: Request, work: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+        """The answers of a request's `work`, admitted as one (`admission`). Raises Refused: 503
+        when there is no room (nothing runs), 499 when the client goes away first (its work is
+        cancelled, and so are the Lean requests it made)."""
+        try:
+            async with self.admission(len(work)):
+                return await self._unless_gone(request, work)
+        finally:
+            for coroutine in work:
+                coroutine.close()  # those never started (a refused request); a finished one is left as it is
+
+    async def _unless_gone(self, request: Request, work: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         everything = asyncio.ensure_future(asyncio.gather(*work))
         gone = asyncio.ensure_future(_until_disconnected(request))
         try:
@@ -295,7 +305,7 @@ class Service:
             gone.cancel()
         if everything.cancelled():
             logger.info("a client went away; its snippets were cancelled")
-            return None
+            raise Refused(499, "the client went away")
         return list(everything.result())
 
     # ------------------------------------------------------------ endpoints
@@ -306,11 +316,8 @@ class Service:
         _require_unique([s.id for s in body.snippets], "snippets", "id")
         if not body.snippets:
             raise Refused(422, "snippets: must be non empty")
-        async with self.admission(len(body.snippets)):
-            results = await self.answer_all(request, [self.answer(s.id, s.code, body.timeout, body.infotree)
-                                                      for s in body.snippets])
-        if results is None:
-            return Response(status_code=499)
+        results = await self.answer_all(request, [self.answer(s.id, s.code, body.timeout, body.infotree)
+                                                  for s in body.snippets])
         return JSONResponse({"results": results})
 
     async def verify(self, request: Request) -> Response:
@@ -323,11 +330,8 @@ class Service:
             if text is None:
                 raise Refused(422, f"codes.{index}: give `proof` or `code`")
             texts.append(text)
-        async with self.admission(len(body.codes)):
-            results = await self.answer_all(request, [self.answer(str(c.custom_id), t, body.timeout, body.infotree_type)
-                                                      for c, t in zip(body.codes, texts)])
-        if results is None:
-            return Response(status_code=499)
+        results = await self.answer_all(request, [self.answer(str(c.custom_id), t, body.timeout, body.infotree_type)
+                                                  for c, t in zip(body.codes, texts)])
         return JSONResponse({"results": [_backward(r) for r in results]})
 
     async def prove(self, request: Request) -> Response:
@@ -340,11 +344,8 @@ class Service:
         if body.tier == "certified" and self.checker.certifier is None:
             raise Refused(422, 'tier "certified": this service runs no certified tier (lean.certify = "never")')
         problems = [self._problem(index, item) for index, item in enumerate(body.items)]
-        async with self.admission(len(body.items)):
-            results = await self.answer_all(request, [self.judge(item, problem, body.tier, body.timeout)
-                                                      for item, problem in zip(body.items, problems)])
-        if results is None:
-            return Response(status_code=499)
+        results = await self.answer_all(request, [self.judge(item, problem, body.tier, body.timeout)
+                                                  for item, problem in zip(body.items, problems)])
         return JSONResponse({"results": results})
 
     def _problem(self, index: int, item: ProofIn) -> Problem:

@@ -132,7 +132,7 @@ def openrlhf_router() -> APIRouter:
         labels = body.get("labels")
         if not isinstance(prompts, list) or not isinstance(labels, list) or not len(prompts) == len(labels) == len(queries):
             raise Refused(422, "labels (and prompts, if given): one for each query, naming its problem")
-        work = []
+        judged: list[tuple[Problem, str, str]] = []  # every label read before any work starts
         for index, (query, prompt, label) in enumerate(zip(queries, prompts, labels)):
             try:
                 spec = problem_spec(label)
@@ -141,11 +141,8 @@ def openrlhf_router() -> APIRouter:
             problem = service.problem_for(f"labels.{index}", spec.get("problem"), spec.get("statement"),
                                           str(spec.get("header", "")), str(spec.get("context", "")))
             completion = query[len(prompt):] if prompt and query.startswith(str(prompt)) else query
-            work.append(reward_of(service.checker, problem, str(spec.get("prompt_format", DEFAULT_FORMAT)), completion))
-        async with service.admission(len(work)):
-            rewards = await service.answer_all(request, work)
-        if rewards is None:
-            return Response(status_code=499)
+            judged.append((problem, str(spec.get("prompt_format", DEFAULT_FORMAT)), completion))
+        rewards = await service.answer_all(request, [reward_of(service.checker, p, fmt, text) for p, fmt, text in judged])
         return JSONResponse({"rewards": rewards, "scores": rewards})
 
     return router
