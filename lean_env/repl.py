@@ -20,6 +20,7 @@ import resource
 import secrets
 import shlex
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -56,6 +57,8 @@ logger = logging.getLogger(__name__)
 
 _PR_SET_PDEATHSIG = 1
 _STDERR_TAIL_BYTES = 16 * 1024
+PROCESS_TREE_REFRESH_S = 30.0
+"""How long the list of a REPL's processes is trusted by its memory check (`resident_memory_mb`)."""
 
 REQUEST_TIME_LIMIT: contextvars.ContextVar[float | None] = contextvars.ContextVar("lean_request_time_limit",
                                                                                  default=None)
@@ -124,6 +127,8 @@ class ReplProcess:
         """The newest environment any answer named: a new command's environment is newer still."""
         self.stand_in = ""
         """What this process said it is when it declared itself a stand-in for Lean (STAND_IN_FIELD)."""
+        self._tree: list[psutil.Process] = []
+        self._tree_listed = 0.0
 
     @classmethod
     async def start(cls, settings: ReplSettings) -> ReplProcess:
@@ -161,11 +166,19 @@ class ReplProcess:
         return False
 
     def resident_memory_mb(self) -> float:
+        """The resident memory of the process and its descendants (`lake env` runs the REPL as
+        its child). Which processes those are is read again only every PROCESS_TREE_REFRESH_S or
+        when one is gone: listing a process's children reads every process of the machine (psutil
+        scans /proc; 0.4 ms among 70 processes, more on a busy node, at every check), where
+        reading a known process's memory takes microseconds."""
+        now = time.monotonic()
         try:
-            root = psutil.Process(self.pid)
-            tree = [root, *root.children(recursive=True)]
-            return sum(p.memory_info().rss for p in tree) / 2**20
+            if not self._tree or now - self._tree_listed > PROCESS_TREE_REFRESH_S:
+                root = psutil.Process(self.pid)
+                self._tree, self._tree_listed = [root, *root.children(recursive=True)], now
+            return sum(p.memory_info().rss for p in self._tree) / 2**20
         except psutil.Error:
+            self._tree = []
             return 0.0
 
     async def send(self, request: Request, timeout_s: float | None = None) -> Response:

@@ -131,6 +131,39 @@ def test_back_pressure_and_one_header_import_per_process() -> None:
     assert pool.counters.header_imports == pool.counters.processes_started == 2
 
 
+def test_a_repl_grown_past_its_memory_bound_is_recycled_its_children_counted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`lean.recycle_memory_mb` counts the REPL under its wrapper (a shell here, `lake env` in
+    use), and lists the wrapper's children once, not at every check (that reads all of /proc)."""
+    listings: list[int] = []
+    children = psutil.Process.children
+
+    def counted(self: psutil.Process, recursive: bool = False) -> list[psutil.Process]:
+        listings.append(self.pid)
+        return children(self, recursive=recursive)
+
+    monkeypatch.setattr(psutil.Process, "children", counted)
+    wrapped = ("sh", "-c", f"{sys.executable} {REPO_ROOT / 'tests' / 'doubles' / 'fake_repl.py'} scripted; :")
+
+    async def scenario(limit_mb: int) -> tuple[ReplPool, float, int]:
+        pool = ReplPool(scripted_settings(command=wrapped, recycle_memory_mb=limit_mb), size=1)
+        async with pool:
+            for _ in range(3):
+                async with pool.acquire() as repl:
+                    await repl.header_env("import Mathlib")
+                    memory = repl.resident_memory_mb()
+            listed = len(listings)  # closing the pool lists each tree again, to kill it whole
+        return pool, memory, listed
+
+    kept, memory, listed = asyncio.run(scenario(10_000))
+    assert kept.counters.recycles == 0 and kept.counters.processes_started == 1
+    assert listed == 1  # three checks (and the look above), one listing of the process tree
+    assert memory > 8  # the shell alone is a few MB; the Python REPL double under it is more
+    recycled, _, _ = asyncio.run(scenario(8))
+    assert recycled.counters.recycles == 3 and recycled.counters.processes_started == 3
+
+
 def test_processes_are_recycled_after_their_quota() -> None:
     async def scenario() -> ReplPool:
         pool = ReplPool(scripted_settings(recycle_after=3), size=1)
