@@ -221,13 +221,16 @@ class ReplChecker:
 
         return await self._on_a_repl(started, on)
 
-    async def verify_alone(self, problem: Problem, proof: str) -> Verdict:
+    async def verify_alone(self, problem: Problem, proof: str, seen: CandidateAnswer | None = None) -> Verdict:
         """Check a theorem of a file nobody vouches for (`prover check FILE` without a reference
         or `--trust-context`): the file's header after its imports, its context and its statement
         are candidate text as much as the proof (the allowlist, Lean's parse), no reference
         statement exists, and the theorem's type may mention only constants of the imports (a
-        definition or instance of the file's own could change what it means)."""
-        verdict = await self._check_alone(problem, proof)
+        definition or instance of the file's own could change what it means).
+
+        `seen`, when given, receives the REPL's own answer to the candidate text, when that text
+        ran (`prover serve` answers kimina's clients with it rather than running the file again)."""
+        verdict = await self._check_alone(problem, proof, seen)
         if self.certify_mode == "always" and self.certifier is not None and isinstance(verdict, Proved):
             certified = await self.certifier.certify_alone(problem, proof)
             if not isinstance(certified, Proved):
@@ -235,13 +238,13 @@ class ReplChecker:
             return dataclasses.replace(verdict, axioms=certified.axioms, tier=certified.tier, checker=certified.checker)
         return verdict
 
-    async def _check_alone(self, problem: Problem, proof: str) -> Verdict:
+    async def _check_alone(self, problem: Problem, proof: str, seen: CandidateAnswer | None) -> Verdict:
         try:
             parts = split_header(problem.header)
         except LexError as error:
             return GuardRejected((Violation("unterminated", f"the header does not read as Lean: {error}"),))
         imports_text = problem.header[: len(problem.header) - len(parts.rest)]
-        preamble = parts.rest + problem.context
+        preamble = parts.rest + problem.context + problem.informal_prefix  # the file's text, its doc comment too
         violations = check_candidate(problem.formal_statement, proof, preamble, self.policy)
         if violations:
             return GuardRejected(tuple(violations))
@@ -265,7 +268,7 @@ class ReplChecker:
             if not isinstance(base, CommandResponse) or base.errors:
                 return self._rejected(base, "", started, where="statement")
             return await self._run_candidate(repl, candidate, report, base.env, header.env, nonce, started,
-                                             reference=False)
+                                             reference=False, seen=seen)
 
         return await self._on_a_repl(started, on)
 
@@ -283,11 +286,14 @@ class ReplChecker:
 
     async def _run_candidate(
         self, repl: ReplProcess, candidate: CandidateText, parsed: SyntaxReport, base_env: int, header_env: int,
-        nonce: str, started: float, reference: bool,
+        nonce: str, started: float, reference: bool, seen: CandidateAnswer | None = None,
     ) -> Verdict:
         """The candidate on `base_env` (where this check's query is compiled), then the query.
-        A text Lean's parse found errors in must fail with them."""
-        answer = await repl.send(CommandRequest(cmd=candidate.text, env=base_env, all_tactics=True))
+        A text Lean's parse found errors in must fail with them. `seen` gets the REPL's answer."""
+        infotree = seen.infotree if seen is not None else None
+        answer = await repl.send(CommandRequest(cmd=candidate.text, env=base_env, all_tactics=True, infotree=infotree))
+        if seen is not None and isinstance(answer, (CommandResponse, ErrorResponse)):
+            seen.text, seen.answer = candidate.text, answer
         if not isinstance(answer, CommandResponse) or answer.errors:
             verdict: Verdict = self._rejected(answer, candidate.text, started, offset_base=candidate.proof_start)
         elif parsed.errors:
@@ -351,24 +357,25 @@ class ReplChecker:
         message = Message(severity="error", pos=Pos(line=1, column=0), data=f"the REPL refused the file: {detail}")
         return LeanRun(messages=(message,), lean_seconds=time.monotonic() - started, pins=self.pins)
 
-    async def run_snippet(self, text: str, infotree: str | None = None) -> tuple[CommandResponse | ErrorResponse, int]:
+    async def run_snippet(self, text: str, infotree: str | None = None) -> CommandResponse | ErrorResponse:
         """The REPL's own answer to a whole Lean text, imports and all (what kimina-lean-server's
         clients send): the imports run once per process and their environment is reused
         (`ReplProcess.header_env`: the REPL's `env` field, leanprover-community/repl
-        `REPL/JSON.lean`, `Command.env`), the rest runs on top of it. Returns the answer and the
-        number of lines the imports took, which the answer's line numbers are counted after. A
+        `REPL/JSON.lean`, `Command.env`), the rest runs on top of it with the imports blanked, so
+        that every position Lean reports (messages, sorries, the infotree) is the text's own. A
         sentinel after it proves the answer was the REPL's. Raises ReplError, LexError."""
         parts = split_header(text)
         imports = text[: len(text) - len(parts.rest)]
         async with self.pool.acquire() as repl:
             header = await repl.header_env(imports)
             if not isinstance(header, CommandResponse) or header.errors:
-                return header, 0
-            answer = await repl.send(CommandRequest(cmd=parts.rest, env=header.env, infotree=infotree))
+                return header
+            answer = await repl.send(CommandRequest(cmd=_blank_like(imports) + parts.rest, env=header.env,
+                                                    infotree=infotree))
             if not isinstance(answer, (CommandResponse, ErrorResponse)):
                 raise ReplProtocolError(f"a command was answered with a proof state: {str(answer)[:120]}")
             await repl.sentinel(header.env)
-        return answer, imports.count("\n")
+        return answer
 
     @staticmethod
     def _file_timeout_s(repl: ReplProcess) -> float:
@@ -445,6 +452,30 @@ class ReplChecker:
                 (Violation("axioms", f"the proof depends on non-standard axioms: {', '.join(extra)}"),), run
             )
         return Proved(run, tuple(dotted(a) for a in report.axioms), tier=FAST_TIER, checker=FAST_CHECKER)
+
+
+@dataclass
+class CandidateAnswer:
+    """The REPL's own answer to a candidate's text, kept for a caller that answers with it too:
+    `prover serve` gives kimina's clients the REPL's answer to their snippet, and for a snippet of
+    one theorem the candidate text is the snippet itself (its imports blanked, so every position
+    is the snippet's), so it runs once. The infotree the client asked for is asked with it."""
+
+    infotree: str | None = None
+    text: str = ""
+    """The candidate text as the REPL ran it; empty until it ran."""
+    answer: CommandResponse | ErrorResponse | None = None
+
+    def answers(self, file_text: str) -> bool:
+        """Whether `answer` is the REPL's answer to `file_text` with its imports run before it:
+        the candidate was that very text, its imports blanked (positions unchanged)."""
+        if self.answer is None:
+            return False
+        try:
+            rest = split_header(file_text).rest
+        except LexError:
+            return False
+        return self.text == _blank_like(file_text[: len(file_text) - len(rest)]) + rest
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from lean_prover.data.config import DataConfig
 from lean_prover.data.datasets import load_problems
 from lean_prover.data.errors import DataError
 from lean_prover.data.lean_file import LeanFile
-from lean_prover.data.lean_lexer import LexError
+from lean_prover.data.lean_lexer import TRIVIA, LexError, tokenize
 from lean_prover.data.problem import Problem
 from lean_prover.data.problem_ids import find_problem
 from lean_prover.lean_env.config import ServeConfig
@@ -54,9 +54,8 @@ from lean_prover.lean_env.errors import LeanEnvError, ReplError, ReplTimeoutErro
 from lean_prover.lean_env.repl import REQUEST_TIME_LIMIT
 from lean_prover.lean_env.checks import theorem_name
 from lean_prover.lean_env.file_check import TheoremReport, check_with_lean, plan_unvouched, report_verdict
-from lean_prover.lean_env.protocol import CommandResponse, ErrorResponse
-from lean_prover.lean_env.repl_checker import ReplChecker
-from lean_prover.lean_env.verdict import Proved, Verdict
+from lean_prover.lean_env.repl_checker import CandidateAnswer, ReplChecker
+from lean_prover.lean_env.verdict import Crashed, Proved, TimedOut, Verdict
 
 logger = logging.getLogger(__name__)
 
@@ -242,10 +241,8 @@ class Service:
         REQUEST_TIME_LIMIT.set(limit)  # this snippet's task: each Lean request, not the wait for a REPL
         result: dict[str, Any] = {"id": snippet_id}
         try:
-            response, verdict = await self._judge(snippet_id, code, infotree)
-            result["response"] = response
-            result["lean_prover"] = verdict
-            label = "valid" if verdict["valid"] else "invalid"
+            result["response"], result["lean_prover"] = await self._judge(snippet_id, code, infotree)
+            label = "valid" if result["lean_prover"]["valid"] else "invalid"
         except ReplTimeoutError:
             result["error"] = f"Lean REPL command timed out in {limit:g} seconds"
             result["lean_prover"] = {"valid": False, "reason": "timed out", "theorems": []}
@@ -261,24 +258,44 @@ class Service:
         return result
 
     async def _judge(self, snippet_id: str, code: str, infotree: Infotree | None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The REPL's answer to the snippet and our verdict on each of its theorems (checked as
+        `prover check FILE` checks a file nobody vouches for). A snippet of one theorem runs once:
+        its candidate text is the snippet, and the REPL's answer to it is the answer. Raises
+        ReplError when the REPL gave no answer to the snippet (timed out, crashed)."""
         try:
-            answered, verdict = await asyncio.gather(self.checker.run_snippet(code, infotree), self._verdict(snippet_id, code))
+            parsed = LeanFile.parse(code, f"snippet {snippet_id}")
+            plans = plan_unvouched(parsed, self.checker.policy)
         except LexError as error:
             message = {"severity": "error", "pos": {"line": 1, "column": 0}, "data": f"the snippet does not read as Lean: {error}"}
             return {"messages": [message]}, {"valid": False, "reason": "the snippet does not read as Lean", "theorems": []}
-        answer, line_offset = answered
-        return _kimina_response(answer, line_offset), verdict
-
-    async def _verdict(self, snippet_id: str, code: str) -> dict[str, Any]:
-        """Every theorem of the snippet, checked as `prover check FILE` checks a file nobody vouches for."""
-        try:
-            plans = plan_unvouched(LeanFile.parse(code, f"snippet {snippet_id}"), self.checker.policy)
         except DataError as error:
-            return {"valid": False, "reason": str(error), "theorems": []}
+            return await self._snippet_answer(code, infotree), {"valid": False, "reason": str(error), "theorems": []}
         if not plans:
-            return {"valid": False, "reason": "no theorem or lemma to check", "theorems": []}
-        reports = await check_with_lean(plans, self.checker)
-        return {"valid": all(r.passed for r in reports), "theorems": [_theorem(r) for r in reports]}
+            return await self._snippet_answer(code, infotree), {"valid": False, "reason": "no theorem or lemma to check",
+                                                                 "theorems": []}
+        plan, tail = plans[0], code[parsed.theorems[0].proof_span[1]:]
+        if len(plans) > 1 or plan.problem is None or plan.file_violations or not _trivia(tail):
+            response, reports = await asyncio.gather(self._snippet_answer(code, infotree),
+                                                     check_with_lean(plans, self.checker))
+            return response, _verdict_of(reports)
+        # The snippet is its one theorem and what follows its proof (blank, or comments by our
+        # reading; Lean reads the tail with the rest, so code it finds there meets the guard).
+        seen = CandidateAnswer(infotree)
+        verdict = await self.checker.verify_alone(plan.problem, plan.proof + tail, seen)
+        report = report_verdict(plan.id, plan.problem.source, verdict, vouched=False)
+        if seen.answers(code):
+            assert seen.answer is not None
+            response = seen.answer.to_json_dict()
+            response.pop("tactics", None)  # asked for the verdict's trace; kimina's clients did not ask
+            return response, _verdict_of([report])
+        if isinstance(verdict, TimedOut):
+            raise ReplTimeoutError(f"the snippet's check timed out after {verdict.seconds:.1f} s")
+        if isinstance(verdict, Crashed):
+            raise ReplError(verdict.reason)
+        return await self._snippet_answer(code, infotree), _verdict_of([report])
+
+    async def _snippet_answer(self, code: str, infotree: Infotree | None) -> dict[str, Any]:
+        return (await self.checker.run_snippet(code, infotree)).to_json_dict()
 
     async def answer_all(self, request: Request, work: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         """The answers of a request's `work`, admitted as one (`admission`). Raises Refused: 503
@@ -441,9 +458,13 @@ def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "", data
         app.add_api_route(path, service.verify, methods=["POST"])
     app.add_api_route("/prover/check", service.prove, methods=["POST"])
 
-    @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    # `/` too: the first Lean4Client asks it before anything else (kimina-lean-server b86e3a9,
+    # client/client.py `_test_connection`; its server/routers/health.py answers all three).
+    for path in ("/health", "/health/", "/"):
+        app.add_api_route(path, health, methods=["GET"], include_in_schema=path == "/health")
 
     @app.get("/ready")
     async def ready() -> Response:
@@ -461,17 +482,12 @@ def build_app(checker: ReplChecker, config: ServeConfig, api_key: str = "", data
 # ---------------------------------------------------------------- shapes
 
 
-def _kimina_response(answer: CommandResponse | ErrorResponse, line_offset: int) -> dict[str, Any]:
-    """The REPL's answer as kimina returns it, line numbers counted from the snippet's top."""
-    data = answer.to_json_dict()
-    if isinstance(answer, ErrorResponse) or not line_offset:
-        return data
-    for kind in ("messages", "sorries"):
-        for item in data.get(kind) or []:
-            for key in ("pos", "endPos"):
-                if isinstance(item.get(key), dict) and item[key].get("line", 0) > 0:
-                    item[key]["line"] += line_offset
-    return data
+def _trivia(text: str) -> bool:
+    return all(token.kind in TRIVIA for token in tokenize(text))
+
+
+def _verdict_of(reports: list[TheoremReport]) -> dict[str, Any]:
+    return {"valid": all(r.passed for r in reports), "theorems": [_theorem(r) for r in reports]}
 
 
 def _theorem(report: TheoremReport) -> dict[str, Any]:
@@ -479,11 +495,11 @@ def _theorem(report: TheoremReport) -> dict[str, Any]:
 
 
 def _backward(result: dict[str, Any]) -> dict[str, Any]:
-    """kimina's legacy `BackwardResponse`: `custom_id`, and `response` (with `time`) or `error`."""
-    out: dict[str, Any] = {"custom_id": result["id"], "lean_prover": result["lean_prover"]}
-    if "error" in result:
-        out["error"] = result["error"]
-    else:
+    """kimina's legacy `BackwardResponse`: `custom_id`, and `response` (with `time`) or `error`.
+    `error` is there (null) beside a response, as the first server wrote it (kimina-lean-server
+    b86e3a9, server/server.py `verify`): scripts of that time read `result["error"]`."""
+    out: dict[str, Any] = {"custom_id": result["id"], "error": result.get("error"), "lean_prover": result["lean_prover"]}
+    if "error" not in result:
         out["response"] = {**result["response"], "time": result["time"]}
     return out
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -121,6 +122,94 @@ def test_the_legacy_verify_endpoint_answers_in_kiminas_shape(served: Served) -> 
     first = parsed.results[0].get("response")
     assert first is not None and "time" in first
     assert [r["lean_prover"]["valid"] for r in answer.json()["results"]] == [True, False]
+
+
+def test_the_first_lean4client_protocol_works_unchanged(served: Served) -> None:
+    """What kimina's first `Lean4Client` sends and reads (kimina-lean-server b86e3a9,
+    client/client.py; kept, deprecated, in fa662b7's client/kimina/client.py): `GET /` with
+    `Bearer None` when it has no key, expecting `{"status": "ok"}`; then `POST /verify` with ids
+    of any kind, reading each result's `custom_id`, `error` and `response`."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json", "Authorization": "Bearer None"}
+    root = httpx.get(f"{served.url}/", headers=headers, timeout=30)
+    assert root.status_code == 200 and root.json() == {"status": "ok"}
+    body = {"codes": [{"custom_id": 1, "proof": PROOF}, {"custom_id": "f", "code": FAILING}], "timeout": 60,
+            "infotree_type": None, "disable_cache": False}
+    results = httpx.post(f"{served.url}/verify", json=body, headers=headers, timeout=60).json()["results"]
+    assert [(r["custom_id"], r["error"]) for r in results] == [("1", None), ("f", None)]
+    assert not any(m["severity"] == "error" for m in results[0]["response"].get("messages", []))
+    assert [m["severity"] for m in results[1]["response"]["messages"]] == ["error"]
+
+
+DOCUMENTED = "import Mathlib\n\n/-- Two and two. -/\ntheorem t (x : ℕ) (h : x = 2) : x + x = 4 := by\n  subst h\n  norm_num\n"
+OPENED = "import Mathlib\nopen Nat\n\n/-- doc -/\ntheorem t (x : ℕ) : x = x := by\n  rfl\n  FAIL\n"
+
+
+@pytest.mark.parametrize("code, valid", [(PROOF, True), (FAILING, False), (OPENED, False),
+                                         (OPENED + "-- done\n\n", False), (DOCUMENTED, True)],
+                         ids=["proof", "failing", "opened", "comment-after", "documented"])
+def test_a_snippet_of_one_theorem_runs_once_and_answers_as_the_snippet_run_alone(
+    served: Served, code: str, valid: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The verdict's own run of the candidate (the snippet with its imports blanked) is the
+    REPL's answer: the same messages, sorries and info tree, at the snippet's own positions, as
+    the snippet run by itself; the snippet is not run a second time."""
+    checker = served.app.state.service.checker
+    runs: list[str] = []
+
+    async def counted(text: str, infotree: str | None = None) -> Any:
+        runs.append(text)
+        return await ReplChecker.run_snippet(checker, text, infotree)
+
+    monkeypatch.setattr(checker, "run_snippet", counted)
+    body = {"snippets": [{"id": "a", "code": code}], "timeout": 60, "infotree": "tactics"}
+    result = httpx.post(f"{served.url}/api/check", json=body, timeout=60).json()["results"][0]
+    served_answer = result["response"]
+    assert runs == [] and result["lean_prover"]["valid"] is valid, result["lean_prover"]
+
+    async def alone() -> dict[str, Any]:
+        async with ReplChecker(ReplPool(scripted_settings(), 1), Pins.unknown(), GuardPolicy()) as own:
+            return (await own.run_snippet(code, "tactics")).to_json_dict()
+
+    expected = asyncio.run(alone())
+    assert _positions(served_answer) == _positions(expected)
+    lines = code.split("\n")
+    for node in served_answer.get("infotree", []):  # each tactic's range names its own text in the snippet
+        start, finish = node["node"]["stx"]["range"]["start"], node["node"]["stx"]["range"]["finish"]
+        assert lines[start["line"] - 1][start["column"]:finish["column"]] == node["node"]["stx"]["pp"]
+    assert ("infotree" in served_answer) == (":= by" in code)
+
+
+def _positions(response: dict[str, Any]) -> dict[str, Any]:
+    """A REPL answer less what differs between two runs of one text (environment and proof state numbers)."""
+    return {key: [{k: v for k, v in item.items() if k != "proofState"} for item in value] if isinstance(value, list)
+            else value for key, value in response.items() if key != "env"}
+
+
+def test_a_snippet_the_guard_refuses_or_of_two_theorems_is_run_for_the_repls_answer(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the verdict runs no candidate that is the whole snippet (the allowlist refused it
+    before Lean: an axiom, a sorry; each of two theorems is checked apart; a command follows the
+    theorem), the snippet runs for its answer."""
+    checker = served.app.state.service.checker
+    runs: list[str] = []
+
+    async def counted(text: str, infotree: str | None = None) -> Any:
+        runs.append(text)
+        return await ReplChecker.run_snippet(checker, text, infotree)
+
+    monkeypatch.setattr(checker, "run_snippet", counted)
+    two = PROOF + "\ntheorem u : True := by\n  FAIL\n"
+    then = PROOF + "\n#check t\n"
+    snippets = {"axiom": AXIOM, "sorry": SORRY, "two": two, "then": then}
+    body = {"snippets": [{"id": k, "code": v} for k, v in snippets.items()], "timeout": 60}
+    results = {r["id"]: r for r in httpx.post(f"{served.url}/api/check", json=body, timeout=60).json()["results"]}
+    assert sorted(runs) == sorted(snippets.values())
+    assert [s["pos"]["line"] for s in results["sorry"]["response"]["sorries"]] == [4]
+    assert "messages" not in results["axiom"]["response"] or not any(
+        m["severity"] == "error" for m in results["axiom"]["response"]["messages"])
+    assert [m["pos"]["line"] for m in results["two"]["response"]["messages"]] == [two.split("\n").index("  FAIL") + 1]
+    assert [t["passed"] for t in results["two"]["lean_prover"]["theorems"]] == [True, False]
 
 
 @pytest.mark.parametrize(

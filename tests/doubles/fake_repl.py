@@ -37,6 +37,21 @@ QUERY_ALONE = re.compile(r'elab "prover_query_(?P<keyword>[0-9a-f]+)" : command 
 IMPORTS_LEAN = re.compile(r"^import (Lean|Mathlib)\b", re.M)
 
 
+# The REPL answers `infotree` with one of these (leanprover-community/repl v4.33.0-rc2,
+# REPL/Main.lean `runCommand`: "full", "tactics", "original", "substantive"; anything else: none).
+INFOTREE_KINDS = ("full", "tactics", "original", "substantive")
+
+
+def infotree_node(step: dict) -> dict:
+    """A tactic's node as the REPL writes an info tree (REPL/Lean/InfoTree/ToJson.lean:
+    `InfoTreeNode` with a `TacticInfo.Json`, whose `stx.range` holds the tactic's positions in
+    the command's text, `start` and `finish`)."""
+    tactic = {"name": None, "goalsBefore": [step["goals"]], "goalsAfter": [],
+              "stx": {"pp": step["tactic"], "kind": "tactic", "argKinds": [],
+                      "range": {"synthetic": False, "start": step["pos"], "finish": step["endPos"]}}}
+    return {"kind": "TacticInfo", "node": tactic, "children": []}
+
+
 def info(data: str) -> dict:
     return {"severity": "info", "pos": {"line": 1, "column": 0}, "endPos": None, "data": data}
 
@@ -203,9 +218,11 @@ class Oracle:
         if "FAIL" in text:
             pos = position_of(text, "FAIL")
             errors.append({"severity": "error", "pos": pos, "endPos": pos, "data": "unknown tactic FAIL"})
-        if errors:
-            return {"messages": errors, "env": env}
         result: dict = {"env": env}
+        if request.get("infotree") in INFOTREE_KINDS:  # with errors too: the trees of what elaborated
+            result["infotree"] = [infotree_node(step) for step in self.trace(text)]
+        if errors:
+            return {"messages": errors, **result}
         if re.search(r"\bsorry\b", text):
             pos = position_of(text, "sorry")
             result["sorries"] = [{"proofState": self.new_proof_state(), "pos": pos, "goal": "⊢ goal", "endPos": pos}]
