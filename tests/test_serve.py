@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import httpx
@@ -426,11 +428,10 @@ def test_openrlhf_remote_reward_url_scores_completions_on_the_service(data_confi
     chat = "Here:\n```lean4\nimport Mathlib\n\ntheorem demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n  subst h\n  norm_num\n```"
     statement = json.dumps({"statement": "theorem demo (x : ℕ) (h : x = 2) : x + x = 4 := by\n",
                             "header": "import Mathlib\n"})
+    algebra = json.dumps({"problem": "minif2f:mathd_algebra_478", "prompt_format": "non-cot"})
     with served:
         body = {"query": ["PROMPT  norm_num\n```", "PROMPT  FAIL\n```", "Q" + chat],
-                "prompts": ["PROMPT", "PROMPT", "Q"],
-                "labels": [json.dumps({"problem": "minif2f:mathd_algebra_478", "prompt_format": "non-cot"}),
-                           json.dumps({"problem": "minif2f:mathd_algebra_478", "prompt_format": "non-cot"}), statement]}
+                "prompts": ["PROMPT", "PROMPT", "Q"], "labels": [algebra, algebra, statement]}
         answer = httpx.post(f"{served.url}/openrlhf/get_reward", json=body, timeout=60)
         assert answer.status_code == 200, answer.text
         assert answer.json()["rewards"] == [1.0, 0.0, 1.0]
@@ -438,26 +439,70 @@ def test_openrlhf_remote_reward_url_scores_completions_on_the_service(data_confi
         assert bad.status_code == 422 and "no_such" in bad.json()["detail"]
         unlabelled = httpx.post(f"{served.url}/openrlhf/get_reward", json={"query": ["x"]}, timeout=60)
         assert unlabelled.status_code == 422 and "labels" in unlabelled.json()["detail"]
+        assert asyncio.run(openrlhf_rollout(f"{served.url}/openrlhf/get_reward", "PROMPT", "  norm_num\n```",
+                                            algebra)) == [1.0]
+        assert asyncio.run(openrlhf_rollout(f"{served.url}/openrlhf/get_reward", "Q", chat, statement)) == [1.0]
+        assert asyncio.run(openrlhf_rollout(f"{served.url}/openrlhf/get_reward", "PROMPT", "  FAIL\n```",
+                                            algebra)) == [0.0]
 
 
-def test_verl_compute_score_asks_the_service(data_config: DataConfig, shared_data: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """verl's custom reward function (`custom_reward_function.name=compute_score`)."""
+async def openrlhf_rollout(url: str, prompt: str, completion: str, label: str) -> Any:
+    """The reward OpenRLHF's own rollout gets (0.11.2, openrlhf/utils/agent.py
+    `SingleTurnAgentExecutor.execute` with `--remote_rm_url URL`): it generates, decodes prompt
+    and completion together as the query, posts it with its prompt and label, and keeps the
+    answer's `rewards`. The engine and tokenizer here are stand-ins (one token a character)."""
+    from openrlhf.utils.agent import SingleTurnAgentExecutor
+
+    class Ids(list):
+        def tolist(self) -> list[int]:
+            return list(self)
+
+    class Tokenizer:
+        def __call__(self, text: str, **_: Any) -> dict[str, list[Ids]]:
+            return {"input_ids": [Ids(map(ord, text))]}
+
+        def decode(self, ids: list[int], **_: Any) -> str:
+            return "".join(map(chr, ids))
+
+    class Engine:
+        async def generate(self, prompt_ids: list[int], params: Any, **_: Any) -> Any:
+            generated = SimpleNamespace(token_ids=[ord(c) for c in completion], finish_reason="stop", logprobs=None)
+            return SimpleNamespace(outputs=[generated])
+
+    sampling = SimpleNamespace(max_tokens=4096, logprobs=None)
+    output = await SingleTurnAgentExecutor(url).execute(prompt, label, sampling, 8192, Tokenizer(), Engine())
+    return output["reward"]
+
+
+def test_verl_loads_compute_score_and_it_asks_the_service(data_config: DataConfig, shared_data: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """verl's custom reward function, loaded by verl itself (0.9.1, `get_custom_reward_fn` from
+    `reward.custom_reward_function.path` and `.name`) from the file docs/serve.md names, and
+    called as its reward manager calls it (verl/experimental/reward_loop/reward_manager/naive.py:
+    `data_source`, `solution_str`, `ground_truth`, `extra_info` by keyword)."""
+    from omegaconf import OmegaConf
+    from verl.trainer.ppo.reward import get_custom_reward_fn
+
     from lean_prover.prover.training import remote_reward
 
+    settings = {"path": remote_reward.__file__, "name": "compute_score", "reward_kwargs": {}}
+    compute_score = get_custom_reward_fn(OmegaConf.create({"reward": {"custom_reward_function": settings}}))
+    assert isinstance(compute_score, functools.partial)  # verl's partial(_call_with_kwargs, the function, its kwargs)
+    loaded = compute_score.args[0]
     with Served(ServeConfig(), data=data_config) as served:
         monkeypatch.setenv("LEAN_PROVER_URL", served.url)
         monkeypatch.setenv("PROVER_DATA_DIR", str(shared_data))
-        remote_reward._service.cache_clear()
         try:
             info = {"prompt_format": "non-cot"}
-            assert remote_reward.compute_score("minif2f", "  norm_num\n```", "minif2f:mathd_algebra_478", info) == 1.0
-            assert remote_reward.compute_score("minif2f", "  FAIL\n```", "minif2f:mathd_algebra_478", info) == 0.0
+            scores = [compute_score(data_source="minif2f", solution_str=completion,
+                                    ground_truth="minif2f:mathd_algebra_478", extra_info=info)
+                      for completion in ("  norm_num\n```", "  FAIL\n```")]
+            assert scores == [1.0, 0.0]
             given = {"statement": "theorem demo : True := by\n", "header": "import Mathlib\n", "prompt_format": "non-cot"}
-            assert remote_reward.compute_score("mine", "  trivial\n```", json.dumps(given)) == 1.0
+            assert compute_score(data_source="mine", solution_str="  trivial\n```", ground_truth=json.dumps(given),
+                                 extra_info={}) == 1.0
         finally:
-            remote_reward._service().close()
-            remote_reward._service.cache_clear()
+            loaded.__globals__["_service"]().close()  # the module verl loaded holds its own connection
 
 
 def test_our_endpoint_takes_an_answer_problem_with_its_answer(data_config: DataConfig) -> None:

@@ -6,9 +6,10 @@ one check path (`agent.check_candidate`) and scores it as `prover train rl` does
 in every stack:
 
 - **verl**: `compute_score(data_source, solution_str, ground_truth, extra_info=None)` is a custom
-  reward function (`custom_reward_function.path=<this file>`, `custom_reward_function.name=
-  compute_score`). It asks the service at `$LEAN_PROVER_URL` (default http://127.0.0.1:8000),
-  with the key in `$LEAN_SERVER_API_KEY`.
+  reward function (verl 0.9.1: `reward.custom_reward_function.path=<this file>`,
+  `reward.custom_reward_function.name=compute_score`; verl 0.4 read the same keys at the top
+  level). It asks the service at `$LEAN_PROVER_URL` (default http://127.0.0.1:8000), with the
+  key in `$LEAN_SERVER_API_KEY`.
 - **OpenRLHF**: `--remote_rm_url http://HOST:8000/openrlhf/get_reward`. `prover serve` answers it
   (`openrlhf_router`) from its own REPL pool: OpenRLHF posts `{"query": [...], "prompts": [...],
   "labels": [...]}` (openrlhf/cli/serve_rm.py reads `query`; its remote reward client sends the
