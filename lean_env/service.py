@@ -259,9 +259,10 @@ class Service:
 
     async def _judge(self, snippet_id: str, code: str, infotree: Infotree | None) -> tuple[dict[str, Any], dict[str, Any]]:
         """The REPL's answer to the snippet and our verdict on each of its theorems (checked as
-        `prover check FILE` checks a file nobody vouches for). A snippet of one theorem runs once:
-        its candidate text is the snippet, and the REPL's answer to it is the answer. Raises
-        ReplError when the REPL gave no answer to the snippet (timed out, crashed)."""
+        `prover check FILE` checks a file nobody vouches for). The check of the snippet's last
+        theorem runs the whole snippet as its candidate, and the REPL's answer to that run is the
+        answer: no run of its own. Raises ReplError when the REPL gave no answer to the snippet
+        (timed out, crashed)."""
         try:
             parsed = LeanFile.parse(code, f"snippet {snippet_id}")
             plans = plan_unvouched(parsed, self.checker.policy)
@@ -273,26 +274,28 @@ class Service:
         if not plans:
             return await self._snippet_answer(code, infotree), {"valid": False, "reason": "no theorem or lemma to check",
                                                                  "theorems": []}
-        plan, tail = plans[0], code[parsed.theorems[0].proof_span[1]:]
-        if len(plans) > 1 or plan.problem is None or plan.file_violations or not _trivia(tail):
+        last, tail = plans[-1], code[parsed.theorems[-1].proof_span[1]:]
+        if last.problem is None or last.file_violations or not _trivia(tail):
             response, reports = await asyncio.gather(self._snippet_answer(code, infotree),
                                                      check_with_lean(plans, self.checker))
             return response, _verdict_of(reports)
-        # The snippet is its one theorem and what follows its proof (blank, or comments by our
-        # reading; Lean reads the tail with the rest, so code it finds there meets the guard).
+        # The last theorem's candidate is the snippet: all of the text before its proof, the
+        # proof, and what follows it (blank, or comments by our reading; Lean reads that tail with
+        # the rest, so code it finds there meets the guard).
         seen = CandidateAnswer(infotree)
-        verdict = await self.checker.verify_alone(plan.problem, plan.proof + tail, seen)
-        report = report_verdict(plan.id, plan.problem.source, verdict, vouched=False)
+        earlier, verdict = await asyncio.gather(check_with_lean(plans[:-1], self.checker),
+                                                self.checker.verify_alone(last.problem, last.proof + tail, seen))
+        reports = [*earlier, report_verdict(last.id, last.problem.source, verdict, vouched=False)]
         if seen.answers(code):
             assert seen.answer is not None
             response = seen.answer.to_json_dict()
             response.pop("tactics", None)  # asked for the verdict's trace; kimina's clients did not ask
-            return response, _verdict_of([report])
-        if isinstance(verdict, TimedOut):
+            return response, _verdict_of(reports)
+        if isinstance(verdict, TimedOut):  # the snippet itself, or what it needs first, ran past its time
             raise ReplTimeoutError(f"the snippet's check timed out after {verdict.seconds:.1f} s")
         if isinstance(verdict, Crashed):
             raise ReplError(verdict.reason)
-        return await self._snippet_answer(code, infotree), _verdict_of([report])
+        return await self._snippet_answer(code, infotree), _verdict_of(reports)
 
     async def _snippet_answer(self, code: str, infotree: Infotree | None) -> dict[str, Any]:
         return (await self.checker.run_snippet(code, infotree)).to_json_dict()

@@ -147,14 +147,16 @@ OPENED = "import Mathlib\nopen Nat\n\n/-- doc -/\ntheorem t (x : ℕ) : x = x :=
 
 
 @pytest.mark.parametrize("code, valid", [(PROOF, True), (FAILING, False), (OPENED, False),
-                                         (OPENED + "-- done\n\n", False), (DOCUMENTED, True)],
-                         ids=["proof", "failing", "opened", "comment-after", "documented"])
-def test_a_snippet_of_one_theorem_runs_once_and_answers_as_the_snippet_run_alone(
+                                         (OPENED + "-- done\n\n", False), (DOCUMENTED, True),
+                                         (DOCUMENTED + "\ntheorem u : True := by\n  trivial\n", True),
+                                         (PROOF + "\ntheorem u : True := by\n  FAIL\n", False)],
+                         ids=["proof", "failing", "opened", "comment-after", "documented", "two", "two-failing"])
+def test_the_snippets_answer_is_the_run_of_its_last_theorems_check(
     served: Served, code: str, valid: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The verdict's own run of the candidate (the snippet with its imports blanked) is the
-    REPL's answer: the same messages, sorries and info tree, at the snippet's own positions, as
-    the snippet run by itself; the snippet is not run a second time."""
+    """The check of the snippet's last theorem runs the whole snippet (imports blanked) as its
+    candidate, and that run is the REPL's answer: the same messages, sorries and info tree, at
+    the snippet's own positions, as the snippet run by itself; the snippet is not run again."""
     checker = served.app.state.service.checker
     runs: list[str] = []
 
@@ -187,12 +189,12 @@ def _positions(response: dict[str, Any]) -> dict[str, Any]:
             else value for key, value in response.items() if key != "env"}
 
 
-def test_a_snippet_the_guard_refuses_or_of_two_theorems_is_run_for_the_repls_answer(
+def test_a_snippet_the_guard_refuses_is_run_for_the_repls_answer_and_one_of_two_theorems_is_not(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Where the verdict runs no candidate that is the whole snippet (the allowlist refused it
-    before Lean: an axiom, a sorry; each of two theorems is checked apart; a command follows the
-    theorem), the snippet runs for its answer."""
+    before Lean: an axiom, a sorry; a command follows the last theorem), the snippet runs for its
+    answer. Of two theorems, the last one's candidate is the whole snippet: no extra run."""
     checker = served.app.state.service.checker
     runs: list[str] = []
 
@@ -206,7 +208,7 @@ def test_a_snippet_the_guard_refuses_or_of_two_theorems_is_run_for_the_repls_ans
     snippets = {"axiom": AXIOM, "sorry": SORRY, "two": two, "then": then}
     body = {"snippets": [{"id": k, "code": v} for k, v in snippets.items()], "timeout": 60}
     results = {r["id"]: r for r in httpx.post(f"{served.url}/api/check", json=body, timeout=60).json()["results"]}
-    assert sorted(runs) == sorted(snippets.values())
+    assert sorted(runs) == sorted([AXIOM, SORRY, then])
     assert [s["pos"]["line"] for s in results["sorry"]["response"]["sorries"]] == [4]
     assert "messages" not in results["axiom"]["response"] or not any(
         m["severity"] == "error" for m in results["axiom"]["response"]["messages"])
