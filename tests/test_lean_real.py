@@ -205,3 +205,29 @@ def test_tactic_mode_refuses_what_lean_reads_as_a_hole() -> None:
 
     outcome = run(steps)
     assert [v.rule for v in getattr(outcome, "violations", ())] == ["sorry"], outcome
+
+
+def test_a_served_snippets_answer_is_the_run_of_its_check_at_the_snippets_positions() -> None:
+    """`prover serve`'s answer to a snippet is the run of its last theorem's check: the text after
+    the imports, the imports blanked, on the imports' environment. Lean counts positions in the
+    text it is given (the blank lines included), so the error stands on the snippet's own line,
+    as when the snippet runs by itself (`run_snippet`)."""
+    from lean_prover.data.lean_file import LeanFile
+    from lean_prover.lean_env.file_check import plan_unvouched
+    from lean_prover.lean_env.protocol import CommandResponse
+    from lean_prover.lean_env.repl_checker import CandidateAnswer
+
+    code = "import Lean\n\n/-- doc -/\ntheorem t (n : Nat) : n + 0 = n := by\n  skip\n  exact Nat.succ_ne_zero 0\n"
+
+    async def both(verifier: ReplChecker) -> tuple[CandidateAnswer, Any]:
+        parsed = LeanFile.parse(code, "snippet")
+        plan = plan_unvouched(parsed, verifier.policy)[0]
+        assert plan.problem is not None
+        seen = CandidateAnswer("tactics")
+        await verifier.verify_alone(plan.problem, plan.proof + code[parsed.theorems[0].proof_span[1]:], seen)
+        return seen, await verifier.run_snippet(code, "tactics")
+
+    seen, alone = run(both)
+    assert seen.answers(code) and isinstance(seen.answer, CommandResponse) and isinstance(alone, CommandResponse)
+    lines = [m.pos.line for m in seen.answer.messages if m.severity == "error"]
+    assert lines == [m.pos.line for m in alone.messages if m.severity == "error"] == [6]
