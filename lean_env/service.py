@@ -10,7 +10,8 @@ One REPL pool (imports run once per process and reused, the guard, the certified
   takes `{"codes": [{"custom_id", "proof" | "code"}], "timeout", "infotree_type",
   "disable_cache"}` and answers `{"results": [{"custom_id", "response" | "error"}]}`. The
   `response` is the REPL's own answer to the whole snippet (its messages and sorries, with the
-  snippet's own line numbers), which is all kimina's verdict reads ("valid": no error, no sorry).
+  snippet's own line numbers), which is all kimina's verdict reads ("valid": no error, no sorry);
+  it is the run our check of the snippet's last theorem makes, not a run of its own.
 - Our verdict rides along in a field of its own, `lean_prover`, which kimina's clients ignore:
   every theorem of the snippet checked as `prover check FILE` checks it (the allowlist, Lean's
   own parse, the axioms, a statement that means what it says), `valid` only when each passed. A
