@@ -183,6 +183,31 @@ def test_the_snippets_answer_is_the_run_of_its_last_theorems_check(
     assert ("infotree" in served_answer) == (":= by" in code)
 
 
+def test_every_proof_deepseek_prover_v2_found_is_answered_from_its_checks_run(shared_data: Path) -> None:
+    """The 221 miniF2F proofs of DeepSeek-Prover-V2 as whole files (Mathlib header, `open`s,
+    comments, `nlinarith` hints): each passes our checks on the REPL double, and each snippet's
+    answer is its check's run, with no run of its own."""
+    files = sorted((shared_data / "deepseek-prover-v2-minif2f-proofs" / "valid").glob("*.lean"))
+    assert len(files) == 221
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        async with ReplChecker(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy()) as checker:
+            service = build_app(checker, ServeConfig()).state.service
+            runs: list[str] = []
+            run_alone = checker.run_snippet
+
+            async def counted(text: str, infotree: str | None = None) -> Any:
+                runs.append(text)
+                return await run_alone(text, infotree)
+
+            setattr(checker, "run_snippet", counted)
+            answers = await asyncio.gather(*(service.answer(f.name, f.read_text(), 60, None) for f in files))
+            return runs, [a["id"] for a in answers if not a["lean_prover"]["valid"] or "response" not in a]
+
+    runs, refused = asyncio.run(scenario())
+    assert refused == [] and runs == []
+
+
 def _positions(response: dict[str, Any]) -> dict[str, Any]:
     """A REPL answer less what differs between two runs of one text (environment and proof state numbers)."""
     return {key: [{k: v for k, v in item.items() if k != "proofState"} for item in value] if isinstance(value, list)
