@@ -157,14 +157,7 @@ def test_the_snippets_answer_is_the_run_of_its_last_theorems_check(
     """The check of the snippet's last theorem runs the whole snippet (imports blanked) as its
     candidate, and that run is the REPL's answer: the same messages, sorries and info tree, at
     the snippet's own positions, as the snippet run by itself; the snippet is not run again."""
-    checker = served.app.state.service.checker
-    runs: list[str] = []
-
-    async def counted(text: str, infotree: str | None = None) -> Any:
-        runs.append(text)
-        return await ReplChecker.run_snippet(checker, text, infotree)
-
-    monkeypatch.setattr(checker, "run_snippet", counted)
+    runs = snippet_runs(served.app.state.service.checker, monkeypatch)
     body = {"snippets": [{"id": "a", "code": code}], "timeout": 60, "infotree": "tactics"}
     result = httpx.post(f"{served.url}/api/check", json=body, timeout=60).json()["results"][0]
     served_answer = result["response"]
@@ -183,7 +176,8 @@ def test_the_snippets_answer_is_the_run_of_its_last_theorems_check(
     assert ("infotree" in served_answer) == (":= by" in code)
 
 
-def test_every_proof_deepseek_prover_v2_found_is_answered_from_its_checks_run(shared_data: Path) -> None:
+def test_every_proof_deepseek_prover_v2_found_is_answered_from_its_checks_run(shared_data: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The 221 miniF2F proofs of DeepSeek-Prover-V2 as whole files (Mathlib header, `open`s,
     comments, `nlinarith` hints): each passes our checks on the REPL double, and each snippet's
     answer is its check's run, with no run of its own."""
@@ -193,19 +187,24 @@ def test_every_proof_deepseek_prover_v2_found_is_answered_from_its_checks_run(sh
     async def scenario() -> tuple[list[str], list[str]]:
         async with ReplChecker(ReplPool(scripted_settings(), 2), Pins.unknown(), GuardPolicy()) as checker:
             service = build_app(checker, ServeConfig()).state.service
-            runs: list[str] = []
-            run_alone = checker.run_snippet
-
-            async def counted(text: str, infotree: str | None = None) -> Any:
-                runs.append(text)
-                return await run_alone(text, infotree)
-
-            setattr(checker, "run_snippet", counted)
+            runs = snippet_runs(checker, monkeypatch)
             answers = await asyncio.gather(*(service.answer(f.name, f.read_text(), 60, None) for f in files))
             return runs, [a["id"] for a in answers if not a["lean_prover"]["valid"] or "response" not in a]
 
     runs, refused = asyncio.run(scenario())
     assert refused == [] and runs == []
+
+
+def snippet_runs(checker: ReplChecker, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The texts `checker` runs for a snippet's answer alone (`run_snippet`), as they are run."""
+    runs: list[str] = []
+
+    async def counted(text: str, infotree: str | None = None) -> Any:
+        runs.append(text)
+        return await ReplChecker.run_snippet(checker, text, infotree)
+
+    monkeypatch.setattr(checker, "run_snippet", counted)
+    return runs
 
 
 def _positions(response: dict[str, Any]) -> dict[str, Any]:
@@ -220,14 +219,7 @@ def test_a_snippet_the_guard_refuses_is_run_for_the_repls_answer_and_one_of_two_
     """Where the verdict runs no candidate that is the whole snippet (the allowlist refused it
     before Lean: an axiom, a sorry; a command follows the last theorem), the snippet runs for its
     answer. Of two theorems, the last one's candidate is the whole snippet: no extra run."""
-    checker = served.app.state.service.checker
-    runs: list[str] = []
-
-    async def counted(text: str, infotree: str | None = None) -> Any:
-        runs.append(text)
-        return await ReplChecker.run_snippet(checker, text, infotree)
-
-    monkeypatch.setattr(checker, "run_snippet", counted)
+    runs = snippet_runs(served.app.state.service.checker, monkeypatch)
     two = PROOF + "\ntheorem u : True := by\n  FAIL\n"
     then = PROOF + "\n#check t\n"
     snippets = {"axiom": AXIOM, "sorry": SORRY, "two": two, "then": then}
